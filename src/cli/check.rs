@@ -1,0 +1,87 @@
+use std::path::PathBuf;
+
+use super::Out;
+use crate::error::{Error, ExitCode, Result};
+use crate::taxonomy::TaxonomySet;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Config files or folders of them: evaluation taxonomies (with `axes:`),
+    /// column mappings (with `columns:`) and pipeline configs (with `inputs:`).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+fn yaml_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            for e in walkdir::WalkDir::new(p).sort_by_file_name() {
+                let e = e.map_err(|e| Error::io(p, e.into()))?;
+                let is_yaml = e
+                    .path()
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| x == "yaml" || x == "yml");
+                if e.file_type().is_file() && is_yaml {
+                    files.push(e.into_path());
+                }
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Which kind of config a file is, from its top-level keys.
+fn kind(text: &str) -> &'static str {
+    let top = |k: &str| text.lines().any(|l| l.starts_with(&format!("{k}:")));
+    if top("axes") {
+        "taxonomy"
+    } else if top("inputs") {
+        "pipeline"
+    } else if top("columns") {
+        "mapping"
+    } else {
+        "unknown"
+    }
+}
+
+pub fn run(a: Args, out: Out) -> Result<ExitCode> {
+    let files = yaml_files(&a.paths)?;
+    let mut failures = Vec::new();
+    let mut taxonomies = Vec::new();
+    for f in &files {
+        let text = crate::error::read_text(f)?;
+        let res = match kind(&text) {
+            "taxonomy" => {
+                taxonomies.push(f.clone());
+                TaxonomySet::load(std::slice::from_ref(f)).map(|_| ()).map_err(Error::from)
+            }
+            "pipeline" => crate::pipeline::PipelineConfig::load(f).map(|_| ()),
+            "mapping" => crate::ingest::generic::ColumnMapping::load(f).map(|_| ()),
+            _ => Err(Error::usage(format!(
+                "{}: not a caploop config: expected top-level `axes:` (taxonomy), `inputs:` (pipeline) or `columns:` (column mapping)",
+                f.display()
+            ))),
+        };
+        match res {
+            Ok(()) => out.say(format!("ok  {}", f.display())),
+            Err(e) => failures.push(e),
+        }
+    }
+    // Taxonomies are also checked together: rule ids must be unique across files.
+    if failures.is_empty() && taxonomies.len() > 1 {
+        if let Err(e) = TaxonomySet::load(&taxonomies) {
+            failures.push(Error::from(e));
+        }
+    }
+    match failures.len() {
+        0 => Ok(ExitCode::Ok),
+        1 => Err(failures.remove(0)),
+        _ => Err(Error::usage(
+            failures.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"),
+        )),
+    }
+}

@@ -1,0 +1,51 @@
+use std::path::PathBuf;
+
+use super::Out;
+use crate::error::{ExitCode, Result};
+use crate::report::{markdown, ReportInput};
+use crate::slices::{self, CompareSettings};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Tagged sample table.
+    #[arg(long)]
+    pub samples: PathBuf,
+    #[arg(long)]
+    pub baseline: String,
+    #[arg(long)]
+    pub candidate: String,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Comparison settings (YAML with the fields of `compare:` in a pipeline config).
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
+}
+
+pub fn run(a: Args, out: Out) -> Result<ExitCode> {
+    let settings: CompareSettings = match &a.settings {
+        Some(p) => crate::config::load_yaml(p)?,
+        None => CompareSettings::default(),
+    };
+    crate::error::create_dir(&a.out)?;
+    let ds = slices::load(&a.samples, &settings.filters)?;
+    let base = ds.run_index(&a.baseline)?;
+    let cand = ds.run_index(&a.candidate)?;
+    let defined = slices::slices(&ds, settings.max_order, settings.min_items);
+    let stats = slices::measure_all(&ds, &defined, settings.confidence);
+    let comparison = slices::compare(&ds, base, cand, &defined, &settings);
+    slices::write::write_slices_csv(&a.out.join("slices.csv"), &stats)?;
+    slices::write::write_comparison_csv(&a.out.join("comparison.csv"), &comparison)?;
+    slices::write::write_json(&a.out.join("comparison.json"), &comparison)?;
+    let report = markdown::render(&ReportInput {
+        title: format!("caploop: {} vs {}", a.baseline, a.candidate),
+        ingest: None,
+        coverage: &[],
+        slices: &stats,
+        comparison: Some(&comparison),
+    });
+    crate::error::write_file(&a.out.join("report.md"), report)?;
+    super::summarize(&comparison, out);
+    out.say(format!("wrote {}", a.out.display()));
+    Ok(ExitCode::Ok)
+}

@@ -1,0 +1,54 @@
+use std::path::PathBuf;
+
+use super::Out;
+use crate::error::{ExitCode, Result};
+use crate::pipeline::{self, PipelineConfig};
+use crate::slices::CompareSettings;
+use crate::synth::{self, Scenario, SynthOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output folder.
+    #[arg(long, default_value = "reports/demo")]
+    pub out: PathBuf,
+    /// Items per benchmark family.
+    #[arg(long, default_value_t = 1200)]
+    pub items: usize,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+pub fn run(a: Args, out: Out) -> Result<ExitCode> {
+    out.say(format!(
+        "caploop demo: two checkpoints of a synthetic evaluation in the lm-evaluation-harness format:\n  bbh  - the candidate often fails to stop after its answer (end-of-sequence fault)\n  math - the candidate is weaker on problems that combine counting and modular arithmetic"
+    ));
+    let planted = synth::generate(&SynthOptions {
+        scenario: Scenario::Demo,
+        items: a.items,
+        samples: 1,
+        seed: a.seed,
+        out: a.out.clone(),
+    })?;
+    let taxonomies = crate::shipped::write_taxonomies(&a.out.join("taxonomies"))?;
+    let cfg = PipelineConfig {
+        inputs: vec![PathBuf::from(&planted.logs)],
+        format: None,
+        columns: None,
+        skip_bad: false,
+        taxonomies,
+        baseline: planted.baseline.clone(),
+        candidate: planted.candidate.clone(),
+        out: None,
+        compare: CompareSettings::default(),
+    };
+    let outcome = pipeline::run(&cfg, &a.out)?;
+    out.say(format!(
+        "ingested {} rows from {} files; compared {} slices",
+        outcome.ingest.files.iter().map(|f| f.rows).sum::<usize>(),
+        outcome.ingest.files.len(),
+        outcome.comparison.slices.len()
+    ));
+    super::summarize(&outcome.comparison, out);
+    out.say(format!("report: {}", outcome.out.join("report.md").display()));
+    Ok(ExitCode::Ok)
+}

@@ -1,0 +1,64 @@
+use std::path::PathBuf;
+
+use super::Out;
+use crate::error::{ExitCode, Result};
+use crate::ingest::{self, Format, IngestOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Log folders or files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output Parquet file.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: Format,
+    /// Run id for every file (default: the model name in the logs).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Column mapping (YAML) for generic files.
+    #[arg(long)]
+    pub columns: Option<PathBuf>,
+    /// Skip malformed records, counting and listing each one, instead of failing.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// A score at or above this counts as correct.
+    #[arg(long, default_value_t = 1.0)]
+    pub pass_threshold: f64,
+}
+
+pub fn run(a: Args, out: Out) -> Result<ExitCode> {
+    let opts = IngestOptions {
+        format: a.format,
+        run: a.run,
+        columns: a.columns,
+        skip_bad: a.skip_bad,
+        pass_threshold: a.pass_threshold,
+    };
+    let (table, report) = ingest::ingest(&a.paths, &opts)?;
+    crate::table::write_parquet(&table, &a.out)?;
+    let report_path = a.out.with_extension("ingest.json");
+    crate::slices::write::write_json(&report_path, &report)?;
+    out.say(format!(
+        "{} rows from {} files, runs: {}",
+        table.len(),
+        report.files.len(),
+        table.runs().join(", ")
+    ));
+    if !report.skipped.is_empty() {
+        out.say(format!(
+            "skipped {} malformed records (listed in {})",
+            report.skipped.len(),
+            report_path.display()
+        ));
+    }
+    if !report.ignored.is_empty() {
+        out.say(format!("ignored {} files that are not evaluation logs", report.ignored.len()));
+    }
+    for w in &report.warnings {
+        out.say(format!("warning: {w}"));
+    }
+    out.say(format!("wrote {}", a.out.display()));
+    Ok(ExitCode::Ok)
+}

@@ -1,0 +1,108 @@
+//! The command line: one file per subcommand, each thin (args -> library
+//! call -> output).
+
+mod check;
+mod compare;
+mod demo;
+mod ingest;
+mod run;
+mod synth;
+mod tag;
+
+use std::fmt::Display;
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{ExitCode, Result};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "caploop",
+    version,
+    about = "From per-sample evaluation logs to capability slices, honest checkpoint comparisons and targeted data plans",
+    after_help = "Exit codes: 0 success; 1 the run completed and a check failed; 2 the tool could not do its job (bad input, bad config, I/O)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print nothing but errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole loop on a built-in synthetic evaluation.
+    Demo(demo::Args),
+    /// Run the whole pipeline from one pipeline config.
+    Run(run::Args),
+    /// Read evaluation logs into the canonical sample table (Parquet).
+    Ingest(ingest::Args),
+    /// Tag every item of a sample table with capability slices.
+    Tag(tag::Args),
+    /// Compare two runs slice by slice, item by item.
+    Compare(compare::Args),
+    /// Write a synthetic evaluation with planted effects.
+    Synth(synth::Args),
+    /// Validate taxonomy, mapping and pipeline configs.
+    Check(check::Args),
+}
+
+/// Where messages go: stdout unless `--quiet`. A closed pipe ends the
+/// program quietly with success (like ripgrep).
+#[derive(Debug, Clone, Copy)]
+pub struct Out {
+    pub quiet: bool,
+}
+
+impl Out {
+    pub fn say(&self, msg: impl Display) {
+        if self.quiet {
+            return;
+        }
+        let mut o = std::io::stdout().lock();
+        if let Err(e) = writeln!(o, "{msg}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }
+}
+
+/// Dispatch a parsed command line.
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let out = Out { quiet: cli.quiet };
+    match cli.command {
+        Command::Demo(a) => demo::run(a, out),
+        Command::Run(a) => run::run(a, out),
+        Command::Ingest(a) => ingest::run(a, out),
+        Command::Tag(a) => tag::run(a, out),
+        Command::Compare(a) => compare::run(a, out),
+        Command::Synth(a) => synth::run(a, out),
+        Command::Check(a) => check::run(a, out),
+    }
+}
+
+/// One line per benchmark: the headline of a comparison.
+pub(crate) fn summarize(c: &crate::slices::Comparison, out: Out) {
+    for p in &c.pairing {
+        if let Some(o) = c.overall(&p.benchmark) {
+            let regressed = c
+                .slices
+                .iter()
+                .filter(|s| s.benchmark == p.benchmark && s.slice != "*" && s.status == crate::slices::Status::Regressed)
+                .count();
+            out.say(format!(
+                "  {:<12} {:>6} items  {:>5.1}% -> {:>5.1}%  ({:+.1} pp, {})  {} regressed slices",
+                p.benchmark,
+                o.items,
+                100.0 * o.baseline_mean,
+                100.0 * o.candidate_mean,
+                100.0 * o.delta,
+                o.status.as_str(),
+                regressed
+            ));
+        }
+    }
+}

@@ -1,0 +1,24 @@
+use std::path::PathBuf;
+
+use super::Out;
+use crate::error::{ExitCode, Result};
+use crate::pipeline::{self, PipelineConfig};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Pipeline config (YAML).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Output folder (default: the config's `out`, else reports/run).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(a: Args, out: Out) -> Result<ExitCode> {
+    let cfg = PipelineConfig::load(&a.config)?;
+    let dir = a.out.or_else(|| cfg.out.clone()).unwrap_or_else(|| PathBuf::from("reports/run"));
+    let outcome = pipeline::run(&cfg, &dir)?;
+    super::summarize(&outcome.comparison, out);
+    out.say(format!("report: {}", outcome.out.join("report.md").display()));
+    Ok(ExitCode::Ok)
+}

@@ -1,0 +1,126 @@
+//! The library's error type and the exit codes it maps to.
+//!
+//! Every error says what was wrong, where (file, line, field when known) and,
+//! where there is one, what to do next. Findings (a slice too small to judge,
+//! a refuted hypothesis) are not errors: they are results.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Documented exit codes (DESIGN section 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// The run completed and every check passed.
+    Ok = 0,
+    /// The run completed and a check failed (e.g. a refuted hypothesis).
+    CheckFailed = 1,
+    /// The tool could not do its job: bad input, bad config, I/O.
+    Failed = 2,
+}
+
+/// A location in an input file: `path:line`, optionally with the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub path: PathBuf,
+    /// 1-based line (or 1-based row for Parquet input).
+    pub line: usize,
+    pub field: Option<String>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.path.display(), self.line)?;
+        if let Some(field) = &self.field {
+            write!(f, ": field '{field}'")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A malformed input record.
+    #[error("{location}: {message}")]
+    Input { location: Location, message: String },
+    /// One or more configuration errors, each at `file:line:col`.
+    #[error("{0}")]
+    Config(crate::taxonomy::ConfigErrors),
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Parquet / frame errors, with the file they concern.
+    #[error("{}: {message}", path.display())]
+    Frame { path: PathBuf, message: String },
+    /// The inputs are individually valid but cannot be used together, or an
+    /// argument is wrong. The message says what to do.
+    #[error("{0}")]
+    Usage(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn input(path: &Path, line: usize, field: Option<&str>, message: impl Into<String>) -> Self {
+        Error::Input {
+            location: Location {
+                path: path.to_path_buf(),
+                line,
+                field: field.map(str::to_string),
+            },
+            message: message.into(),
+        }
+    }
+
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn frame(path: &Path, err: impl fmt::Display) -> Self {
+        Error::Frame {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage(message.into())
+    }
+}
+
+impl From<crate::taxonomy::ConfigErrors> for Error {
+    fn from(e: crate::taxonomy::ConfigErrors) -> Self {
+        Error::Config(e)
+    }
+}
+
+/// Read a whole file, mapping the error to one that names the path.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// Read a whole UTF-8 file.
+pub fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+/// Write a file, creating its parent folder.
+pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+    }
+    std::fs::write(path, contents).map_err(|e| Error::io(path, e))
+}
+
+/// Create a folder and its parents.
+pub fn create_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))
+}

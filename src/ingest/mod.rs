@@ -1,0 +1,313 @@
+//! Ingest: evaluation logs in, the canonical sample table out.
+//!
+//! `ingest` walks the given paths, recognises each file's format (or takes the
+//! one given), reads it with the format's reader and checks the result: rows
+//! are never dropped silently (a malformed record is an error naming file,
+//! line and field; with `skip_bad` it is skipped, counted and listed), and two
+//! rows with the same (run, task, item, filter, sample) are an error.
+//! Inspect, lighteval and OpenCompass readers are not written yet: such files
+//! are reported as unsupported rather than misread.
+
+pub mod family;
+pub mod generic;
+pub mod lmeval;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::table::SampleTable;
+
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Auto,
+    LmEval,
+    Generic,
+    Inspect,
+    Lighteval,
+    Opencompass,
+}
+
+/// How to read the inputs.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub format: Format,
+    /// Run id for every file read (overrides the model name of lm-eval logs).
+    pub run: Option<String>,
+    /// Column mapping for generic files.
+    pub columns: Option<PathBuf>,
+    /// Skip malformed records (each one counted and listed) instead of failing.
+    pub skip_bad: bool,
+    /// A score at or above this is `correct`.
+    pub pass_threshold: f64,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            format: Format::Auto,
+            run: None,
+            columns: None,
+            skip_bad: false,
+            pass_threshold: 1.0,
+        }
+    }
+}
+
+/// A record skipped under `--skip-bad`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skipped {
+    /// `file:line`
+    pub location: String,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Skipped {
+    pub fn from_error(e: &Error) -> Self {
+        match e {
+            Error::Input { location, message } => Skipped {
+                location: format!("{}:{}", location.path.display(), location.line),
+                field: location.field.clone(),
+                message: message.clone(),
+            },
+            other => Skipped {
+                location: String::new(),
+                field: None,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// One file read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileRead {
+    pub path: String,
+    pub format: String,
+    pub run: String,
+    pub task: String,
+    pub rows: usize,
+}
+
+/// What ingest did, for the report and for auditors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IngestReport {
+    pub files: Vec<FileRead>,
+    pub skipped: Vec<Skipped>,
+    /// Files under the given folders that are not evaluation logs.
+    pub ignored: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl IngestReport {
+    pub fn add_file(&mut self, path: &Path, format: &str, run: &str, task: &str, rows: usize) {
+        self.files.push(FileRead {
+            path: path.display().to_string(),
+            format: format.to_string(),
+            run: run.to_string(),
+            task: task.to_string(),
+            rows,
+        });
+    }
+}
+
+/// Every file under the given paths, in a stable order.
+fn walk(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+        if meta.is_dir() {
+            for entry in walkdir::WalkDir::new(p).sort_by_file_name() {
+                let entry = entry.map_err(|e| {
+                    let path = e.path().unwrap_or(p).to_path_buf();
+                    Error::io(&path, e.into())
+                })?;
+                if entry.file_type().is_file() {
+                    out.push(entry.into_path());
+                }
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn extension(p: &Path) -> &str {
+    p.extension().and_then(|e| e.to_str()).unwrap_or("")
+}
+
+fn first_line_looks_like_lmeval(path: &Path) -> Result<bool> {
+    use std::io::{BufRead, BufReader};
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = BufReader::new(f);
+    let mut line = String::new();
+    while reader.read_line(&mut line).map_err(|e| Error::io(path, e))? > 0 {
+        let t = line.trim();
+        if !t.is_empty() {
+            return Ok(t.starts_with('[') || (t.contains("\"doc_id\"") && t.contains("\"resps\"")));
+        }
+        line.clear();
+    }
+    Ok(false)
+}
+
+/// Read every evaluation log under `paths` into one table.
+pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, IngestReport)> {
+    if matches!(opts.format, Format::Inspect | Format::Lighteval | Format::Opencompass) {
+        return Err(Error::usage(format!(
+            "the {:?} reader is not implemented yet; convert the logs to JSONL and use --format generic with a --columns mapping",
+            opts.format
+        )));
+    }
+    let files = walk(paths)?;
+    let mut report = IngestReport::default();
+    let mut table = SampleTable::default();
+    let mut results_files = Vec::new();
+    let mut lm_samples = Vec::new();
+    let mut legacy: Vec<PathBuf> = Vec::new();
+    let mut generic_files = Vec::new();
+    for f in &files {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let ext = extension(f);
+        let lm_ok = matches!(opts.format, Format::Auto | Format::LmEval);
+        let gen_ok = matches!(opts.format, Format::Auto | Format::Generic);
+        if lm_ok && ext == "json" {
+            if let Some(r) = lmeval::results::read(f)? {
+                results_files.push(r);
+                continue;
+            }
+            if first_line_looks_like_lmeval(f)? {
+                legacy.push(f.clone());
+                continue;
+            }
+        }
+        if lm_ok && ext == "jsonl" {
+            if let Some((task, date)) = lmeval::samples_file_name(name) {
+                lm_samples.push(lmeval::SamplesFile {
+                    path: f.clone(),
+                    task: task.to_string(),
+                    date_id: Some(date.to_string()),
+                });
+                continue;
+            }
+            if first_line_looks_like_lmeval(f)? {
+                legacy.push(f.clone());
+                continue;
+            }
+        }
+        if gen_ok && matches!(ext, "jsonl" | "csv" | "parquet") {
+            generic_files.push(f.clone());
+            continue;
+        }
+        if opts.format != Format::Auto || paths.iter().any(|p| p == f) {
+            return Err(Error::usage(format!(
+                "{}: not a recognised {} file; give --format and, for generic files, --columns",
+                f.display(),
+                match opts.format {
+                    Format::LmEval => "lm-evaluation-harness",
+                    Format::Generic => "generic (.jsonl, .csv, .parquet)",
+                    _ => "evaluation log",
+                }
+            )));
+        }
+        report.ignored.push(f.display().to_string());
+    }
+    // Legacy (<= v0.4.2) files take their task from the results.json beside them.
+    for f in legacy {
+        let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
+        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let beside: Vec<&lmeval::results::ResultsFile> = results_files
+            .iter()
+            .filter(|r| r.path.parent().map(Path::to_path_buf).unwrap_or_default() == dir)
+            .collect();
+        let task = beside
+            .iter()
+            .find_map(|r| lmeval::legacy_task(stem, r.tasks.keys()))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{}: lm-eval sample file whose task cannot be told: its name is not samples_<task>_<date>.jsonl and no results file beside it lists a task that ends its name",
+                    f.display()
+                ))
+            })?;
+        let date_id = beside
+            .iter()
+            .find(|r| r.tasks.contains_key(&task))
+            .and_then(|r| r.date_id.clone());
+        lm_samples.push(lmeval::SamplesFile {
+            path: f,
+            task,
+            date_id,
+        });
+    }
+    lmeval::read_all(&results_files, &lm_samples, opts, &mut table, &mut report)?;
+    for f in &generic_files {
+        generic::read(f, opts, &mut table, &mut report)?;
+    }
+    if table.is_empty() {
+        return Err(Error::usage(format!(
+            "no samples found in {}; caploop reads lm-evaluation-harness --log_samples folders and generic .jsonl/.csv/.parquet files",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    check_duplicates(&mut table, opts.skip_bad, &mut report)?;
+    Ok((table, report))
+}
+
+/// Two rows with the same (run, task, item, filter, sample) cannot both be right.
+fn check_duplicates(table: &mut SampleTable, skip_bad: bool, report: &mut IngestReport) -> Result<()> {
+    let mut first: HashMap<(&str, &str, &str, Option<&str>, u32), usize> = HashMap::with_capacity(table.len());
+    let mut dup_rows = Vec::new();
+    for i in 0..table.len() {
+        let key = (
+            table.run[i].as_str(),
+            table.task[i].as_str(),
+            table.item_id[i].as_str(),
+            table.filter[i].as_deref(),
+            table.sample_idx[i],
+        );
+        if let Some(&j) = first.get(&key) {
+            let message = format!(
+                "duplicate sample: same run '{}', task '{}', item '{}', filter '{}' and sample {} as {}; a log written twice into one folder appends, so remove one copy",
+                key.0,
+                key.1,
+                key.2,
+                key.3.unwrap_or("-"),
+                key.4,
+                table.source[j]
+            );
+            if !skip_bad {
+                return Err(Error::usage(format!("{}: {message}", table.source[i])));
+            }
+            report.skipped.push(Skipped {
+                location: table.source[i].clone(),
+                field: None,
+                message,
+            });
+            dup_rows.push(i);
+        } else {
+            first.insert(key, i);
+        }
+    }
+    drop(first);
+    if !dup_rows.is_empty() {
+        let keep: Vec<bool> = {
+            let mut k = vec![true; table.len()];
+            for i in dup_rows {
+                k[i] = false;
+            }
+            k
+        };
+        let old = std::mem::take(table);
+        for (i, keep) in keep.into_iter().enumerate() {
+            if keep {
+                table.push(old.row(i));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! caploop: from per-sample LLM evaluation logs to capability slices, honest
+//! checkpoint comparisons, diagnoses and targeted data plans.
+//!
+//! The stages are modules (DESIGN.md section 2); `cli` only parses arguments
+//! and calls them.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod pipeline;
+pub mod report;
+pub mod shipped;
+pub mod slices;
+pub mod stats;
+pub mod synth;
+pub mod table;
+pub mod tagging;
+pub mod taxonomy;
+
+pub use error::{Error, ExitCode, Result};

@@ -1,0 +1,20 @@
+//! caploop's entry point: parse, dispatch, map errors to exit codes.
+
+use clap::Parser;
+
+fn main() {
+    let cli = caploop::cli::Cli::parse();
+    let code = match caploop::cli::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            caploop::ExitCode::Failed
+        }
+    };
+    std::process::exit(code as i32);
+}

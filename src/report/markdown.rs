@@ -1,0 +1,222 @@
+//! `report.md`: the findings as tables, for a pull request.
+
+use std::fmt::Write;
+
+use super::ReportInput;
+use crate::slices::{SliceComparison, Status};
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1}%", 100.0 * x)
+    } else {
+        "–".to_string()
+    }
+}
+
+fn pp(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:+.1} pp", 100.0 * x)
+    } else {
+        "–".to_string()
+    }
+}
+
+fn q(x: f64) -> String {
+    if !x.is_finite() {
+        "–".to_string()
+    } else if x < 1e-4 {
+        format!("{x:.1e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// Markdown-safe cell text: pipes and newlines would break the table.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
+    let _ = writeln!(out, "| slice | items | baseline | candidate | delta [95% CI] | q | MDE | regressed / fixed items |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---|---:|---:|---|");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} [{}, {}] | {} | {} | {} / {} |",
+            cell(&r.slice),
+            r.items,
+            pct(r.baseline_mean),
+            pct(r.candidate_mean),
+            pp(r.delta),
+            pp(r.ci_low),
+            pp(r.ci_high),
+            q(r.q_value),
+            pp(r.mde).trim_start_matches('+'),
+            r.regressed,
+            r.fixed
+        );
+    }
+}
+
+/// Render the report.
+pub fn render(input: &ReportInput<'_>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}\n", cell(&input.title));
+    if let Some(c) = input.comparison {
+        let _ = writeln!(
+            out,
+            "Baseline **{}** vs candidate **{}**. Paired over items present in both runs; exact McNemar (one sample per item) or paired t on item means; Benjamini–Hochberg at FDR {} across all {} slices; a slice is `underpowered` when its minimum detectable effect (power {}) exceeds {}.\n",
+            cell(&c.baseline),
+            cell(&c.candidate),
+            c.settings.fdr,
+            c.slices.len(),
+            c.settings.power,
+            pp(c.settings.effect_of_interest).trim_start_matches('+')
+        );
+        let _ = writeln!(out, "## Summary\n");
+        let _ = writeln!(out, "| benchmark | items | baseline | candidate | delta [95% CI] | q | status | regressed slices | improved slices | underpowered slices |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---|---:|---|---:|---:|---:|");
+        for p in &c.pairing {
+            let Some(o) = c.overall(&p.benchmark) else { continue };
+            let count = |st: Status| {
+                c.slices
+                    .iter()
+                    .filter(|s| s.benchmark == p.benchmark && s.slice != "*" && s.status == st)
+                    .count()
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} [{}, {}] | {} | **{}** | {} | {} | {} |",
+                cell(&p.benchmark),
+                o.items,
+                pct(o.baseline_mean),
+                pct(o.candidate_mean),
+                pp(o.delta),
+                pp(o.ci_low),
+                pp(o.ci_high),
+                q(o.q_value),
+                o.status.as_str(),
+                count(Status::Regressed),
+                count(Status::Improved),
+                count(Status::Underpowered)
+            );
+        }
+        let _ = writeln!(out);
+        let unpaired: Vec<_> = c
+            .pairing
+            .iter()
+            .filter(|p| p.only_baseline + p.only_candidate + p.prompt_changed > 0)
+            .collect();
+        if !unpaired.is_empty() {
+            let _ = writeln!(out, "### Pairing\n");
+            for p in unpaired {
+                let _ = writeln!(
+                    out,
+                    "- **{}**: {} items only in the baseline and {} only in the candidate (not compared); {} paired items changed prompt between the runs, so their deltas may come from the prompt, not the model.",
+                    cell(&p.benchmark),
+                    p.only_baseline,
+                    p.only_candidate,
+                    p.prompt_changed
+                );
+            }
+            let _ = writeln!(out);
+        }
+        for p in &c.pairing {
+            let rows: Vec<&SliceComparison> = c.slices.iter().filter(|s| s.benchmark == p.benchmark).collect();
+            let mut regressed: Vec<&SliceComparison> =
+                rows.iter().copied().filter(|s| s.status == Status::Regressed && s.slice != "*").collect();
+            regressed.sort_by(|a, b| a.delta.total_cmp(&b.delta).then(a.slice.cmp(&b.slice)));
+            let mut improved: Vec<&SliceComparison> =
+                rows.iter().copied().filter(|s| s.status == Status::Improved && s.slice != "*").collect();
+            improved.sort_by(|a, b| b.delta.total_cmp(&a.delta).then(a.slice.cmp(&b.slice)));
+            let _ = writeln!(out, "## {}\n", cell(&p.benchmark));
+            if regressed.is_empty() {
+                let _ = writeln!(out, "No slice regressed significantly.\n");
+            } else {
+                let _ = writeln!(out, "Regressed slices, largest drop first:\n");
+                slice_table(&mut out, &regressed[..regressed.len().min(15)]);
+                if regressed.len() > 15 {
+                    let _ = writeln!(out, "\n…and {} more in `comparison.csv`.", regressed.len() - 15);
+                }
+                let _ = writeln!(out);
+                if let Some(top) = regressed.first() {
+                    if !top.regressed_ids.is_empty() {
+                        let _ = writeln!(
+                            out,
+                            "Items that regressed in `{}` (first {} of {}): {}\n",
+                            cell(&top.slice),
+                            top.regressed_ids.len().min(10),
+                            top.regressed,
+                            top.regressed_ids
+                                .iter()
+                                .take(10)
+                                .map(|s| format!("`{}`", cell(s)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
+                }
+            }
+            if !improved.is_empty() {
+                let _ = writeln!(out, "Improved slices:\n");
+                slice_table(&mut out, &improved[..improved.len().min(10)]);
+                let _ = writeln!(out);
+            }
+        }
+    }
+    if !input.coverage.is_empty() {
+        let _ = writeln!(out, "## Tag coverage\n");
+        let axes: Vec<&str> = input.coverage[0].unknown.iter().map(|(a, _)| a.as_str()).collect();
+        let _ = writeln!(out, "Share of items with no value (`unknown`) per axis.\n");
+        let _ = writeln!(out, "| benchmark | items | {} |", axes.join(" | "));
+        let _ = writeln!(out, "|---|---:|{}", "---:|".repeat(axes.len()));
+        for cov in input.coverage {
+            let shares: Vec<String> = cov
+                .unknown
+                .iter()
+                .map(|(_, n)| pct(*n as f64 / cov.items.max(1) as f64))
+                .collect();
+            let _ = writeln!(out, "| {} | {} | {} |", cell(&cov.benchmark), cov.items, shares.join(" | "));
+        }
+        let _ = writeln!(out);
+    }
+    if let Some(ing) = input.ingest {
+        let _ = writeln!(out, "## Inputs\n");
+        let rows: usize = ing.files.iter().map(|f| f.rows).sum();
+        let _ = writeln!(
+            out,
+            "{} files, {} rows read; {} records skipped; {} files ignored.\n",
+            ing.files.len(),
+            rows,
+            ing.skipped.len(),
+            ing.ignored.len()
+        );
+        if !ing.skipped.is_empty() {
+            let _ = writeln!(out, "Skipped records (`--skip-bad`):\n");
+            for s in ing.skipped.iter().take(50) {
+                let _ = writeln!(
+                    out,
+                    "- `{}`{}: {}",
+                    cell(&s.location),
+                    s.field.as_ref().map(|f| format!(" field `{}`", cell(f))).unwrap_or_default(),
+                    cell(&s.message)
+                );
+            }
+            if ing.skipped.len() > 50 {
+                let _ = writeln!(out, "- …and {} more in `ingest.json`", ing.skipped.len() - 50);
+            }
+            let _ = writeln!(out);
+        }
+        for w in &ing.warnings {
+            let _ = writeln!(out, "- warning: {}", cell(w));
+        }
+        if !ing.warnings.is_empty() {
+            let _ = writeln!(out);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Files: `slices.csv` (every slice of every run), `comparison.csv` (every slice compared, with item ids), `samples.parquet` (the tagged sample table)."
+    );
+    out
+}

@@ -1,0 +1,278 @@
+//! Synthetic evaluations with planted effects, deterministic by seed: the
+//! demo's input, the tests' ground truth, the benchmarks' load.
+//!
+//! Two checkpoints are written in the lm-evaluation-harness layout (one
+//! sample per item) or, with several samples per item, as generic JSONL.
+//! Scenarios:
+//! - `eos`: BBH; the candidate keeps its reasoning but often does not stop,
+//!   so answers are extracted from run-on text (or never reached).
+//! - `ops`: MATH; the candidate is weaker only on items combining counting
+//!   and modular arithmetic.
+//! - `null`: both families, outcomes redrawn at the same per-item rates.
+//! - `demo`: BBH with the `eos` effect and MATH with the `ops` effect.
+//! `planted.json` records what was planted.
+
+mod bbh;
+mod math;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use write::{Sample, Writers};
+
+/// A named scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scenario {
+    Eos,
+    Ops,
+    Null,
+    Demo,
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct SynthOptions {
+    pub scenario: Scenario,
+    /// Items per benchmark family.
+    pub items: usize,
+    /// Samples per item and run.
+    pub samples: u32,
+    pub seed: u64,
+    pub out: PathBuf,
+}
+
+/// The planted truth, written as `planted.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Planted {
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub items: usize,
+    pub samples: u32,
+    pub baseline: String,
+    pub candidate: String,
+    pub effects: Vec<Effect>,
+    /// Where the logs are: an lm-eval folder, or a generic JSONL file.
+    pub logs: String,
+}
+
+/// One planted effect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Effect {
+    pub benchmark: String,
+    /// `none`, `eos` or `ops`.
+    pub kind: String,
+    /// The slice the effect lives in (`*` for a benchmark-wide one).
+    pub slice: String,
+    /// Change in the per-sample success probability on that slice.
+    pub delta: f64,
+    pub runaway_rate: f64,
+}
+
+pub const BASELINE: &str = "ckpt-1000";
+pub const CANDIDATE: &str = "ckpt-2000";
+/// The planted weak combination of the `ops` scenario.
+pub const PLANTED_OPS: [&str; 2] = ["counting", "modular_arithmetic"];
+const OPS_DELTA: f64 = -0.35;
+const RUNAWAY_RATE: f64 = 0.55;
+const BBH_MAX_TOKS: u32 = 256;
+
+/// An independent stream per (family, item): items can be generated in any
+/// order, and a larger `--items` extends a scenario without changing the
+/// items it already had.
+fn rng_for(seed: u64, family: u64, item: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream((family << 48) | item);
+    r
+}
+
+/// Base success probability of an item: by difficulty level, with jitter.
+fn base_rate(level: u32, rng: &mut impl Rng) -> f64 {
+    let by_level: [f64; 5] = [0.85, 0.75, 0.62, 0.5, 0.38];
+    (by_level[(level as usize - 1).min(4)] + rng.random_range(-0.1f64..0.1)).clamp(0.02, 0.98)
+}
+
+fn gen_math(opts: &SynthOptions, planted: bool, w: &mut Writers) -> Result<()> {
+    for i in 0..opts.items {
+        let mut rng = rng_for(opts.seed, 1, i as u64);
+        // A tenth of the items combine the two planted operations, so the
+        // planted slice is measurable at moderate sizes.
+        let ops: Vec<&'static str> = if rng.random_bool(0.1) {
+            if rng.random_bool(0.5) {
+                vec![PLANTED_OPS[0], PLANTED_OPS[1]]
+            } else {
+                vec![PLANTED_OPS[1], PLANTED_OPS[0]]
+            }
+        } else if rng.random_bool(0.45) {
+            vec![math::OPS[rng.random_range(0..math::OPS.len())]]
+        } else {
+            let a = rng.random_range(0..math::OPS.len());
+            let b = (a + rng.random_range(1..math::OPS.len())) % math::OPS.len();
+            vec![math::OPS[a], math::OPS[b]]
+        };
+        let p = math::problem(&ops, &mut rng);
+        let level = rng.random_range(1..=5u32);
+        let (sub, typ) = math::subject(ops[0]);
+        let task = format!("minerva_math_{sub}");
+        let p_base = base_rate(level, &mut rng);
+        let hit = planted && PLANTED_OPS.iter().all(|o| ops.contains(o));
+        let p_cand = if hit { (p_base + OPS_DELTA).max(0.01) } else { p_base };
+        let answer = p.answer.to_string();
+        let doc = serde_json::json!({
+            "problem": p.text,
+            "level": format!("Level {level}"),
+            "type": typ,
+            "solution": format!("Working step by step gives $\\boxed{{{answer}}}$."),
+            "answer": answer,
+        });
+        let prompt = format!("Problem:\n{}\n\nSolution:", p.text);
+        for (run, rate) in [(0usize, p_base), (1, p_cand)] {
+            for k in 0..opts.samples {
+                let ok = rng.random_bool(rate);
+                let given = if ok {
+                    answer.clone()
+                } else {
+                    (p.answer + rng.random_range(1..20)).to_string()
+                };
+                let response = format!(
+                    "We compute step by step. Final Answer: The final answer is {given}. I hope it is correct."
+                );
+                w.write(
+                    run,
+                    &Sample {
+                        benchmark: "math",
+                        task: &task,
+                        doc_id: i,
+                        doc: &doc,
+                        prompt: &prompt,
+                        target: &answer,
+                        response: &response,
+                        extracted: &given,
+                        filter: "none",
+                        sample_idx: k,
+                        correct: ok,
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn gen_bbh(opts: &SynthOptions, planted: bool, w: &mut Writers) -> Result<()> {
+    let max_chars = BBH_MAX_TOKS as usize * 4;
+    for i in 0..opts.items {
+        let mut rng = rng_for(opts.seed, 2, i as u64);
+        let (sub, options) = bbh::SUBTASKS[i % bbh::SUBTASKS.len()];
+        let it = bbh::item(sub, options, &mut rng);
+        let other = bbh::item(sub, options, &mut rng);
+        let level = rng.random_range(1..=5u32);
+        let p = base_rate(level, &mut rng);
+        let task = format!("bbh_cot_fewshot_{sub}");
+        let doc = serde_json::json!({"input": it.input, "target": it.target});
+        let prompt = format!(
+            "Q: {}\nA: {}\n\nQ: {}\nA: Let's think step by step.",
+            other.input,
+            bbh::response(&other.input, &other.target),
+            it.input
+        );
+        for run in [0usize, 1] {
+            for k in 0..opts.samples {
+                let reasoned_right = rng.random_bool(p);
+                let own = if reasoned_right { &it.target } else { &it.wrong };
+                let mut response = bbh::response(&it.input, own);
+                if run == 1 && planted && rng.random_bool(RUNAWAY_RATE) {
+                    let other_answer = if rng.random_bool(0.5) { &other.target } else { &other.wrong };
+                    response = bbh::runaway(&response, &other.input, other_answer, max_chars, &mut rng);
+                }
+                let extracted = response
+                    .rmatch_indices("the answer is ")
+                    .next()
+                    .and_then(|(at, m)| response[at + m.len()..].split(".\n").next())
+                    .map(|s| s.trim_end_matches('.').to_string())
+                    .unwrap_or_else(|| "[invalid]".to_string());
+                let correct = extracted == it.target;
+                w.write(
+                    run,
+                    &Sample {
+                        benchmark: "bbh",
+                        task: &task,
+                        doc_id: i / bbh::SUBTASKS.len(),
+                        doc: &doc,
+                        prompt: &prompt,
+                        target: &it.target,
+                        response: &response,
+                        extracted: &extracted,
+                        filter: "get-answer",
+                        sample_idx: k,
+                        correct,
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Generate a scenario into `opts.out`.
+pub fn generate(opts: &SynthOptions) -> Result<Planted> {
+    if opts.items == 0 || opts.samples == 0 {
+        return Err(Error::usage("synth needs --items >= 1 and --samples >= 1"));
+    }
+    crate::error::create_dir(&opts.out)?;
+    let (bbh_effect, math_effect) = match opts.scenario {
+        Scenario::Eos => (Some(true), None),
+        Scenario::Ops => (None, Some(true)),
+        Scenario::Null => (Some(false), Some(false)),
+        Scenario::Demo => (Some(true), Some(true)),
+    };
+    let mut w = Writers::new(&opts.out, opts.samples > 1, [BASELINE, CANDIDATE], BBH_MAX_TOKS)?;
+    let mut effects = Vec::new();
+    if let Some(planted) = bbh_effect {
+        gen_bbh(opts, planted, &mut w)?;
+        effects.push(Effect {
+            benchmark: "bbh".into(),
+            kind: if planted { "eos" } else { "none" }.into(),
+            slice: "*".into(),
+            delta: 0.0,
+            runaway_rate: if planted { RUNAWAY_RATE } else { 0.0 },
+        });
+    }
+    if let Some(planted) = math_effect {
+        gen_math(opts, planted, &mut w)?;
+        effects.push(Effect {
+            benchmark: "math".into(),
+            kind: if planted { "ops" } else { "none" }.into(),
+            slice: if planted {
+                format!("operation={} & operation={}", PLANTED_OPS[0], PLANTED_OPS[1])
+            } else {
+                "*".into()
+            },
+            delta: if planted { OPS_DELTA } else { 0.0 },
+            runaway_rate: 0.0,
+        });
+    }
+    let logs = w.finish()?;
+    let planted = Planted {
+        scenario: opts.scenario,
+        seed: opts.seed,
+        items: opts.items,
+        samples: opts.samples,
+        baseline: BASELINE.into(),
+        candidate: CANDIDATE.into(),
+        effects,
+        logs: logs.display().to_string(),
+    };
+    crate::slices::write::write_json(&opts.out.join("planted.json"), &planted)?;
+    Ok(planted)
+}
+
+/// The folder or file `generate` wrote the logs to.
+pub fn logs_path(out: &Path, samples: u32) -> PathBuf {
+    write::logs_path(out, samples > 1)
+}

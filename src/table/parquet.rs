@@ -1,0 +1,259 @@
+//! Parquet I/O of the canonical table through polars.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::columns as c;
+use super::{SampleTable, TagSet, Tags};
+use crate::error::{Error, Result};
+
+fn str_col(name: &str, v: &[String]) -> Column {
+    Column::new(name.into(), v)
+}
+
+fn opt_str_col(name: &str, v: &[Option<String>]) -> Column {
+    Column::new(name.into(), v)
+}
+
+fn frame(t: &SampleTable) -> PolarsResult<DataFrame> {
+    let mut cols = vec![
+        str_col(c::RUN, &t.run),
+        str_col(c::BENCHMARK, &t.benchmark),
+        str_col(c::TASK, &t.task),
+        opt_str_col(c::FILTER, &t.filter),
+        Column::new(c::PRIMARY_FILTER.into(), &t.primary_filter),
+        str_col(c::ITEM_ID, &t.item_id),
+        Column::new(c::SAMPLE_IDX.into(), &t.sample_idx),
+        opt_str_col(c::PROMPT, &t.prompt),
+        opt_str_col(c::TARGET, &t.target),
+        opt_str_col(c::RESPONSE, &t.response),
+        opt_str_col(c::EXTRACTED, &t.extracted),
+        Column::new(c::SCORE.into(), &t.score),
+        Column::new(c::CORRECT.into(), &t.correct),
+        opt_str_col(c::FINISH_REASON, &t.finish_reason),
+        Column::new(c::RESPONSE_TOKENS.into(), &t.response_tokens),
+        Column::new(c::RESPONSE_CHARS.into(), &t.response_chars),
+        str_col(c::META, &t.meta),
+        opt_str_col(c::PROMPT_HASH, &t.prompt_hash),
+        opt_str_col(c::TASK_VERSION, &t.task_version),
+        Column::new(c::N_SHOT.into(), &t.n_shot),
+        Column::new(c::MAX_GEN_TOKS.into(), &t.max_gen_toks),
+        str_col(c::SOURCE, &t.source),
+    ];
+    if let Some(tags) = &t.tags {
+        for (a, axis) in tags.axes.iter().enumerate() {
+            let mut b = ListStringChunkedBuilder::new(axis.as_str().into(), t.len(), t.len() * 2);
+            for &s in &tags.row_set {
+                b.append_values_iter(tags.sets[s as usize].values[a].iter().map(String::as_str));
+            }
+            cols.push(b.finish().into_column());
+        }
+        let mut b = ListStringChunkedBuilder::new(c::TAG_RULES.into(), t.len(), t.len() * 2);
+        for &s in &tags.row_set {
+            b.append_values_iter(tags.sets[s as usize].rules.iter().map(String::as_str));
+        }
+        cols.push(b.finish().into_column());
+    }
+    DataFrame::new(t.len(), cols)
+}
+
+/// Write the table (and its tags, when present) to a Parquet file.
+pub fn write_parquet(t: &SampleTable, path: &Path) -> Result<()> {
+    let mut df = frame(t).map_err(|e| Error::frame(path, e))?;
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+    }
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .map_err(|e| Error::frame(path, e))?;
+    Ok(())
+}
+
+/// Read some columns of a Parquet file as a polars frame, checking that they exist.
+pub fn read_parquet_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = ParquetReader::new(file);
+    let schema = reader.schema().map_err(|e| Error::frame(path, e))?;
+    let missing: Vec<&str> = columns
+        .iter()
+        .copied()
+        .filter(|name| !schema.contains(name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::frame(
+            path,
+            format!(
+                "not a caploop sample table: missing column(s) {}; write it with `caploop ingest` (and `caploop tag` for tag columns)",
+                missing.join(", ")
+            ),
+        ));
+    }
+    reader
+        .with_columns(Some(columns.iter().map(|s| s.to_string()).collect()))
+        .finish()
+        .map_err(|e| Error::frame(path, e))
+}
+
+/// Names of the columns in a Parquet file.
+pub fn column_names(path: &Path) -> Result<Vec<String>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = ParquetReader::new(file);
+    let schema = reader.schema().map_err(|e| Error::frame(path, e))?;
+    Ok(schema.iter_names().map(|n| n.to_string()).collect())
+}
+
+fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
+}
+
+fn opt_strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}
+
+fn opt_u32s(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u32>>> {
+    Ok(df.column(name)?.u32()?.iter().collect())
+}
+
+fn list_values(ca: &ListChunked, row: usize) -> PolarsResult<Vec<String>> {
+    match ca.get_as_series(row) {
+        Some(s) => Ok(s
+            .str()?
+            .iter()
+            .flatten()
+            .map(str::to_string)
+            .collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Read a whole sample table, with its tags when the file has tag columns.
+/// `axes` names the tag columns to read; `None` reads the standard axes
+/// present in the file plus any other list column except `tag_rules`.
+pub fn read_parquet(path: &Path) -> Result<SampleTable> {
+    let names = column_names(path)?;
+    let base: Vec<&str> = c::BASE.to_vec();
+    let mut wanted: Vec<&str> = base.clone();
+    let has_tags = names.iter().any(|n| n == c::TAG_RULES);
+    let axis_names: Vec<String> = if has_tags {
+        names
+            .iter()
+            .filter(|n| !c::BASE.contains(&n.as_str()) && n.as_str() != c::TAG_RULES)
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    wanted.extend(axis_names.iter().map(String::as_str));
+    if has_tags {
+        wanted.push(c::TAG_RULES);
+    }
+    let df = read_parquet_columns(path, &wanted)?;
+    from_frame(&df, &axis_names, has_tags).map_err(|e| Error::frame(path, e))
+}
+
+fn from_frame(df: &DataFrame, axes: &[String], has_tags: bool) -> PolarsResult<SampleTable> {
+    let mut t = SampleTable {
+        run: strings(df, c::RUN)?,
+        benchmark: strings(df, c::BENCHMARK)?,
+        task: strings(df, c::TASK)?,
+        filter: opt_strings(df, c::FILTER)?,
+        primary_filter: df
+            .column(c::PRIMARY_FILTER)?
+            .bool()?
+            .iter()
+            .map(|v| v.unwrap_or(false))
+            .collect(),
+        item_id: strings(df, c::ITEM_ID)?,
+        sample_idx: df
+            .column(c::SAMPLE_IDX)?
+            .u32()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect(),
+        prompt: opt_strings(df, c::PROMPT)?,
+        target: opt_strings(df, c::TARGET)?,
+        response: opt_strings(df, c::RESPONSE)?,
+        extracted: opt_strings(df, c::EXTRACTED)?,
+        score: df
+            .column(c::SCORE)?
+            .f64()?
+            .iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect(),
+        correct: df
+            .column(c::CORRECT)?
+            .bool()?
+            .iter()
+            .map(|v| v.unwrap_or(false))
+            .collect(),
+        finish_reason: opt_strings(df, c::FINISH_REASON)?,
+        response_tokens: opt_u32s(df, c::RESPONSE_TOKENS)?,
+        response_chars: df
+            .column(c::RESPONSE_CHARS)?
+            .u32()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect(),
+        meta: strings(df, c::META)?,
+        prompt_hash: opt_strings(df, c::PROMPT_HASH)?,
+        task_version: opt_strings(df, c::TASK_VERSION)?,
+        n_shot: opt_u32s(df, c::N_SHOT)?,
+        max_gen_toks: opt_u32s(df, c::MAX_GEN_TOKS)?,
+        source: strings(df, c::SOURCE)?,
+        tags: None,
+    };
+    if has_tags {
+        let lists: Vec<&ListChunked> = axes
+            .iter()
+            .map(|a| df.column(a).and_then(|c| c.list()))
+            .collect::<PolarsResult<_>>()?;
+        let rules = df.column(c::TAG_RULES)?.list()?;
+        let mut by_item: HashMap<(String, String, String), u32> = HashMap::new();
+        let mut by_set: HashMap<TagSet, u32> = HashMap::new();
+        let mut tags = Tags {
+            axes: axes.to_vec(),
+            ..Tags::default()
+        };
+        for row in 0..t.len() {
+            let key = (t.benchmark[row].clone(), t.task[row].clone(), t.item_id[row].clone());
+            let set = match by_item.get(&key) {
+                Some(&s) => s,
+                None => {
+                    let set = TagSet {
+                        values: lists
+                            .iter()
+                            .map(|l| list_values(l, row))
+                            .collect::<PolarsResult<_>>()?,
+                        rules: list_values(rules, row)?,
+                    };
+                    let next = tags.sets.len() as u32;
+                    let s = *by_set.entry(set.clone()).or_insert(next);
+                    if s == next {
+                        tags.sets.push(set);
+                    }
+                    by_item.insert(key, s);
+                    s
+                }
+            };
+            tags.row_set.push(set);
+        }
+        t.tags = Some(tags);
+    }
+    Ok(t)
+}

@@ -1,0 +1,256 @@
+//! The evaluation taxonomy: load taxonomy YAML files, validate them, and tag
+//! evaluation items with `axis=value` tags (DESIGN sections 1, 4 and 11).
+//!
+//! A taxonomy declares axes and their values, and rules that add tags to the
+//! items their `when` conditions match:
+//!
+//! ```yaml
+//! name: math-reasoning
+//! description: optional text
+//! axes:
+//!   background: [number_theory, everyday_quantities]
+//!   operation: [modular_arithmetic, counting]
+//! rules:
+//!   - id: aime.nt
+//!     description: optional sentence saying why
+//!     when: { benchmark: "aime*", meta_regex: { problem: '(?i)\bremainder\b' } }
+//!     add: { background: number_theory, operation: [modular_arithmetic] }
+//! ```
+//!
+//! Schema, as implemented:
+//! - top level: `name` (required), `description`, `axes`, `rules`; nothing else.
+//! - `axes`: axis name -> list of values. Names are lowercase identifiers and
+//!   must not be a column of the sample table (see `RESERVED_AXIS_NAMES` in
+//!   `resolve.rs`); values use letters, digits and `_ - . / : +`, are unique
+//!   within the list, and are never `unknown` (reserved: an item with no value
+//!   on an axis gets `unknown`). Several files may declare the same axis:
+//!   values are merged in first-seen order.
+//! - a rule: `id` (required, unique across all files loaded together),
+//!   `description`, `when` (required), `add` (required); nothing else.
+//! - `when`: one condition map, or a list of them (any map matching fires the
+//!   rule). Inside a map every key must hold; a map needs at least one key:
+//!   `benchmark`, `task` (a glob or list of globs, any matches), `meta` (field
+//!   -> glob or list of globs), `meta_regex` (field -> regex), `prompt_regex`,
+//!   `target_regex` (a regex; a missing prompt or target never matches).
+//! - globs follow `globset`: `*` matches any text including `/`, `?` one
+//!   character, `[ab]` a class, `{a,b}` alternatives, `\` escapes; a glob
+//!   without those is plain equality; matching is case-sensitive.
+//! - regexes follow the `regex` crate and match anywhere in the text (anchor
+//!   with `^`/`$`); `(?i)` makes them case-insensitive.
+//! - meta fields: see `meta.rs` (dotted paths, arrays match if any element
+//!   matches, numbers and booleans as JSON text, malformed meta has no fields).
+//! - `add`: axis -> value or list of values; axes and values must be declared.
+//!
+//! All matching rules fire and their tags accumulate; [`ItemTags::rules`] is
+//! the provenance. This module does not read sample tables or write Parquet;
+//! the `tag` stage does, calling [`TaxonomySet::tag_all`].
+
+mod config;
+mod errors;
+mod literals;
+mod matcher;
+mod meta;
+mod resolve;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+pub use errors::{ConfigError, ConfigErrors};
+pub use resolve::RESERVED_AXIS_NAMES;
+
+use errors::Diagnostics;
+use matcher::{Bits, Gate, Matcher};
+use yaml::Pos;
+
+/// The value an item gets on an axis no rule gave a value for.
+pub const UNKNOWN_VALUE: &str = matcher::UNKNOWN;
+
+/// One axis and its declared values, in first-seen order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Axis {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+/// A rule as loaded, for reports and provenance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub id: String,
+    pub description: Option<String>,
+    /// The file that defines the rule and the line where it starts.
+    pub file: PathBuf,
+    pub line: usize,
+    /// The (axis, value) tags the rule adds when it fires.
+    pub tags: Vec<(String, String)>,
+}
+
+/// One evaluation item to tag. Borrowed so that a batch can be tagged
+/// straight from column buffers.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemRef<'a> {
+    pub benchmark: &'a str,
+    pub task: &'a str,
+    pub prompt: Option<&'a str>,
+    pub target: Option<&'a str>,
+    /// The item's document fields as a JSON object; may be `{}` or empty.
+    /// Text that is not a JSON object is treated as having no fields.
+    pub meta: &'a str,
+}
+
+/// The tags of one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemTags {
+    /// Per axis, in [`TaxonomySet::axes`] order: the values, sorted and
+    /// deduplicated, or `["unknown"]` when no rule gave one.
+    pub values: Vec<Vec<String>>,
+    /// Ids of the rules that fired, in rule order (files in load order, then
+    /// rules in file order).
+    pub rules: Vec<String>,
+}
+
+/// One or more taxonomy files, validated and compiled for tagging.
+pub struct TaxonomySet {
+    names: Vec<String>,
+    axes: Vec<Axis>,
+    rules: Vec<RuleInfo>,
+    matcher: Matcher,
+}
+
+impl std::fmt::Debug for TaxonomySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaxonomySet")
+            .field("names", &self.names)
+            .field("axes", &self.axes)
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+impl TaxonomySet {
+    /// Loads and validates taxonomy files together. Every error of every
+    /// file is returned at once. No files gives an empty set.
+    pub fn load(paths: &[PathBuf]) -> Result<TaxonomySet, ConfigErrors> {
+        let mut diag = Diagnostics::new();
+        let mut files = Vec::new();
+        let mut all_parsed = true;
+        for path in paths {
+            match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    let f = diag.add_file(path, &text);
+                    match parse_file(&mut diag, f, &text) {
+                        Some(raw) => files.push((f, raw)),
+                        None => all_parsed = false,
+                    }
+                }
+                Err(e) => {
+                    let f = diag.add_file(path, "");
+                    diag.push(
+                        f,
+                        Pos::default(),
+                        format!("cannot read the taxonomy file: {e}"),
+                    );
+                    all_parsed = false;
+                }
+            }
+        }
+        resolve::resolve(files, all_parsed, diag)
+    }
+
+    /// Loads one taxonomy from text; `file` is only used in error messages.
+    pub fn from_yaml_str(file: &Path, text: &str) -> Result<TaxonomySet, ConfigErrors> {
+        let mut diag = Diagnostics::new();
+        let f = diag.add_file(file, text);
+        let parsed = parse_file(&mut diag, f, text);
+        let all_parsed = parsed.is_some();
+        resolve::resolve(
+            parsed.map(|raw| (f, raw)).into_iter().collect(),
+            all_parsed,
+            diag,
+        )
+    }
+
+    /// The `name` of each file, in load order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn axes(&self) -> &[Axis] {
+        &self.axes
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// All rules in evaluation order.
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.rules
+    }
+
+    /// Tags one item. For many items prefer [`TaxonomySet::tag_all`], which
+    /// evaluates benchmark and task globs once per distinct string.
+    pub fn tag(&self, item: &ItemRef<'_>) -> ItemTags {
+        let bench = self.matcher.bench_mask(item.benchmark);
+        let task = self.matcher.task_mask(item.task);
+        let mut scratch = self.matcher.scratch();
+        self.matcher.tag(
+            item,
+            Gate {
+                bench: &bench,
+                task: &task,
+            },
+            &mut scratch,
+        )
+    }
+
+    /// Tags items in parallel (rayon). The output is in input order and does
+    /// not depend on the number of threads.
+    pub fn tag_all(&self, items: &[ItemRef<'_>]) -> Vec<ItemTags> {
+        let bench = distinct_masks(items.iter().map(|i| i.benchmark), |s| {
+            self.matcher.bench_mask(s)
+        });
+        let task = distinct_masks(items.iter().map(|i| i.task), |s| self.matcher.task_mask(s));
+        items
+            .par_iter()
+            .map_init(
+                || self.matcher.scratch(),
+                |scratch, item| {
+                    let gate = Gate {
+                        bench: &bench[item.benchmark],
+                        task: &task[item.task],
+                    };
+                    self.matcher.tag(item, gate, scratch)
+                },
+            )
+            .collect()
+    }
+}
+
+fn distinct_masks<'a>(
+    strings: impl Iterator<Item = &'a str>,
+    mask: impl Fn(&str) -> Bits,
+) -> HashMap<&'a str, Bits> {
+    let mut out = HashMap::new();
+    for s in strings {
+        out.entry(s).or_insert_with(|| mask(s));
+    }
+    out
+}
+
+/// Parses one file's text into its raw form; `None` on a YAML syntax error
+/// (already reported).
+fn parse_file(diag: &mut Diagnostics, f: usize, text: &str) -> Option<config::RawTaxonomy> {
+    match yaml::parse(text) {
+        Ok(root) => Some(config::parse_taxonomy(&root, diag, f)),
+        Err((pos, message)) => {
+            diag.push(f, pos, message);
+            None
+        }
+    }
+}

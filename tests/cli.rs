@@ -1,0 +1,129 @@
+//! The real binary: exit codes, error messages, output files.
+
+mod common;
+
+use std::fs;
+
+use common::caploop;
+use predicates::prelude::*;
+
+const RESULTS: &str = r#"{"results": {}, "configs": {"gsm8k": {"output_type": "generate_until", "filter_list": [{"name": "strict-match"}], "generation_kwargs": {"max_gen_toks": 256}}}, "versions": {"gsm8k": 3}, "n-shot": {"gsm8k": 5}, "model_name": "m"}"#;
+
+fn good_line(doc_id: usize) -> String {
+    format!(
+        r#"{{"doc_id": {doc_id}, "doc": {{"question": "q{doc_id}"}}, "target": "1", "arguments": {{"gen_args_0": {{"arg_0": "Q", "arg_1": {{}}}}}}, "resps": [["#### 1"]], "filtered_resps": ["1"], "filter": "strict-match", "metrics": ["exact_match"], "doc_hash": "h{doc_id}", "prompt_hash": "p", "exact_match": 1.0}}"#
+    )
+}
+
+fn logs_with_bad_line(dir: &std::path::Path) -> std::path::PathBuf {
+    let run = dir.join("m");
+    fs::create_dir_all(&run).unwrap();
+    fs::write(run.join("results_2025-01-01T00-00-00.000001.json"), RESULTS).unwrap();
+    let bad = r#"{"doc_id": 1, "doc": {"question": "q"}, "resps": [["x"]], "metrics": ["exact_match"], "exact_match": "high"}"#;
+    fs::write(
+        run.join("samples_gsm8k_2025-01-01T00-00-00.000001.jsonl"),
+        format!("{}\n{bad}\n{}\n", good_line(0), good_line(2)),
+    )
+    .unwrap();
+    run
+}
+
+#[test]
+fn a_malformed_line_fails_with_exit_2_naming_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    logs_with_bad_line(tmp.path());
+    caploop()
+        .args(["ingest"])
+        .arg(tmp.path())
+        .arg("--out")
+        .arg(tmp.path().join("s.parquet"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("samples_gsm8k_2025-01-01T00-00-00.000001.jsonl:2:"))
+        .stderr(predicate::str::contains("metric 'exact_match' is not a number"));
+    assert!(!tmp.path().join("s.parquet").exists());
+}
+
+#[test]
+fn skip_bad_counts_and_lists_the_skipped_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    logs_with_bad_line(tmp.path());
+    let out = tmp.path().join("s.parquet");
+    caploop()
+        .args(["ingest", "--skip-bad"])
+        .arg(tmp.path())
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 rows"))
+        .stdout(predicate::str::contains("skipped 1 malformed records"));
+    let report = fs::read_to_string(out.with_extension("ingest.json")).unwrap();
+    assert!(report.contains(".jsonl:2"), "{report}");
+    let t = caploop::table::read_parquet(&out).unwrap();
+    assert_eq!(t.len(), 2);
+}
+
+#[test]
+fn a_missing_path_is_an_io_error_with_exit_2() {
+    caploop()
+        .args(["ingest", "/nonexistent/logs", "--out", "/tmp/x.parquet"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with("error: /nonexistent/logs:"));
+}
+
+#[test]
+fn check_passes_on_the_shipped_taxonomies() {
+    caploop()
+        .arg("check")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/taxonomies"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok"));
+}
+
+#[test]
+fn check_reports_every_error_of_a_file_with_its_location() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("bad.yaml");
+    fs::write(
+        &f,
+        "name: t\naxes:\n  operation: [counting, modular_arithmetic]\nrules:\n  - id: r1\n    when: { benchmark: gsm8k }\n    add: { operation: modular }\n  - id: r2\n    when: { benchmark: gsm8k }\n    add: { colour: red }\n",
+    )
+    .unwrap();
+    let assert = caploop().arg("check").arg(&f).assert().code(2);
+    let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("bad.yaml:7:"), "{err}");
+    assert!(err.contains("modular"), "{err}");
+    assert!(err.contains("counting, modular_arithmetic"), "says what is valid: {err}");
+    assert!(err.contains("bad.yaml:10:"), "second error reported too: {err}");
+}
+
+#[test]
+fn demo_writes_its_outputs_and_is_byte_identical_across_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let files = ["samples.parquet", "slices.csv", "comparison.csv", "comparison.json", "report.md"];
+    let mut first = Vec::new();
+    for round in 0..2 {
+        caploop()
+            .args(["demo", "--items", "600", "--out"])
+            .arg(&out)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("report:"));
+        for (i, f) in files.iter().enumerate() {
+            let bytes = fs::read(out.join(f)).unwrap();
+            assert!(!bytes.is_empty(), "{f} is empty");
+            if round == 0 {
+                first.push(bytes);
+            } else {
+                assert!(bytes == first[i], "{f} differs between two runs on the same inputs");
+            }
+        }
+    }
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## bbh"));
+    assert!(report.contains("## math"));
+}
