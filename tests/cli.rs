@@ -11,7 +11,7 @@ const RESULTS: &str = r#"{"results": {}, "configs": {"gsm8k": {"output_type": "g
 
 fn good_line(doc_id: usize) -> String {
     format!(
-        r#"{{"doc_id": {doc_id}, "doc": {{"question": "q{doc_id}"}}, "target": "1", "arguments": {{"gen_args_0": {{"arg_0": "Q", "arg_1": {{}}}}}}, "resps": [["#### 1"]], "filtered_resps": ["1"], "filter": "strict-match", "metrics": ["exact_match"], "doc_hash": "h{doc_id}", "prompt_hash": "p", "exact_match": 1.0}}"#
+        r##"{{"doc_id": {doc_id}, "doc": {{"question": "q{doc_id}"}}, "target": "1", "arguments": {{"gen_args_0": {{"arg_0": "Q", "arg_1": {{}}}}}}, "resps": [["The answer is 1"]], "filtered_resps": ["1"], "filter": "strict-match", "metrics": ["exact_match"], "doc_hash": "h{doc_id}", "prompt_hash": "p", "exact_match": 1.0}}"##
     )
 }
 

@@ -167,14 +167,23 @@ pub fn render(input: &ReportInput<'_>) -> String {
     if !input.coverage.is_empty() {
         let _ = writeln!(out, "## Tag coverage\n");
         let axes: Vec<&str> = input.coverage[0].unknown.iter().map(|(a, _)| a.as_str()).collect();
-        let _ = writeln!(out, "Share of items with no value (`unknown`) per axis.\n");
+        let _ = writeln!(
+            out,
+            "Share of items with no value (`unknown`) per axis; n/a where no item of the benchmark has a value on the axis (no rule of the taxonomy applies to it).\n"
+        );
         let _ = writeln!(out, "| benchmark | items | {} |", axes.join(" | "));
         let _ = writeln!(out, "|---|---:|{}", "---:|".repeat(axes.len()));
         for cov in input.coverage {
             let shares: Vec<String> = cov
                 .unknown
                 .iter()
-                .map(|(_, n)| pct(*n as f64 / cov.items.max(1) as f64))
+                .map(|(_, n)| {
+                    if *n == cov.items {
+                        "n/a".to_string()
+                    } else {
+                        pct(*n as f64 / cov.items.max(1) as f64)
+                    }
+                })
                 .collect();
             let _ = writeln!(out, "| {} | {} | {} |", cell(&cov.benchmark), cov.items, shares.join(" | "));
         }
