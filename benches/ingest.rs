@@ -18,6 +18,7 @@ fn logs(items: usize) -> (tempfile::TempDir, PathBuf) {
         samples: 1,
         seed: 1,
         out: tmp.path().to_path_buf(),
+        effect: None,
     })
     .unwrap();
     (tmp, PathBuf::from(planted.logs))

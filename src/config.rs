@@ -20,7 +20,9 @@ pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigErr
     // The plain message may repeat the location; keep only what follows it.
     let message = message
         .rsplit_once(&format!("line {line} column {col}"))
-        .map_or(message.clone(), |(head, _)| head.trim_end_matches([' ', ',', ':']).to_string());
+        .map_or(message.clone(), |(head, _)| {
+            head.trim_end_matches([' ', ',', ':']).to_string()
+        });
     let excerpt = match text.lines().nth(line.saturating_sub(1)) {
         Some(src) if line > 0 => format!("{src}\n{}^\n", " ".repeat(col.saturating_sub(1))),
         _ => String::new(),
@@ -37,5 +39,6 @@ pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigErr
 /// Parse a YAML file into `T` (whose types use `deny_unknown_fields`).
 pub fn load_yaml<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = crate::error::read_text(path)?;
-    serde_saphyr::from_str::<T>(&text).map_err(|e| Error::Config(ConfigErrors(vec![yaml_error(path, &text, &e)])))
+    serde_saphyr::from_str::<T>(&text)
+        .map_err(|e| Error::Config(ConfigErrors(vec![yaml_error(path, &text, &e)])))
 }

@@ -28,7 +28,11 @@ pub fn tag_table(table: &mut SampleTable, taxonomy: &TaxonomySet) -> Vec<Coverag
     let mut item_of_row = Vec::with_capacity(table.len());
     let mut item_rows: Vec<usize> = Vec::new();
     for i in 0..table.len() {
-        let key = (table.benchmark[i].as_str(), table.task[i].as_str(), table.item_id[i].as_str());
+        let key = (
+            table.benchmark[i].as_str(),
+            table.task[i].as_str(),
+            table.item_id[i].as_str(),
+        );
         let next = item_rows.len() as u32;
         let it = *first.entry(key).or_insert(next);
         if it == next {

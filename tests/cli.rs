@@ -39,7 +39,9 @@ fn a_malformed_line_fails_with_exit_2_naming_file_and_line() {
         .arg(tmp.path().join("s.parquet"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("samples_gsm8k_2025-01-01T00-00-00.000001.jsonl:2:"))
+        .stderr(predicate::str::contains(
+            "samples_gsm8k_2025-01-01T00-00-00.000001.jsonl:2:",
+        ))
         .stderr(predicate::str::contains("metric 'exact_match' is not a number"));
     assert!(!tmp.path().join("s.parquet").exists());
 }
@@ -96,7 +98,10 @@ fn check_reports_every_error_of_a_file_with_its_location() {
     let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert!(err.contains("bad.yaml:7:"), "{err}");
     assert!(err.contains("modular"), "{err}");
-    assert!(err.contains("counting, modular_arithmetic"), "says what is valid: {err}");
+    assert!(
+        err.contains("counting, modular_arithmetic"),
+        "says what is valid: {err}"
+    );
     assert!(err.contains("bad.yaml:10:"), "second error reported too: {err}");
 }
 
@@ -104,7 +109,13 @@ fn check_reports_every_error_of_a_file_with_its_location() {
 fn demo_writes_its_outputs_and_is_byte_identical_across_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("demo");
-    let files = ["samples.parquet", "slices.csv", "comparison.csv", "comparison.json", "report.md"];
+    let files = [
+        "samples.parquet",
+        "slices.csv",
+        "comparison.csv",
+        "comparison.json",
+        "report.md",
+    ];
     let mut first = Vec::new();
     for round in 0..2 {
         caploop()
@@ -119,7 +130,10 @@ fn demo_writes_its_outputs_and_is_byte_identical_across_runs() {
             if round == 0 {
                 first.push(bytes);
             } else {
-                assert!(bytes == first[i], "{f} differs between two runs on the same inputs");
+                assert!(
+                    bytes == first[i],
+                    "{f} differs between two runs on the same inputs"
+                );
             }
         }
     }

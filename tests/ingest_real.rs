@@ -9,7 +9,15 @@ use common::{records, samples_dir};
 #[test]
 fn every_record_of_every_real_file_becomes_one_row() {
     let dir = samples_dir();
-    let (table, report) = ingest(&[dir.join("kt-lmeval"), dir.join("pyfade-lmeval"), dir.join("phi3-lmeval")], &IngestOptions::default()).unwrap();
+    let (table, report) = ingest(
+        &[
+            dir.join("kt-lmeval"),
+            dir.join("pyfade-lmeval"),
+            dir.join("phi3-lmeval"),
+        ],
+        &IngestOptions::default(),
+    )
+    .unwrap();
     assert!(report.skipped.is_empty());
     let mut expected = 0;
     for f in &report.files {
@@ -21,7 +29,10 @@ fn every_record_of_every_real_file_becomes_one_row() {
     assert_eq!(report.files.len(), 13);
     // Run ids are the model names from the results files.
     let runs = table.runs();
-    assert!(runs.contains(&"microsoft/Phi-3-mini-4k-instruct".to_string()), "{runs:?}");
+    assert!(
+        runs.contains(&"microsoft/Phi-3-mini-4k-instruct".to_string()),
+        "{runs:?}"
+    );
     assert!(runs.contains(&"gemma3:12b-u1".to_string()));
     assert!(runs.contains(&"LGAI-EXAONE/EXAONE-3.0-7.8B-Instruct".to_string()));
 }
@@ -30,8 +41,12 @@ fn every_record_of_every_real_file_becomes_one_row() {
 fn phi3_gsm8k_keeps_both_filters_and_scores_with_strict_match() {
     let (t, _) = ingest(&[samples_dir().join("phi3-lmeval")], &IngestOptions::default()).unwrap();
     assert_eq!(t.len(), 20);
-    let strict: Vec<usize> = (0..t.len()).filter(|&i| t.filter[i].as_deref() == Some("strict-match")).collect();
-    let flexible: Vec<usize> = (0..t.len()).filter(|&i| t.filter[i].as_deref() == Some("flexible-extract")).collect();
+    let strict: Vec<usize> = (0..t.len())
+        .filter(|&i| t.filter[i].as_deref() == Some("strict-match"))
+        .collect();
+    let flexible: Vec<usize> = (0..t.len())
+        .filter(|&i| t.filter[i].as_deref() == Some("flexible-extract"))
+        .collect();
     assert_eq!((strict.len(), flexible.len()), (10, 10));
     // strict-match is the first filter of the task's filter_list, so it scores.
     assert!(strict.iter().all(|&i| t.primary_filter[i]));
@@ -48,7 +63,10 @@ fn phi3_gsm8k_keeps_both_filters_and_scores_with_strict_match() {
     assert!(t.prompt[i].as_deref().unwrap().starts_with("<|user|>\nQuestion:"));
     assert!(t.meta[i].contains("Janet"), "meta holds the doc: {}", t.meta[i]);
     assert_eq!(t.item_id[i].len(), 64, "doc_hash is the item key");
-    assert_eq!(t.item_id[strict[0]], t.item_id[flexible[0]], "both filters of a doc are one item");
+    assert_eq!(
+        t.item_id[strict[0]], t.item_id[flexible[0]],
+        "both filters of a doc are one item"
+    );
     assert!(t.source[i].contains("samples_gsm8k_2025-08-07T11-42-40.066002.jsonl:"));
 }
 
@@ -59,7 +77,10 @@ fn exaone_winogrande_invalid_extractions_are_kept_as_such() {
     assert_eq!(t.len(), 10);
     assert!(t.extracted.iter().all(|e| e.as_deref() == Some("[invalid]")));
     assert!(t.correct.iter().all(|c| !c));
-    assert_eq!(t.response[0].as_deref(), Some("The most fit option for completing the sentence is:"));
+    assert_eq!(
+        t.response[0].as_deref(),
+        Some("The most fit option for completing the sentence is:")
+    );
     assert_eq!(t.filter[0].as_deref(), Some("get-answer"));
 }
 
@@ -79,11 +100,21 @@ fn loglikelihood_winogrande_gives_the_chosen_option() {
 
 #[test]
 fn pyfade_pairs_two_runs_of_the_same_docs() {
-    let (t, _) = ingest(&[samples_dir().join("pyfade-lmeval/gsm8k")], &IngestOptions::default()).unwrap();
-    assert_eq!(t.runs(), vec!["gemma3:12b-it-q4_K_M".to_string(), "gemma3:12b-u1".to_string()]);
+    let (t, _) = ingest(
+        &[samples_dir().join("pyfade-lmeval/gsm8k")],
+        &IngestOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        t.runs(),
+        vec!["gemma3:12b-it-q4_K_M".to_string(), "gemma3:12b-u1".to_string()]
+    );
     assert_eq!(t.len(), 6);
     let ids = |run: &str| {
-        let mut v: Vec<&String> = (0..t.len()).filter(|&i| t.run[i] == run).map(|i| &t.item_id[i]).collect();
+        let mut v: Vec<&String> = (0..t.len())
+            .filter(|&i| t.run[i] == run)
+            .map(|i| &t.item_id[i])
+            .collect();
         v.sort();
         v
     };

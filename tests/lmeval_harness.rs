@@ -48,30 +48,63 @@ fn real_harness_logs_read_as_written() {
     assert_eq!(t.runs(), vec![base.to_string(), noeos.to_string()]);
     for (task, family) in FAMILY {
         let e = &exp["tasks"][*task];
-        let filters: Vec<&str> = e["filters"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        let filters: Vec<&str> = e["filters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
         for (run, who) in [(base, "base"), (noeos, "noeos")] {
-            let rows: Vec<usize> = (0..t.len()).filter(|&i| t.run[i] == run && t.task[i] == *task).collect();
-            assert_eq!(rows.len() as u64, e["rows_per_file"].as_u64().unwrap(), "{task} {run}");
+            let rows: Vec<usize> = (0..t.len())
+                .filter(|&i| t.run[i] == run && t.task[i] == *task)
+                .collect();
+            assert_eq!(
+                rows.len() as u64,
+                e["rows_per_file"].as_u64().unwrap(),
+                "{task} {run}"
+            );
             for &i in &rows {
                 assert_eq!(t.benchmark[i], *family);
                 assert_eq!(t.n_shot[i], e["n_shot"].as_u64().map(|n| n as u32), "{task}");
-                assert_eq!(t.task_version[i].as_deref(), Some(e["version"].to_string().as_str()), "{task}");
+                assert_eq!(
+                    t.task_version[i].as_deref(),
+                    Some(e["version"].to_string().as_str()),
+                    "{task}"
+                );
                 let f = t.filter[i].as_deref().unwrap();
                 assert_eq!(t.primary_filter[i], f == filters[0], "{task}: {f}");
             }
             for f in &filters {
                 let pf = &e["per_filter"][*f];
-                let of_filter: Vec<usize> = rows.iter().copied().filter(|&i| t.filter[i].as_deref() == Some(*f)).collect();
+                let of_filter: Vec<usize> = rows
+                    .iter()
+                    .copied()
+                    .filter(|&i| t.filter[i].as_deref() == Some(*f))
+                    .collect();
                 assert_eq!(of_filter.len() as u64, e["docs"].as_u64().unwrap(), "{task} {f}");
                 let correct = of_filter.iter().filter(|&&i| t.correct[i]).count() as u64;
-                assert_eq!(correct, pf[format!("{who}_correct")].as_u64().unwrap(), "{task} {f} {who}");
-                let invalid = of_filter.iter().filter(|&&i| t.extracted[i].as_deref() == Some("[invalid]")).count() as u64;
-                assert_eq!(invalid, pf[format!("{who}_invalid")].as_u64().unwrap(), "{task} {f} {who} [invalid]");
+                assert_eq!(
+                    correct,
+                    pf[format!("{who}_correct")].as_u64().unwrap(),
+                    "{task} {f} {who}"
+                );
+                let invalid = of_filter
+                    .iter()
+                    .filter(|&&i| t.extracted[i].as_deref() == Some("[invalid]"))
+                    .count() as u64;
+                assert_eq!(
+                    invalid,
+                    pf[format!("{who}_invalid")].as_u64().unwrap(),
+                    "{task} {f} {who} [invalid]"
+                );
             }
         }
         // Both checkpoints saw the same docs: item keys pair one to one.
         let ids = |run: &str| -> BTreeSet<&str> {
-            (0..t.len()).filter(|&i| t.run[i] == run && t.task[i] == *task).map(|i| t.item_id[i].as_str()).collect()
+            (0..t.len())
+                .filter(|&i| t.run[i] == run && t.task[i] == *task)
+                .map(|i| t.item_id[i].as_str())
+                .collect()
         };
         assert_eq!(ids(base), ids(noeos), "{task}");
         assert_eq!(ids(base).len() as u64, e["docs"].as_u64().unwrap(), "{task}");
@@ -87,8 +120,12 @@ fn real_harness_regressions_are_the_items_the_noeos_model_broke() {
     let path = tmp.path().join("s.parquet");
     caploop::table::write_parquet(&t, &path).unwrap();
     let ds = slices::load(&path, &Default::default()).unwrap();
-    let base = ds.run_index(exp["checkpoints"]["base"]["model_name"].as_str().unwrap()).unwrap();
-    let cand = ds.run_index(exp["checkpoints"]["noeos"]["model_name"].as_str().unwrap()).unwrap();
+    let base = ds
+        .run_index(exp["checkpoints"]["base"]["model_name"].as_str().unwrap())
+        .unwrap();
+    let cand = ds
+        .run_index(exp["checkpoints"]["noeos"]["model_name"].as_str().unwrap())
+        .unwrap();
     let defined = slices::slices(&ds, 1, 1);
     let c = slices::compare(&ds, base, cand, &defined, &CompareSettings::default());
     for (task, family) in FAMILY {
@@ -96,9 +133,17 @@ fn real_harness_regressions_are_the_items_the_noeos_model_broke() {
         let first = e["filters"][0].as_str().unwrap();
         let pf = &e["per_filter"][first];
         let all = c.overall(family).unwrap();
-        assert_eq!(all.regressed as u64, pf["noeos_wrong_vs_base"].as_u64().unwrap(), "{task}");
+        assert_eq!(
+            all.regressed as u64,
+            pf["noeos_wrong_vs_base"].as_u64().unwrap(),
+            "{task}"
+        );
         assert_eq!(all.fixed, 0, "{task}");
         let p = c.pairing.iter().find(|p| p.benchmark == *family).unwrap();
-        assert_eq!((p.only_baseline, p.only_candidate, p.prompt_changed), (0, 0, 0), "{task}");
+        assert_eq!(
+            (p.only_baseline, p.only_candidate, p.prompt_changed),
+            (0, 0, 0),
+            "{task}"
+        );
     }
 }

@@ -24,6 +24,7 @@ fn run_in(dir: &Path, scenario: Scenario, items: usize, seed: u64) -> Comparison
         samples: 1,
         seed,
         out: dir.to_path_buf(),
+        effect: None,
     })
     .unwrap();
     let cfg = PipelineConfig {
@@ -93,13 +94,21 @@ fn ops_scenario_regresses_the_planted_combination_and_nothing_disjoint_from_it()
 }
 
 #[test]
-fn null_scenario_flags_nothing() {
-    for seed in 10..14 {
+fn null_scenario_flags_nothing_beyond_the_false_alarm_rate() {
+    // At FDR 5% a null comparison may raise a false alarm in at most 5% of
+    // seeds (tests/calibration.rs measures the rate over 200 seeds); over ten
+    // seeds, two or more alarms would be a miscalibration.
+    let mut alarms = Vec::new();
+    for seed in 10..20 {
         let c = run(Scenario::Null, 1200, seed);
         for b in ["bbh", "math"] {
-            assert!(regressed(&c, b).is_empty(), "seed {seed}, {b}: {:?}", regressed(&c, b));
+            let r = regressed(&c, b);
+            if !r.is_empty() {
+                alarms.push((seed, b, r));
+            }
         }
     }
+    assert!(alarms.len() <= 1, "{alarms:?}");
 }
 
 #[test]
@@ -120,6 +129,7 @@ fn comparing_a_run_with_itself_finds_nothing() {
         samples: 1,
         seed: 3,
         out: tmp.path().to_path_buf(),
+        effect: None,
     })
     .unwrap();
     let cfg = PipelineConfig {
@@ -137,7 +147,12 @@ fn comparing_a_run_with_itself_finds_nothing() {
     assert!(!c.slices.is_empty());
     for s in &c.slices {
         assert_eq!(s.delta, 0.0, "{}", s.slice);
-        assert!(matches!(s.status, Status::Stable | Status::Underpowered), "{} is {:?}", s.slice, s.status);
+        assert!(
+            matches!(s.status, Status::Stable | Status::Underpowered),
+            "{} is {:?}",
+            s.slice,
+            s.status
+        );
         assert_eq!(s.regressed + s.fixed, 0);
     }
 }

@@ -81,7 +81,11 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         0 => Ok(ExitCode::Ok),
         1 => Err(failures.remove(0)),
         _ => Err(Error::usage(
-            failures.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"),
+            failures
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
         )),
     }
 }

@@ -19,8 +19,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
-    out.say(format!(
-        "caploop demo: two checkpoints of a synthetic evaluation in the lm-evaluation-harness format:\n  bbh  - the candidate often fails to stop after its answer (end-of-sequence fault)\n  math - the candidate is weaker on problems that combine counting and modular arithmetic"
+    out.say(concat!(
+        "caploop demo: two checkpoints of a synthetic evaluation in the lm-evaluation-harness format:\n",
+        "  bbh  - the candidate often fails to stop after its answer (end-of-sequence fault)\n",
+        "  math - the candidate is weaker on problems that combine counting and modular arithmetic"
     ));
     let planted = synth::generate(&SynthOptions {
         scenario: Scenario::Demo,
@@ -28,6 +30,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         samples: 1,
         seed: a.seed,
         out: a.out.clone(),
+        effect: None,
     })?;
     let taxonomies = crate::shipped::write_taxonomies(&a.out.join("taxonomies"))?;
     let cfg = PipelineConfig {

@@ -54,7 +54,10 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         ));
     }
     if !report.ignored.is_empty() {
-        out.say(format!("ignored {} files that are not evaluation logs", report.ignored.len()));
+        out.say(format!(
+            "ignored {} files that are not evaluation logs",
+            report.ignored.len()
+        ));
     }
     for w in &report.warnings {
         out.say(format!("warning: {w}"));

@@ -91,7 +91,11 @@ pub(crate) fn summarize(c: &crate::slices::Comparison, out: Out) {
             let regressed = c
                 .slices
                 .iter()
-                .filter(|s| s.benchmark == p.benchmark && s.slice != "*" && s.status == crate::slices::Status::Regressed)
+                .filter(|s| {
+                    s.benchmark == p.benchmark
+                        && s.slice != "*"
+                        && s.status == crate::slices::Status::Regressed
+                })
                 .count();
             out.say(format!(
                 "  {:<12} {:>6} items  {:>5.1}% -> {:>5.1}%  ({:+.1} pp, {})  {} regressed slices",

@@ -16,7 +16,10 @@ pub struct Args {
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     let cfg = PipelineConfig::load(&a.config)?;
-    let dir = a.out.or_else(|| cfg.out.clone()).unwrap_or_else(|| PathBuf::from("reports/run"));
+    let dir = a
+        .out
+        .or_else(|| cfg.out.clone())
+        .unwrap_or_else(|| PathBuf::from("reports/run"));
     let outcome = pipeline::run(&cfg, &dir)?;
     super::summarize(&outcome.comparison, out);
     out.say(format!("report: {}", outcome.out.join("report.md").display()));

@@ -18,6 +18,9 @@ pub struct Args {
     pub seed: u64,
     #[arg(long)]
     pub out: PathBuf,
+    /// Change in success probability planted on the `ops` combination (default -0.35).
+    #[arg(long, allow_hyphen_values = true)]
+    pub effect: Option<f64>,
 }
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
@@ -27,6 +30,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         samples: a.samples,
         seed: a.seed,
         out: a.out.clone(),
+        effect: a.effect,
     })?;
     out.say(format!(
         "wrote {} ({} vs {}); planted effects in {}",

@@ -28,7 +28,12 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
             .iter()
             .map(|(axis, n)| format!("{axis} {:.1}%", 100.0 * *n as f64 / c.items.max(1) as f64))
             .collect();
-        out.say(format!("{}: {} items; unknown: {}", c.benchmark, c.items, unknown.join(", ")));
+        out.say(format!(
+            "{}: {} items; unknown: {}",
+            c.benchmark,
+            c.items,
+            unknown.join(", ")
+        ));
     }
     out.say(format!("wrote {}", a.out.display()));
     Ok(ExitCode::Ok)

@@ -41,8 +41,7 @@ pub fn known_family(task: &str) -> Option<&'static str> {
     FAMILIES
         .iter()
         .filter(|(prefix, _)| {
-            task == *prefix
-                || (task.starts_with(prefix) && task.as_bytes().get(prefix.len()) == Some(&b'_'))
+            task == *prefix || (task.starts_with(prefix) && task.as_bytes().get(prefix.len()) == Some(&b'_'))
         })
         .max_by_key(|(prefix, _)| prefix.len())
         .map(|(_, family)| *family)

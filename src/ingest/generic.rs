@@ -74,12 +74,20 @@ const FIELDS: &[&str] = &[
 impl ColumnMapping {
     pub fn load(path: &Path) -> Result<ColumnMapping> {
         let m: ColumnMapping = crate::config::load_yaml(path)?;
-        let unknown: Vec<&String> = m.columns.keys().filter(|k| !FIELDS.contains(&k.as_str())).collect();
+        let unknown: Vec<&String> = m
+            .columns
+            .keys()
+            .filter(|k| !FIELDS.contains(&k.as_str()))
+            .collect();
         if !unknown.is_empty() {
             return Err(Error::usage(format!(
                 "{}: unknown field(s) {} under columns; known fields: {}",
                 path.display(),
-                unknown.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "),
+                unknown
+                    .iter()
+                    .map(|s| format!("'{s}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 FIELDS.join(", ")
             )));
         }
@@ -115,7 +123,9 @@ fn row_of(
     source: String,
 ) -> std::result::Result<SampleRow, (Option<String>, String)> {
     let get = |field: &str| rec.get(m.column(field)).filter(|v| !v.is_null());
-    let req = |field: &str, constant: &Option<String>| -> std::result::Result<String, (Option<String>, String)> {
+    let req = |field: &str,
+               constant: &Option<String>|
+     -> std::result::Result<String, (Option<String>, String)> {
         match (get(field), constant) {
             (Some(v), _) => text(v).ok_or_else(|| (Some(m.column(field).to_string()), "empty".to_string())),
             (None, Some(cst)) => Ok(cst.clone()),
@@ -134,10 +144,12 @@ fn row_of(
             Some(Value::String(s)) => match s.trim() {
                 "true" | "True" | "TRUE" => Ok(Some(1.0)),
                 "false" | "False" | "FALSE" => Ok(Some(0.0)),
-                t => t
-                    .parse::<f64>()
-                    .map(Some)
-                    .map_err(|_| (Some(m.column(field).to_string()), format!("'{s}' is not a number"))),
+                t => t.parse::<f64>().map(Some).map_err(|_| {
+                    (
+                        Some(m.column(field).to_string()),
+                        format!("'{s}' is not a number"),
+                    )
+                }),
             },
             Some(v) => Err((Some(m.column(field).to_string()), format!("{v} is not a number"))),
         }
@@ -156,13 +168,19 @@ fn row_of(
         }
     };
     if !(0.0..=1.0).contains(&score) {
-        return Err((Some(m.column(c::SCORE).to_string()), format!("{score} is outside [0, 1]")));
+        return Err((
+            Some(m.column(c::SCORE).to_string()),
+            format!("{score} is outside [0, 1]"),
+        ));
     }
     let to_u32 = |field: &str| -> std::result::Result<Option<u32>, (Option<String>, String)> {
         match num(field)? {
             None => Ok(None),
             Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= f64::from(u32::MAX) => Ok(Some(x as u32)),
-            Some(x) => Err((Some(m.column(field).to_string()), format!("{x} is not a non-negative integer"))),
+            Some(x) => Err((
+                Some(m.column(field).to_string()),
+                format!("{x} is not a non-negative integer"),
+            )),
         }
     };
     let mapped: Vec<&str> = FIELDS.iter().map(|f| m.column(f)).collect();
@@ -210,7 +228,11 @@ fn row_of(
     })
 }
 
-fn records(path: &Path) -> Result<Vec<(usize, std::result::Result<Map<String, Value>, String>)>> {
+/// Records of a file with their 1-based line (row for Parquet); a record
+/// that cannot be read is its error message.
+type Records = Vec<(usize, std::result::Result<Map<String, Value>, String>)>;
+
+fn records(path: &Path) -> Result<Records> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     match ext {
         "jsonl" => {
@@ -222,13 +244,15 @@ fn records(path: &Path) -> Result<Vec<(usize, std::result::Result<Map<String, Va
                 .map(|(i, l)| {
                     (
                         i + 1,
-                        serde_json::from_str::<Map<String, Value>>(l).map_err(|e| format!("not a JSON object: {e}")),
+                        serde_json::from_str::<Map<String, Value>>(l)
+                            .map_err(|e| format!("not a JSON object: {e}")),
                     )
                 })
                 .collect())
         }
         "csv" => {
-            let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+            let mut rdr =
+                csv::Reader::from_path(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
             let headers = rdr
                 .headers()
                 .map_err(|e| Error::input(path, 1, None, e.to_string()))?
@@ -242,7 +266,11 @@ fn records(path: &Path) -> Result<Vec<(usize, std::result::Result<Map<String, Va
                             .iter()
                             .zip(r.iter())
                             .map(|(h, v)| {
-                                let v = if v.is_empty() { Value::Null } else { Value::String(v.to_string()) };
+                                let v = if v.is_empty() {
+                                    Value::Null
+                                } else {
+                                    Value::String(v.to_string())
+                                };
                                 (h.to_string(), v)
                             })
                             .collect();
@@ -264,10 +292,12 @@ fn records(path: &Path) -> Result<Vec<(usize, std::result::Result<Map<String, Va
     }
 }
 
-fn parquet_records(path: &Path) -> Result<Vec<(usize, std::result::Result<Map<String, Value>, String>)>> {
+fn parquet_records(path: &Path) -> Result<Records> {
     use polars::prelude::*;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let df = ParquetReader::new(file).finish().map_err(|e| Error::frame(path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| Error::frame(path, e))?;
     let mut out: Vec<Map<String, Value>> = vec![Map::new(); df.height()];
     for col in df.columns() {
         let name = col.name().to_string();
@@ -280,7 +310,9 @@ fn parquet_records(path: &Path) -> Result<Vec<(usize, std::result::Result<Map<St
                 AnyValue::String(x) => Value::String(x.to_string()),
                 AnyValue::StringOwned(x) => Value::String(x.to_string()),
                 AnyValue::Float64(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
-                AnyValue::Float32(x) => serde_json::Number::from_f64(f64::from(x)).map_or(Value::Null, Value::Number),
+                AnyValue::Float32(x) => {
+                    serde_json::Number::from_f64(f64::from(x)).map_or(Value::Null, Value::Number)
+                }
                 AnyValue::Int64(x) => Value::from(x),
                 AnyValue::Int32(x) => Value::from(x),
                 AnyValue::UInt32(x) => Value::from(x),
@@ -295,7 +327,12 @@ fn parquet_records(path: &Path) -> Result<Vec<(usize, std::result::Result<Map<St
 }
 
 /// Read one generic file into the table.
-pub fn read(path: &Path, opts: &IngestOptions, table: &mut SampleTable, report: &mut IngestReport) -> Result<()> {
+pub fn read(
+    path: &Path,
+    opts: &IngestOptions,
+    table: &mut SampleTable,
+    report: &mut IngestReport,
+) -> Result<()> {
     let mapping = match &opts.columns {
         Some(p) => ColumnMapping::load(p)?,
         None => ColumnMapping::default(),

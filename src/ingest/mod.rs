@@ -158,7 +158,10 @@ fn first_line_looks_like_lmeval(path: &Path) -> Result<bool> {
 
 /// Read every evaluation log under `paths` into one table.
 pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, IngestReport)> {
-    if matches!(opts.format, Format::Inspect | Format::Lighteval | Format::Opencompass) {
+    if matches!(
+        opts.format,
+        Format::Inspect | Format::Lighteval | Format::Opencompass
+    ) {
         return Err(Error::usage(format!(
             "the {:?} reader is not implemented yet; convert the logs to JSONL and use --format generic with a --columns mapping",
             opts.format
@@ -260,7 +263,8 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, I
 
 /// Two rows with the same (run, task, item, filter, sample) cannot both be right.
 fn check_duplicates(table: &mut SampleTable, skip_bad: bool, report: &mut IngestReport) -> Result<()> {
-    let mut first: HashMap<(&str, &str, &str, Option<&str>, u32), usize> = HashMap::with_capacity(table.len());
+    let mut first: HashMap<(&str, &str, &str, Option<&str>, u32), usize> =
+        HashMap::with_capacity(table.len());
     let mut dup_rows = Vec::new();
     for i in 0..table.len() {
         let key = (

@@ -37,7 +37,10 @@ fn cell(s: &str) -> String {
 }
 
 fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
-    let _ = writeln!(out, "| slice | items | baseline | candidate | delta [95% CI] | q | MDE | regressed / fixed items |");
+    let _ = writeln!(
+        out,
+        "| slice | items | baseline | candidate | delta [95% CI] | q | MDE | regressed / fixed items |"
+    );
     let _ = writeln!(out, "|---|---:|---:|---:|---|---:|---:|---|");
     for r in rows {
         let _ = writeln!(
@@ -77,7 +80,9 @@ pub fn render(input: &ReportInput<'_>) -> String {
         let _ = writeln!(out, "| benchmark | items | baseline | candidate | delta [95% CI] | q | status | regressed slices | improved slices | underpowered slices |");
         let _ = writeln!(out, "|---|---:|---:|---:|---|---:|---|---:|---:|---:|");
         for p in &c.pairing {
-            let Some(o) = c.overall(&p.benchmark) else { continue };
+            let Some(o) = c.overall(&p.benchmark) else {
+                continue;
+            };
             let count = |st: Status| {
                 c.slices
                     .iter()
@@ -122,12 +127,19 @@ pub fn render(input: &ReportInput<'_>) -> String {
             let _ = writeln!(out);
         }
         for p in &c.pairing {
-            let rows: Vec<&SliceComparison> = c.slices.iter().filter(|s| s.benchmark == p.benchmark).collect();
-            let mut regressed: Vec<&SliceComparison> =
-                rows.iter().copied().filter(|s| s.status == Status::Regressed && s.slice != "*").collect();
+            let rows: Vec<&SliceComparison> =
+                c.slices.iter().filter(|s| s.benchmark == p.benchmark).collect();
+            let mut regressed: Vec<&SliceComparison> = rows
+                .iter()
+                .copied()
+                .filter(|s| s.status == Status::Regressed && s.slice != "*")
+                .collect();
             regressed.sort_by(|a, b| a.delta.total_cmp(&b.delta).then(a.slice.cmp(&b.slice)));
-            let mut improved: Vec<&SliceComparison> =
-                rows.iter().copied().filter(|s| s.status == Status::Improved && s.slice != "*").collect();
+            let mut improved: Vec<&SliceComparison> = rows
+                .iter()
+                .copied()
+                .filter(|s| s.status == Status::Improved && s.slice != "*")
+                .collect();
             improved.sort_by(|a, b| b.delta.total_cmp(&a.delta).then(a.slice.cmp(&b.slice)));
             let _ = writeln!(out, "## {}\n", cell(&p.benchmark));
             if regressed.is_empty() {
@@ -166,7 +178,11 @@ pub fn render(input: &ReportInput<'_>) -> String {
     }
     if !input.coverage.is_empty() {
         let _ = writeln!(out, "## Tag coverage\n");
-        let axes: Vec<&str> = input.coverage[0].unknown.iter().map(|(a, _)| a.as_str()).collect();
+        let axes: Vec<&str> = input.coverage[0]
+            .unknown
+            .iter()
+            .map(|(a, _)| a.as_str())
+            .collect();
         let _ = writeln!(
             out,
             "Share of items with no value (`unknown`) per axis; n/a where no item of the benchmark has a value on the axis (no rule of the taxonomy applies to it).\n"
@@ -185,7 +201,13 @@ pub fn render(input: &ReportInput<'_>) -> String {
                     }
                 })
                 .collect();
-            let _ = writeln!(out, "| {} | {} | {} |", cell(&cov.benchmark), cov.items, shares.join(" | "));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&cov.benchmark),
+                cov.items,
+                shares.join(" | ")
+            );
         }
         let _ = writeln!(out);
     }
@@ -207,7 +229,10 @@ pub fn render(input: &ReportInput<'_>) -> String {
                     out,
                     "- `{}`{}: {}",
                     cell(&s.location),
-                    s.field.as_ref().map(|f| format!(" field `{}`", cell(f))).unwrap_or_default(),
+                    s.field
+                        .as_ref()
+                        .map(|f| format!(" field `{}`", cell(f)))
+                        .unwrap_or_default(),
                     cell(&s.message)
                 );
             }

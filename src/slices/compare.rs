@@ -88,7 +88,9 @@ pub struct Comparison {
 impl Comparison {
     /// The row of the whole benchmark.
     pub fn overall(&self, benchmark: &str) -> Option<&SliceComparison> {
-        self.slices.iter().find(|s| s.benchmark == benchmark && s.slice == "*")
+        self.slices
+            .iter()
+            .find(|s| s.benchmark == benchmark && s.slice == "*")
     }
 }
 
@@ -107,7 +109,10 @@ pub fn pairing(ds: &Dataset, base: usize, cand: usize) -> Vec<Pairing> {
                 match (&ds.scores[base][i], &ds.scores[cand][i]) {
                     (Some(x), Some(y)) => {
                         p.paired += 1;
-                        if x.prompt_hash.is_some() && y.prompt_hash.is_some() && x.prompt_hash != y.prompt_hash {
+                        if x.prompt_hash.is_some()
+                            && y.prompt_hash.is_some()
+                            && x.prompt_hash != y.prompt_hash
+                        {
                             p.prompt_changed += 1;
                         }
                     }
@@ -121,7 +126,13 @@ pub fn pairing(ds: &Dataset, base: usize, cand: usize) -> Vec<Pairing> {
         .collect()
 }
 
-fn compare_slice(ds: &Dataset, base: usize, cand: usize, slice: &Slice, s: &CompareSettings) -> SliceComparison {
+fn compare_slice(
+    ds: &Dataset,
+    base: usize,
+    cand: usize,
+    slice: &Slice,
+    s: &CompareSettings,
+) -> SliceComparison {
     let mut pairs = Vec::with_capacity(slice.items.len());
     for &i in &slice.items {
         if let (Some(x), Some(y)) = (&ds.scores[base][i as usize], &ds.scores[cand][i as usize]) {
@@ -129,7 +140,9 @@ fn compare_slice(ds: &Dataset, base: usize, cand: usize, slice: &Slice, s: &Comp
         }
     }
     let n = pairs.len();
-    let binary = pairs.iter().all(|(_, x, y)| x.n == 1 && y.n == 1 && x.binary && y.binary);
+    let binary = pairs
+        .iter()
+        .all(|(_, x, y)| x.n == 1 && y.n == 1 && x.binary && y.binary);
     let mut changes: Vec<(f64, &str)> = Vec::new();
     let (cmp, method) = if binary {
         let base_correct = pairs.iter().filter(|(_, x, _)| x.correct == 1).count();
@@ -163,8 +176,16 @@ fn compare_slice(ds: &Dataset, base: usize, cand: usize, slice: &Slice, s: &Comp
     };
     // Largest change first, ties by id: a total order, so output is stable.
     changes.sort_by(|a, b| a.0.abs().total_cmp(&b.0.abs()).reverse().then(a.1.cmp(b.1)));
-    let regressed_ids: Vec<String> = changes.iter().filter(|c| c.0 < 0.0).map(|c| c.1.to_string()).collect();
-    let fixed_ids: Vec<String> = changes.iter().filter(|c| c.0 > 0.0).map(|c| c.1.to_string()).collect();
+    let regressed_ids: Vec<String> = changes
+        .iter()
+        .filter(|c| c.0 < 0.0)
+        .map(|c| c.1.to_string())
+        .collect();
+    let fixed_ids: Vec<String> = changes
+        .iter()
+        .filter(|c| c.0 > 0.0)
+        .map(|c| c.1.to_string())
+        .collect();
     // MDE: the observed SD of the paired differences; when there is none
     // (no discordant item, or one item) a planning value sqrt(p(1-p)) from
     // the pooled mean with add-one smoothing, so that a tiny or unchanged
@@ -213,7 +234,7 @@ pub fn compare(ds: &Dataset, base: usize, cand: usize, slices: &[Slice], s: &Com
             Status::Regressed
         } else if q <= s.fdr && r.delta > 0.0 {
             Status::Improved
-        } else if !(r.mde <= s.effect_of_interest) {
+        } else if r.mde.is_nan() || r.mde > s.effect_of_interest {
             Status::Underpowered
         } else {
             Status::Stable

@@ -76,7 +76,12 @@ pub fn slices(ds: &Dataset, max_order: usize, min_items: usize) -> Vec<Slice> {
                 // Drop a conjunction equal to one of its parts with one tag fewer.
                 k.len() == 1
                     || (0..k.len()).all(|skip| {
-                        let part: Vec<u32> = k.iter().enumerate().filter(|(j, _)| *j != skip).map(|(_, &t)| t).collect();
+                        let part: Vec<u32> = k
+                            .iter()
+                            .enumerate()
+                            .filter(|(j, _)| *j != skip)
+                            .map(|(_, &t)| t)
+                            .collect();
                         size(&part) != v.len()
                     })
             })
@@ -139,7 +144,11 @@ mod tests {
     fn slice_items_add_up_over_a_partition() {
         let d = ds(&[&[0], &[0], &[1], &[1], &[1]]);
         let s = slices(&d, 1, 1);
-        let total: usize = s.iter().filter(|s| s.tags.len() == 1).map(|s| s.items.len()).sum();
+        let total: usize = s
+            .iter()
+            .filter(|s| s.tags.len() == 1)
+            .map(|s| s.items.len())
+            .sum();
         assert_eq!(total, s[0].items.len());
     }
 }

@@ -34,7 +34,13 @@ pub fn measure(ds: &Dataset, r: usize, slice: &Slice, confidence: f64) -> SliceS
     let samples: u64 = scores.iter().map(|s| u64::from(s.n)).sum();
     let single_binary = scores.iter().all(|s| s.n == 1 && s.binary);
     let (mean, ci) = if scores.is_empty() {
-        (f64::NAN, stats::Interval { low: f64::NAN, high: f64::NAN })
+        (
+            f64::NAN,
+            stats::Interval {
+                low: f64::NAN,
+                high: f64::NAN,
+            },
+        )
     } else if single_binary {
         let correct: u64 = scores.iter().map(|s| u64::from(s.correct)).sum();
         (

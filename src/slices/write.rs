@@ -111,6 +111,7 @@ pub fn write_comparison_csv(path: &Path, c: &Comparison) -> Result<()> {
 /// Write any serialisable result as pretty JSON (NaN becomes null).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let v = serde_json::to_value(value).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
-    let text = serde_json::to_string_pretty(&v).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+    let text =
+        serde_json::to_string_pretty(&v).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
     crate::error::write_file(path, text + "\n")
 }

@@ -63,11 +63,7 @@ pub fn item(subtask: &str, options: &[&str], rng: &mut impl Rng) -> BbhItem {
         let w = (t + rng.random_range(1..options.len())) % options.len();
         (options[t].to_string(), options[w].to_string())
     };
-    BbhItem {
-        input,
-        target,
-        wrong,
-    }
+    BbhItem { input, target, wrong }
 }
 
 /// The well-formed chain-of-thought response ending in `answer`.
@@ -82,7 +78,13 @@ pub fn response(input: &str, answer: &str) -> String {
 /// A response that does not stop after its answer: it starts a new
 /// exemplar (whose own answer the extraction then takes) or repeats itself
 /// until the generation limit.
-pub fn runaway(own: &str, other_input: &str, other_answer: &str, max_chars: usize, rng: &mut impl Rng) -> String {
+pub fn runaway(
+    own: &str,
+    other_input: &str,
+    other_answer: &str,
+    max_chars: usize,
+    rng: &mut impl Rng,
+) -> String {
     let mut text = own.to_string();
     if rng.random_bool(0.5) {
         text.push_str("\n\nQ: ");

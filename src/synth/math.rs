@@ -55,12 +55,18 @@ fn define(op: &str, rng: &mut impl Rng) -> (String, i64) {
             let x = rng.random_range(2..40i64);
             let a = rng.random_range(2..9i64);
             let b = rng.random_range(1..50i64);
-            (format!("the value of x that solves {a}x + {b} = {}", a * x + b), x)
+            (
+                format!("the value of x that solves {a}x + {b} = {}", a * x + b),
+                x,
+            )
         }
         "geometry_computation" => {
             let base = rng.random_range(2..30i64) * 2;
             let h = rng.random_range(2..30i64);
-            (format!("the area of a triangle with base {base} and height {h}"), base * h / 2)
+            (
+                format!("the area of a triangle with base {base} and height {h}"),
+                base * h / 2,
+            )
         }
         "sequences" => {
             let a = rng.random_range(1..20i64);
@@ -96,14 +102,18 @@ fn ask(op: &str, n: i64, rng: &mut impl Rng) -> (String, i64) {
             n / 3,
         ),
         "probability" => (
-            "What is the probability, as a percent, that a random integer from 1 to 2N is at most N?".to_string(),
+            "What is the probability, as a percent, that a random integer from 1 to 2N is at most N?"
+                .to_string(),
             50,
         ),
         "linear_equation" => {
             let b = rng.random_range(1..50i64);
             (format!("Solve for x: x - {b} = N."), n + b)
         }
-        "geometry_computation" => ("What is the area of a square with side length N?".to_string(), n * n),
+        "geometry_computation" => (
+            "What is the area of a square with side length N?".to_string(),
+            n * n,
+        ),
         "sequences" => (
             "What is the N-th term of the arithmetic sequence 3, 7, 11, ...?".to_string(),
             3 + (n - 1) * 4,
@@ -132,8 +142,5 @@ pub fn problem(ops: &[&'static str], rng: &mut impl Rng) -> Problem {
         }
         [] => ("What is 1 + 1?".to_string(), 2),
     };
-    Problem {
-        text,
-        answer,
-    }
+    Problem { text, answer }
 }

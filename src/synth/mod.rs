@@ -10,6 +10,7 @@
 //!   and modular arithmetic.
 //! - `null`: both families, outcomes redrawn at the same per-item rates.
 //! - `demo`: BBH with the `eos` effect and MATH with the `ops` effect.
+//!
 //! `planted.json` records what was planted.
 
 mod bbh;
@@ -45,6 +46,9 @@ pub struct SynthOptions {
     pub samples: u32,
     pub seed: u64,
     pub out: PathBuf,
+    /// Change in success probability on the planted `ops` combination
+    /// (default -0.35); 0 plants nothing there.
+    pub effect: Option<f64>,
 }
 
 /// The planted truth, written as `planted.json`.
@@ -121,7 +125,12 @@ fn gen_math(opts: &SynthOptions, planted: bool, w: &mut Writers) -> Result<()> {
         let task = format!("minerva_math_{sub}");
         let p_base = base_rate(level, &mut rng);
         let hit = planted && PLANTED_OPS.iter().all(|o| ops.contains(o));
-        let p_cand = if hit { (p_base + OPS_DELTA).max(0.01) } else { p_base };
+        let delta = opts.effect.unwrap_or(OPS_DELTA);
+        let p_cand = if hit {
+            (p_base + delta).clamp(0.01, 0.99)
+        } else {
+            p_base
+        };
         let answer = p.answer.to_string();
         let doc = serde_json::json!({
             "problem": p.text,
@@ -187,7 +196,11 @@ fn gen_bbh(opts: &SynthOptions, planted: bool, w: &mut Writers) -> Result<()> {
                 let own = if reasoned_right { &it.target } else { &it.wrong };
                 let mut response = bbh::response(&it.input, own);
                 if run == 1 && planted && rng.random_bool(RUNAWAY_RATE) {
-                    let other_answer = if rng.random_bool(0.5) { &other.target } else { &other.wrong };
+                    let other_answer = if rng.random_bool(0.5) {
+                        &other.target
+                    } else {
+                        &other.wrong
+                    };
                     response = bbh::runaway(&response, &other.input, other_answer, max_chars, &mut rng);
                 }
                 let extracted = response
@@ -253,7 +266,11 @@ pub fn generate(opts: &SynthOptions) -> Result<Planted> {
             } else {
                 "*".into()
             },
-            delta: if planted { OPS_DELTA } else { 0.0 },
+            delta: if planted {
+                opts.effect.unwrap_or(OPS_DELTA)
+            } else {
+                0.0
+            },
             runaway_rate: 0.0,
         });
     }

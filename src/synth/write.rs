@@ -160,7 +160,7 @@ impl Writers {
             f.flush().map_err(|e| Error::io(path, e))?;
         }
         if !self.generic {
-            for run in 0..2 {
+            for (run, date) in DATES.iter().enumerate() {
                 let mut configs = serde_json::Map::new();
                 let mut versions = serde_json::Map::new();
                 let mut nshot = serde_json::Map::new();
@@ -191,7 +191,7 @@ impl Writers {
                 });
                 let path = logs_path(&self.out, false)
                     .join(&self.runs[run])
-                    .join(format!("results_{}.json", DATES[run]));
+                    .join(format!("results_{date}.json"));
                 let text = serde_json::to_string_pretty(&results).map_err(|e| Error::usage(e.to_string()))?;
                 crate::error::write_file(&path, text)?;
             }

@@ -132,12 +132,7 @@ fn opt_u32s(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u32>>> {
 
 fn list_values(ca: &ListChunked, row: usize) -> PolarsResult<Vec<String>> {
     match ca.get_as_series(row) {
-        Some(s) => Ok(s
-            .str()?
-            .iter()
-            .flatten()
-            .map(str::to_string)
-            .collect()),
+        Some(s) => Ok(s.str()?.iter().flatten().map(str::to_string).collect()),
         None => Ok(Vec::new()),
     }
 }
@@ -231,7 +226,11 @@ fn from_frame(df: &DataFrame, axes: &[String], has_tags: bool) -> PolarsResult<S
             ..Tags::default()
         };
         for row in 0..t.len() {
-            let key = (t.benchmark[row].clone(), t.task[row].clone(), t.item_id[row].clone());
+            let key = (
+                t.benchmark[row].clone(),
+                t.task[row].clone(),
+                t.item_id[row].clone(),
+            );
             let set = match by_item.get(&key) {
                 Some(&s) => s,
                 None => {

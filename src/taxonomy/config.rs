@@ -203,10 +203,7 @@ impl Parser<'_> {
             _ => {
                 self.err(
                     node.pos,
-                    format!(
-                        "expected a single value for {what}, found {}",
-                        node.describe()
-                    ),
+                    format!("expected a single value for {what}, found {}", node.describe()),
                 );
                 None
             }
@@ -223,12 +220,7 @@ impl Parser<'_> {
 
     /// A single value or a list of single values (`what_one` names one).
     /// `None` when the shape is wrong (already reported).
-    fn one_or_many(
-        &mut self,
-        node: &Node,
-        what: &str,
-        what_one: &str,
-    ) -> Option<Vec<Located<String>>> {
+    fn one_or_many(&mut self, node: &Node, what: &str, what_one: &str) -> Option<Vec<Located<String>>> {
         match &node.kind {
             Kind::Scalar(_) => self.string(node, what).map(|s| vec![s]),
             Kind::Seq(items) => {
@@ -295,10 +287,7 @@ impl Parser<'_> {
             _ => {
                 self.err(
                     node.pos,
-                    format!(
-                        "expected a list of rules for `rules`, found {}",
-                        node.describe()
-                    ),
+                    format!("expected a list of rules for `rules`, found {}", node.describe()),
                 );
                 Vec::new()
             }
@@ -391,8 +380,7 @@ impl Parser<'_> {
                 "benchmark" => c.benchmark = self.one_or_many(value, "`benchmark`", "a glob"),
                 "task" => c.task = self.one_or_many(value, "`task`", "a glob"),
                 "meta" => {
-                    let Some(fields) = self.map(value, "`meta` (field -> glob or list of globs)")
-                    else {
+                    let Some(fields) = self.map(value, "`meta` (field -> glob or list of globs)") else {
                         continue;
                     };
                     for (field, globs) in fields {

@@ -244,11 +244,7 @@ mod tests {
     fn clauses(pattern: &str) -> Vec<Vec<String>> {
         required_clauses(pattern)
             .into_iter()
-            .map(|c| {
-                c.into_iter()
-                    .map(|l| String::from_utf8(l).unwrap())
-                    .collect()
-            })
+            .map(|c| c.into_iter().map(|l| String::from_utf8(l).unwrap()).collect())
             .collect()
     }
 
@@ -261,10 +257,7 @@ mod tests {
 
     #[test]
     fn case_insensitive_alternation_is_one_clause() {
-        assert_eq!(
-            clauses(r"(?i)\bremainder\b|\bmod\b"),
-            [vec!["mod", "remainder"]]
-        );
+        assert_eq!(clauses(r"(?i)\bremainder\b|\bmod\b"), [vec!["mod", "remainder"]]);
     }
 
     #[test]

@@ -207,9 +207,7 @@ impl MatcherBuilder {
         for spec in conds {
             let cond = self.conds.len() as u32;
             match spec.benchmark {
-                Some(globs) => self
-                    .bench_globs
-                    .extend(globs.into_iter().map(|g| (g, cond))),
+                Some(globs) => self.bench_globs.extend(globs.into_iter().map(|g| (g, cond))),
                 None => self.bench_free.push(cond),
             }
             match spec.task {
@@ -226,11 +224,7 @@ impl MatcherBuilder {
                 .into_iter()
                 .map(|(source, pattern, regex)| self.regex_id(source, pattern, regex))
                 .collect();
-            self.conds.push(CondM {
-                rule,
-                meta,
-                regexes,
-            });
+            self.conds.push(CondM { rule, meta, regexes });
         }
     }
 
@@ -271,13 +265,9 @@ impl MatcherBuilder {
     pub(super) fn build(self) -> Result<Matcher, String> {
         let n = self.conds.len();
         let mut bench_free = Bits::new(n);
-        self.bench_free
-            .iter()
-            .for_each(|&c| bench_free.set(c as usize));
+        self.bench_free.iter().for_each(|&c| bench_free.set(c as usize));
         let mut task_free = Bits::new(n);
-        self.task_free
-            .iter()
-            .for_each(|&c| task_free.set(c as usize));
+        self.task_free.iter().for_each(|&c| task_free.set(c as usize));
         let bench = GlobGate::build(self.bench_globs, bench_free).map_err(|e| e.to_string())?;
         let task = GlobGate::build(self.task_globs, task_free).map_err(|e| e.to_string())?;
 
@@ -467,11 +457,7 @@ impl Matcher {
         s.next_item();
         let live = |w: usize| gate.bench.0[w] & gate.task.0[w];
         let needs_meta = (0..self.needs_meta.0.len()).any(|w| live(w) & self.needs_meta.0[w] != 0);
-        let parsed = if needs_meta {
-            meta::parse(item.meta)
-        } else {
-            None
-        };
+        let parsed = if needs_meta { meta::parse(item.meta) } else { None };
         let mut view = MetaView {
             root: parsed.as_ref(),
             cache: Vec::new(),
@@ -491,21 +477,14 @@ impl Matcher {
                 if self.holds(cond, item, &mut view, s) {
                     last_fired = cond.rule;
                     s.fired.push(cond.rule);
-                    s.tags
-                        .extend_from_slice(&self.rule_adds[cond.rule as usize]);
+                    s.tags.extend_from_slice(&self.rule_adds[cond.rule as usize]);
                 }
             }
         }
         self.output(s)
     }
 
-    fn holds(
-        &self,
-        c: &CondM,
-        item: &ItemRef<'_>,
-        view: &mut MetaView<'_>,
-        s: &mut Scratch,
-    ) -> bool {
+    fn holds(&self, c: &CondM, item: &ItemRef<'_>, view: &mut MetaView<'_>, s: &mut Scratch) -> bool {
         for (p, globs) in &c.meta {
             if !view
                 .values(&self.paths, *p)
@@ -520,13 +499,7 @@ impl Matcher {
             .all(|&r| self.regex_holds(r as usize, item, view, s))
     }
 
-    fn regex_holds(
-        &self,
-        r: usize,
-        item: &ItemRef<'_>,
-        view: &mut MetaView<'_>,
-        s: &mut Scratch,
-    ) -> bool {
+    fn regex_holds(&self, r: usize, item: &ItemRef<'_>, view: &mut MetaView<'_>, s: &mut Scratch) -> bool {
         if s.regex_stamp[r] == s.gen {
             return s.regex_result[r];
         }

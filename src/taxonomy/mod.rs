@@ -150,11 +150,7 @@ impl TaxonomySet {
                 }
                 Err(e) => {
                     let f = diag.add_file(path, "");
-                    diag.push(
-                        f,
-                        Pos::default(),
-                        format!("cannot read the taxonomy file: {e}"),
-                    );
+                    diag.push(f, Pos::default(), format!("cannot read the taxonomy file: {e}"));
                     all_parsed = false;
                 }
             }
@@ -168,11 +164,7 @@ impl TaxonomySet {
         let f = diag.add_file(file, text);
         let parsed = parse_file(&mut diag, f, text);
         let all_parsed = parsed.is_some();
-        resolve::resolve(
-            parsed.map(|raw| (f, raw)).into_iter().collect(),
-            all_parsed,
-            diag,
-        )
+        resolve::resolve(parsed.map(|raw| (f, raw)).into_iter().collect(), all_parsed, diag)
     }
 
     /// The `name` of each file, in load order.
@@ -212,9 +204,7 @@ impl TaxonomySet {
     /// Tags items in parallel (rayon). The output is in input order and does
     /// not depend on the number of threads.
     pub fn tag_all(&self, items: &[ItemRef<'_>]) -> Vec<ItemTags> {
-        let bench = distinct_masks(items.iter().map(|i| i.benchmark), |s| {
-            self.matcher.bench_mask(s)
-        });
+        let bench = distinct_masks(items.iter().map(|i| i.benchmark), |s| self.matcher.bench_mask(s));
         let task = distinct_masks(items.iter().map(|i| i.task), |s| self.matcher.task_mask(s));
         items
             .par_iter()

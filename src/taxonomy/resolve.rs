@@ -140,9 +140,7 @@ impl Axes {
             diag.push(
                 file,
                 raw.pos,
-                format!(
-                    "axis `{name}` declares no values; list at least one, e.g. `{name}: [a, b]`"
-                ),
+                format!("axis `{name}` declares no values; list at least one, e.g. `{name}: [a, b]`"),
             );
         }
         let a = match self.index.get(name) {
@@ -231,10 +229,7 @@ fn axis_name_problem(name: &str) -> Option<String> {
 /// Values appear in slice names (`axis=value & axis=value`), so they must not
 /// contain spaces, `=`, `&` or `*`.
 fn value_problem(value: &str) -> Option<&'static str> {
-    let ok = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_alphanumeric() || "_-./:+".contains(c));
+    let ok = !value.is_empty() && value.chars().all(|c| c.is_alphanumeric() || "_-./:+".contains(c));
     (!ok).then_some("use letters, digits and _ - . / : + only")
 }
 
@@ -440,8 +435,10 @@ fn condition(c: &RawCondition, file: usize, diag: &mut Diagnostics) -> Option<Co
     }
 
     let mut regexes = Vec::new();
-    let mut add_regex = |source: SourceSpec, pattern: &Located<String>, diag: &mut Diagnostics| {
-        match compile_regex(&pattern.value) {
+    let mut add_regex =
+        |source: SourceSpec, pattern: &Located<String>, diag: &mut Diagnostics| match compile_regex(
+            &pattern.value,
+        ) {
             Ok(regex) => {
                 regexes.push((source, pattern.value.clone(), regex));
                 true
@@ -450,8 +447,7 @@ fn condition(c: &RawCondition, file: usize, diag: &mut Diagnostics) -> Option<Co
                 diag.push(file, pattern.pos, e);
                 false
             }
-        }
-    };
+        };
     for (field, pattern) in &c.meta_regex {
         match field_path(field, file, diag) {
             Some(path) => ok &= add_regex(SourceSpec::Meta(path), pattern, diag),
@@ -514,11 +510,7 @@ pub(super) fn compile_regex(pattern: &str) -> Result<Regex, String> {
     }
     Regex::new(pattern).map_err(|e| {
         let text = e.to_string();
-        let text: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
+        let text: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         format!("invalid regex '{pattern}': {}", text.join(" "))
     })
 }

@@ -154,18 +154,12 @@ fn prompt_and_target_regex_and_missing_text() {
         target,
         ..item("b", "t")
     };
-    assert_eq!(
-        fired(&s, it(Some("How many apples?"), Some("C"))),
-        ["mc", "int"]
-    );
+    assert_eq!(fired(&s, it(Some("How many apples?"), Some("C"))), ["mc", "int"]);
     assert_eq!(
         fired(&s, it(Some("Which one?"), Some("12"))),
         Vec::<String>::new()
     );
-    assert!(
-        fired(&s, it(None, None)).is_empty(),
-        "missing text never matches"
-    );
+    assert!(fired(&s, it(None, None)).is_empty(), "missing text never matches");
     // An empty text is present: a regex that matches empty text matches it.
     let e = set("
   - id: any
@@ -537,10 +531,9 @@ fn unreadable_and_broken_files_are_reported_with_the_others() {
     assert_eq!(err.0.len(), 2);
     assert_eq!(err.0[0].file, missing);
     assert_eq!(err.0[0].line, 0);
-    assert!(err.0[0].to_string().starts_with(&format!(
-        "{}: cannot read the taxonomy file: ",
-        missing.display()
-    )));
+    assert!(err.0[0]
+        .to_string()
+        .starts_with(&format!("{}: cannot read the taxonomy file: ", missing.display())));
     assert_eq!(err.0[1].file, broken);
     assert!(err.0[1].line > 0);
     assert_eq!(err.to_string().lines().count(), 2);
@@ -718,9 +711,7 @@ fn random_cond(rng: &mut Rng) -> Cond {
             meta: if rng.chance(30) {
                 vec![(
                     rng.pick(&fields).to_string(),
-                    vec![rng
-                        .pick(&["apple", "*o*", "3", "true", "[ab]*"])
-                        .to_string()],
+                    vec![rng.pick(&["apple", "*o*", "3", "true", "[ab]*"]).to_string()],
                 )]
             } else {
                 Vec::new()
@@ -886,10 +877,7 @@ fn random_meta(rng: &mut Rng) -> String {
         fields.push(format!("\"gold\": {{\"kind\": {}}}", s(rng)));
     }
     if rng.chance(50) {
-        fields.push(format!(
-            "\"level\": {}",
-            rng.pick(&["3", "true", "\"apple\""])
-        ));
+        fields.push(format!("\"level\": {}", rng.pick(&["3", "true", "\"apple\""])));
     }
     if rng.chance(50) {
         fields.push(format!(
@@ -930,9 +918,7 @@ fn prefiltered_matcher_equals_naive_reference() {
         let mut rules = Vec::new();
         let mut yaml = String::from("name: p\naxes:\n  op: [v0, v1, v2, v3, v4, v5]\nrules:\n");
         for r in 0..40 {
-            let conds: Vec<Cond> = (0..1 + rng.below(2))
-                .map(|_| random_cond(&mut rng))
-                .collect();
+            let conds: Vec<Cond> = (0..1 + rng.below(2)).map(|_| random_cond(&mut rng)).collect();
             let value = format!("v{}", rng.below(6));
             let when: Vec<String> = conds.iter().map(cond_yaml).collect();
             yaml.push_str(&format!(
@@ -941,8 +927,8 @@ fn prefiltered_matcher_equals_naive_reference() {
             ));
             rules.push((format!("r{r}"), conds, value));
         }
-        let s = TaxonomySet::from_yaml_str(Path::new("p.yaml"), &yaml)
-            .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        let s =
+            TaxonomySet::from_yaml_str(Path::new("p.yaml"), &yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
 
         let owned: Vec<OwnedItem> = (0..300)
             .map(|_| OwnedItem {

@@ -78,10 +78,7 @@ pub(super) fn parse(text: &str) -> Result<Node, (Pos, String)> {
 fn reword(message: String) -> String {
     match message.strip_prefix("duplicate mapping key: ") {
         Some(rest) => {
-            let key = rest
-                .split(", set DuplicateKeyPolicy")
-                .next()
-                .unwrap_or(rest);
+            let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
             format!("duplicate key '{key}'; a key may appear only once in a map")
         }
         None => format!("invalid YAML: {message}"),
@@ -121,9 +118,7 @@ fn convert(node: Spanned<RawKind>, text: &str) -> Node {
             };
             match source {
                 // Aliases (`*a`), anchors and tags are not the scalar's text.
-                Some(s) if !s.is_empty() && !s.starts_with(['*', '&', '!']) => {
-                    Kind::Scalar(s.to_owned())
-                }
+                Some(s) if !s.is_empty() && !s.starts_with(['*', '&', '!']) => Kind::Scalar(s.to_owned()),
                 _ => Kind::Scalar(shown),
             }
         }
@@ -166,39 +161,27 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawKind, E> {
-        Ok(RawKind::Plain {
-            shown: v.to_string(),
-        })
+        Ok(RawKind::Plain { shown: v.to_string() })
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawKind, E> {
-        Ok(RawKind::Plain {
-            shown: v.to_string(),
-        })
+        Ok(RawKind::Plain { shown: v.to_string() })
     }
 
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<RawKind, E> {
-        Ok(RawKind::Plain {
-            shown: v.to_string(),
-        })
+        Ok(RawKind::Plain { shown: v.to_string() })
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawKind, E> {
-        Ok(RawKind::Plain {
-            shown: v.to_string(),
-        })
+        Ok(RawKind::Plain { shown: v.to_string() })
     }
 
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<RawKind, E> {
-        Ok(RawKind::Plain {
-            shown: v.to_string(),
-        })
+        Ok(RawKind::Plain { shown: v.to_string() })
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawKind, E> {
-        Ok(RawKind::Plain {
-            shown: v.to_string(),
-        })
+        Ok(RawKind::Plain { shown: v.to_string() })
     }
 
     fn visit_char<E: de::Error>(self, v: char) -> Result<RawKind, E> {
@@ -249,14 +232,10 @@ mod tests {
     #[test]
     fn keeps_positions_of_keys_and_values() {
         let root = parse("a:\n  - x\n  - {k: 'v'}\n").unwrap();
-        let Kind::Map(entries) = &root.kind else {
-            panic!()
-        };
+        let Kind::Map(entries) = &root.kind else { panic!() };
         let (key, value) = &entries[0];
         assert_eq!(key.pos, Pos { line: 1, col: 1 });
-        let Kind::Seq(items) = &value.kind else {
-            panic!()
-        };
+        let Kind::Seq(items) = &value.kind else { panic!() };
         assert_eq!(items[0].pos, Pos { line: 2, col: 5 });
         let Kind::Map(inner) = &items[1].kind else {
             panic!()
@@ -269,9 +248,7 @@ mod tests {
     #[test]
     fn non_string_scalars_keep_their_source_text() {
         let root = parse("[yes, 1.50, 007, true]").unwrap();
-        let Kind::Seq(items) = &root.kind else {
-            panic!()
-        };
+        let Kind::Seq(items) = &root.kind else { panic!() };
         let texts: Vec<&str> = items.iter().map(scalar).collect();
         assert_eq!(texts, ["yes", "1.50", "007", "true"]);
     }
@@ -287,10 +264,7 @@ mod tests {
     fn duplicate_keys_are_reworded() {
         let (pos, message) = parse("a: 1\na: 2\n").unwrap_err();
         assert_eq!(pos, Pos { line: 2, col: 1 });
-        assert_eq!(
-            message,
-            "duplicate key 'a'; a key may appear only once in a map"
-        );
+        assert_eq!(message, "duplicate key 'a'; a key may appear only once in a map");
     }
 
     #[test]

@@ -34,7 +34,10 @@ pub struct SamplesFile {
 pub fn samples_file_name(name: &str) -> Option<(&str, &str)> {
     let rest = name.strip_prefix("samples_")?;
     let date = results::date_id(name)?;
-    let task = rest.strip_suffix(".jsonl")?.strip_suffix(date)?.strip_suffix('_')?;
+    let task = rest
+        .strip_suffix(".jsonl")?
+        .strip_suffix(date)?
+        .strip_suffix('_')?;
     (!task.is_empty()).then_some((task, date))
 }
 
@@ -65,7 +68,10 @@ fn records<'a>(path: &Path, text: &'a str) -> Result<Vec<Record<'a>>> {
             .map(|raw| {
                 let offset = raw.get().as_ptr() as usize - base;
                 let line = 1 + text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count();
-                Record { line, text: raw.get() }
+                Record {
+                    line,
+                    text: raw.get(),
+                }
             })
             .collect());
     }
@@ -240,7 +246,10 @@ pub fn read_all(
     let mut groups: BTreeMap<(PathBuf, Option<String>), Vec<SamplesFile>> = BTreeMap::new();
     for s in samples {
         let dir = s.path.parent().map(Path::to_path_buf).unwrap_or_default();
-        groups.entry((dir, s.date_id.clone())).or_default().push(s.clone());
+        groups
+            .entry((dir, s.date_id.clone()))
+            .or_default()
+            .push(s.clone());
     }
     let mut seen: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
     for ((dir, date), files) in &groups {
@@ -286,7 +295,11 @@ mod tests {
 
     #[test]
     fn legacy_files_name_their_task_at_the_end() {
-        let known = ["gsm8k".to_string(), "mmlu_astronomy".to_string(), "astronomy".to_string()];
+        let known = [
+            "gsm8k".to_string(),
+            "mmlu_astronomy".to_string(),
+            "astronomy".to_string(),
+        ];
         assert_eq!(
             legacy_task("pretrained__org__m_mmlu_astronomy", known.iter()).as_deref(),
             Some("mmlu_astronomy")

@@ -71,7 +71,7 @@ fn err(field: &'static str, message: impl Into<String>) -> RecordError {
     }
 }
 
-fn parse_raw<'a>(raw: &'a RawValue, field: &'static str) -> Result<Value, RecordError> {
+fn parse_raw(raw: &RawValue, field: &'static str) -> Result<Value, RecordError> {
     serde_json::from_str(raw.get()).map_err(|e| err(field, e.to_string()))
 }
 
@@ -119,15 +119,25 @@ fn chosen_option(resps: &[Value]) -> Result<Option<usize>, RecordError> {
             _ => None,
         };
         let Some(lp) = pair else {
-            return Err(err("resps", format!("choice {i}: expected [[logprob, is_greedy]]")));
+            return Err(err(
+                "resps",
+                format!("choice {i}: expected [[logprob, is_greedy]]"),
+            ));
         };
         let lp: f64 = match lp {
             Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-            Value::String(s) => s
-                .trim()
-                .parse()
-                .map_err(|_| err("resps", format!("choice {i}: log-likelihood '{s}' is not a number")))?,
-            _ => return Err(err("resps", format!("choice {i}: log-likelihood is not a number"))),
+            Value::String(s) => s.trim().parse().map_err(|_| {
+                err(
+                    "resps",
+                    format!("choice {i}: log-likelihood '{s}' is not a number"),
+                )
+            })?,
+            _ => {
+                return Err(err(
+                    "resps",
+                    format!("choice {i}: log-likelihood is not a number"),
+                ))
+            }
         };
         if best.is_none_or(|(_, b)| lp > b) {
             best = Some((i, lp));
@@ -169,8 +179,12 @@ fn score_of(map: &BTreeMap<Cow<'_, str>, &RawValue>) -> Result<f64, RecordError>
         .find(|m| candidates.contains(m) && map.contains_key(*m))
         .or_else(|| {
             candidates.iter().copied().find(|m| {
-                map.get(*m)
-                    .is_some_and(|raw| matches!(raw.get().as_bytes().first(), Some(b'0'..=b'9' | b'-' | b't' | b'f')))
+                map.get(*m).is_some_and(|raw| {
+                    matches!(
+                        raw.get().as_bytes().first(),
+                        Some(b'0'..=b'9' | b'-' | b't' | b'f')
+                    )
+                })
             })
         })
         .ok_or_else(|| RecordError {
@@ -185,7 +199,9 @@ fn score_of(map: &BTreeMap<Cow<'_, str>, &RawValue>) -> Result<f64, RecordError>
                 }
             ),
         })?;
-    let raw = map.get(name).ok_or_else(|| err("metrics", format!("metric '{name}' is listed but absent")))?;
+    let raw = map
+        .get(name)
+        .ok_or_else(|| err("metrics", format!("metric '{name}' is listed but absent")))?;
     let v: Value = serde_json::from_str(raw.get()).map_err(|e| RecordError {
         field: None,
         message: format!("metric '{name}': {e}"),
@@ -354,7 +370,8 @@ mod tests {
         let missing = r#"{"doc": {}, "resps": [], "exact_match": 1}"#;
         let e = parse_record(missing, &ctx(), "f:1".into()).err().unwrap();
         assert_eq!(e.field, Some("doc_id"));
-        let bad_metric = r#"{"doc_id": 1, "doc": {}, "resps": [["x"]], "metrics": ["exact_match"], "exact_match": "yes"}"#;
+        let bad_metric =
+            r#"{"doc_id": 1, "doc": {}, "resps": [["x"]], "metrics": ["exact_match"], "exact_match": "yes"}"#;
         let e = parse_record(bad_metric, &ctx(), "f:1".into()).err().unwrap();
         assert!(e.message.contains("exact_match"), "{}", e.message);
         let out_of_range = r#"{"doc_id": 1, "doc": {}, "resps": [["x"]], "exact_match": 3}"#;

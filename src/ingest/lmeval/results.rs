@@ -81,7 +81,11 @@ pub fn parse(path: &Path, v: &Value) -> ResultsFile {
         .get("model_name")
         .and_then(as_text)
         .filter(|s| !s.is_empty())
-        .or_else(|| v.get("config").and_then(|c| c.get("model_args")).and_then(model_from_args))
+        .or_else(|| {
+            v.get("config")
+                .and_then(|c| c.get("model_args"))
+                .and_then(model_from_args)
+        })
         .or_else(|| v.get("config").and_then(|c| c.get("model")).and_then(as_text));
     let mut groups: BTreeMap<String, String> = BTreeMap::new();
     if let Some(Value::Object(gs)) = v.get("group_subtasks") {
@@ -102,7 +106,11 @@ pub fn parse(path: &Path, v: &Value) -> ResultsFile {
                     .get("versions")
                     .and_then(|x| x.get(task))
                     .and_then(as_text)
-                    .or_else(|| cfg.get("metadata").and_then(|m| m.get("version")).and_then(as_text)),
+                    .or_else(|| {
+                        cfg.get("metadata")
+                            .and_then(|m| m.get("version"))
+                            .and_then(as_text)
+                    }),
                 n_shot: v
                     .get("n-shot")
                     .and_then(|x| x.get(task))
@@ -142,14 +150,7 @@ pub fn read(path: &Path) -> Result<Option<ResultsFile>> {
     let bytes = crate::error::read_file(path)?;
     let v: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
-        Err(e) => {
-            return Err(Error::input(
-                path,
-                e.line(),
-                None,
-                format!("invalid JSON: {e}"),
-            ))
-        }
+        Err(e) => return Err(Error::input(path, e.line(), None, format!("invalid JSON: {e}"))),
     };
     Ok(is_results(&v).then(|| parse(path, &v)))
 }
@@ -176,6 +177,9 @@ mod tests {
     fn model_name_falls_back_to_model_args() {
         let v: Value = serde_json::json!({"results": {}, "configs": {},
             "config": {"model_args": "pretrained=org/m,dtype=float16"}});
-        assert_eq!(parse(Path::new("r.json"), &v).model_name.as_deref(), Some("org/m"));
+        assert_eq!(
+            parse(Path::new("r.json"), &v).model_name.as_deref(),
+            Some("org/m")
+        );
     }
 }
