@@ -17,33 +17,41 @@
 //!     add: { background: number_theory, operation: [modular_arithmetic] }
 //! ```
 //!
-//! Schema, as implemented:
-//! - top level: `name` (required), `description`, `axes`, `rules`; nothing else.
-//! - `axes`: axis name -> list of values. Names are lowercase identifiers and
-//!   must not be a column of the sample table (see `RESERVED_AXIS_NAMES` in
-//!   `resolve.rs`); values use letters, digits and `_ - . / : +`, are unique
-//!   within the list, and are never `unknown` (reserved: an item with no value
-//!   on an axis gets `unknown`). Several files may declare the same axis:
-//!   values are merged in first-seen order.
-//! - a rule: `id` (required, unique across all files loaded together),
-//!   `description`, `when` (required), `add` (required); nothing else.
-//! - `when`: one condition map, or a list of them (any map matching fires the
-//!   rule). Inside a map every key must hold; a map needs at least one key:
-//!   `benchmark`, `task` (a glob or list of globs, any matches), `meta` (field
-//!   -> glob or list of globs), `meta_regex` (field -> regex), `prompt_regex`,
-//!   `target_regex` (a regex; a missing prompt or target never matches).
+//! Schema, as implemented (unknown fields are errors everywhere):
+//! - top level: `name` (required), `description`, `axes`, `rules`.
+//! - `axes`: axis name -> list of values. Names are lowercase identifiers
+//!   (`[a-z][a-z0-9_]*`) and not one of [`RESERVED_AXIS_NAMES`] (each axis
+//!   becomes a column of the tagged table); values use letters, digits and
+//!   `_ - . / : +`, are unique within the list, and are never `unknown`
+//!   (reserved: an item with no value on an axis gets it). Files loaded
+//!   together may declare the same axis: values are merged in first-seen
+//!   order, and a file may use axes declared only by another one.
+//! - a rule: `id` (required; no spaces; unique across all files loaded
+//!   together), `description`, `when` (required), `add` (required).
+//! - `when`: one condition map, or a non-empty list of them (any map matching
+//!   fires the rule). Every key of a map must hold, and a map needs at least
+//!   one key: `benchmark`, `task` (a glob or a list of globs, any matches),
+//!   `meta` (field -> glob or list of globs), `meta_regex` (field -> regex),
+//!   `prompt_regex`, `target_regex` (a regex; a missing prompt or target
+//!   never matches, an empty one is text like any other).
 //! - globs follow `globset`: `*` matches any text including `/`, `?` one
 //!   character, `[ab]` a class, `{a,b}` alternatives, `\` escapes; a glob
 //!   without those is plain equality; matching is case-sensitive.
 //! - regexes follow the `regex` crate and match anywhere in the text (anchor
 //!   with `^`/`$`); `(?i)` makes them case-insensitive.
-//! - meta fields: see `meta.rs` (dotted paths, arrays match if any element
-//!   matches, numbers and booleans as JSON text, malformed meta has no fields).
-//! - `add`: axis -> value or list of values; axes and values must be declared.
+//! - meta fields (see `meta.rs`): a dotted path walks nested objects
+//!   (`gold.capability`); arrays match if any element matches; numbers and
+//!   booleans match as their JSON text (`3`, `1.5`, `true`); null, objects
+//!   and missing fields never match; meta that is empty, not JSON, or not a
+//!   JSON object has no fields (never an error).
+//! - `add`: axis -> value or list of values, all declared.
+//! - YAML scalars are taken as written: `yes` is the text `yes`, `1.50` is
+//!   `1.50` (not a bool, not `1.5`).
 //!
 //! All matching rules fire and their tags accumulate; [`ItemTags::rules`] is
-//! the provenance. This module does not read sample tables or write Parquet;
-//! the `tag` stage does, calling [`TaxonomySet::tag_all`].
+//! the provenance, and [`TaxonomySet::rules`] says which tags each rule adds.
+//! This module does not read sample tables or write Parquet; the `tag` stage
+//! does, calling [`TaxonomySet::tag_all`].
 
 mod config;
 mod errors;
@@ -211,6 +219,8 @@ impl TaxonomySet {
             .map_init(
                 || self.matcher.scratch(),
                 |scratch, item| {
+                    // Both maps hold every item's strings (built just above),
+                    // so indexing cannot fail.
                     let gate = Gate {
                         bench: &bench[item.benchmark],
                         task: &task[item.task],

@@ -1,0 +1,390 @@
+//! Compiled rules and the tagging loop.
+//!
+//! Cost model (DESIGN section 11): one `Regex` per pattern behind a literal
+//! prefilter, never a `RegexSet` over all rules (on the `\bA\b.*\bB\b`
+//! benchmark a set was about 50 times slower than one regex per rule). For
+//! one item:
+//!
+//! 1. Gate: the benchmark and task globs of all conditions live in two
+//!    `GlobSet`s; matching them gives a bitset of conditions whose cheap
+//!    part holds. [`super::TaxonomySet::tag_all`] computes it once per
+//!    distinct benchmark and task string, not per item.
+//! 2. Meta: the item's JSON is parsed once, and only if a gated-in condition
+//!    needs a meta field.
+//! 3. Text: each text source (the prompt, the target, each meta field used by
+//!    a `meta_regex`) has one Aho-Corasick automaton over the required
+//!    literals of its regexes (see `literals.rs`). A source is scanned once,
+//!    and only if a gated-in condition needs it. A regex whose every literal
+//!    clause was seen is a candidate; a condition with such a regex (its
+//!    trigger) is evaluated only when the trigger is a candidate, so the
+//!    work per item follows the candidates, not the number of rules.
+//!    Conditions without a trigger (globs and meta only, or regexes without
+//!    usable literals) are evaluated whenever they are gated in. One
+//!    automaton per source rather than one for all keeps prompt literals
+//!    from being searched for in targets.
+//!
+//! Regex results are cached for the item, and all per-item state lives in a
+//! reusable [`Scratch`] so the loop does not allocate beyond its output.
+
+mod build;
+
+use std::borrow::Cow;
+
+use aho_corasick::AhoCorasick;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex::Regex;
+use serde_json::Value;
+
+use super::{meta, ItemRef, ItemTags};
+
+pub(super) use build::{CondSpec, MatcherBuilder, SourceSpec};
+
+/// The value given on an axis when no rule gave one.
+pub(super) const UNKNOWN: &str = "unknown";
+
+/// A fixed-size bitset over condition indices.
+#[derive(Debug, Clone)]
+pub(super) struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(n: usize) -> Bits {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+
+    fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+}
+
+fn intersects(a: &[u64], b: &Bits) -> bool {
+    a.iter().zip(&b.0).any(|(x, y)| x & y != 0)
+}
+
+fn contains(a: &[u64], i: usize) -> bool {
+    a[i / 64] & (1 << (i % 64)) != 0
+}
+
+struct CondM {
+    rule: u32,
+    meta: Vec<(u32, GlobSet)>,
+    regexes: Vec<u32>,
+}
+
+struct RegexM {
+    source: u32,
+    regex: Regex,
+    /// One bit per literal clause; 0 means "no prefilter, always run".
+    full: u64,
+}
+
+enum SourceKind {
+    Prompt,
+    Target,
+    Meta(u32),
+}
+
+struct SourceM {
+    kind: SourceKind,
+    /// `None` when no regex of this source has literals.
+    ac: Option<AhoCorasick>,
+    /// Automaton pattern -> (regex, clause bit) pairs it satisfies.
+    slots: Vec<Vec<(u32, u32)>>,
+    /// Conditions triggered by a regex of this source: when one is gated in,
+    /// the source is scanned before conditions are evaluated.
+    triggers: Bits,
+}
+
+struct GlobGate {
+    set: GlobSet,
+    /// Glob index -> condition.
+    owner: Vec<u32>,
+    /// Conditions without this kind of glob: they always pass the gate.
+    free: Bits,
+}
+
+impl GlobGate {
+    fn build(globs: Vec<(Glob, u32)>, free: Bits) -> Result<GlobGate, globset::Error> {
+        let mut builder = GlobSetBuilder::new();
+        let mut owner = Vec::with_capacity(globs.len());
+        for (glob, cond) in globs {
+            builder.add(glob);
+            owner.push(cond);
+        }
+        Ok(GlobGate {
+            set: builder.build()?,
+            owner,
+            free,
+        })
+    }
+
+    fn mask(&self, s: &str) -> Bits {
+        let mut bits = self.free.clone();
+        for i in self.set.matches(s) {
+            bits.set(self.owner[i] as usize);
+        }
+        bits
+    }
+}
+
+/// All rules of a taxonomy set, laid out for matching.
+pub(super) struct Matcher {
+    n_axes: usize,
+    rule_ids: Vec<String>,
+    rule_adds: Vec<Vec<u32>>,
+    conds: Vec<CondM>,
+    bench: GlobGate,
+    task: GlobGate,
+    needs_meta: Bits,
+    /// Conditions without a trigger regex.
+    always: Bits,
+    /// Regex -> conditions it triggers.
+    by_trigger: Vec<Vec<u32>>,
+    paths: Vec<Vec<String>>,
+    regexes: Vec<RegexM>,
+    sources: Vec<SourceM>,
+    tag_axis: Vec<usize>,
+    tag_name: Vec<String>,
+    tag_rank: Vec<u32>,
+}
+
+/// Reusable per-thread state. Entries are valid only when their stamp equals
+/// the current generation, so starting an item costs O(1).
+pub(super) struct Scratch {
+    gen: u32,
+    regex_stamp: Vec<u32>,
+    regex_result: Vec<bool>,
+    hit_stamp: Vec<u32>,
+    hits: Vec<u64>,
+    source_stamp: Vec<u32>,
+    /// Gated-in conditions of the current item.
+    live: Vec<u64>,
+    /// Regexes whose every literal clause was seen in the current item.
+    candidates: Vec<u32>,
+    /// Conditions to evaluate, in condition (hence rule) order.
+    todo: Vec<u32>,
+    tags: Vec<u32>,
+    fired: Vec<u32>,
+}
+
+impl Scratch {
+    fn next_item(&mut self) {
+        self.gen = self.gen.wrapping_add(1);
+        if self.gen == 0 {
+            self.regex_stamp.fill(0);
+            self.hit_stamp.fill(0);
+            self.source_stamp.fill(0);
+            self.gen = 1;
+        }
+        self.candidates.clear();
+        self.todo.clear();
+        self.tags.clear();
+        self.fired.clear();
+    }
+}
+
+/// Meta fields of one item, looked up lazily and cached per path.
+struct MetaView<'v> {
+    root: Option<&'v Value>,
+    cache: Vec<Option<Vec<Cow<'v, str>>>>,
+}
+
+impl<'v> MetaView<'v> {
+    fn values(&mut self, paths: &[Vec<String>], p: u32) -> &[Cow<'v, str>] {
+        let Some(root) = self.root else {
+            return &[];
+        };
+        if self.cache.is_empty() {
+            self.cache = vec![None; paths.len()];
+        }
+        self.cache[p as usize].get_or_insert_with(|| {
+            let mut out = Vec::new();
+            meta::lookup(root, &paths[p as usize], &mut out);
+            out
+        })
+    }
+}
+
+/// The gate masks of one item: conditions whose benchmark / task globs hold.
+pub(super) struct Gate<'m> {
+    pub bench: &'m Bits,
+    pub task: &'m Bits,
+}
+
+impl Matcher {
+    pub(super) fn scratch(&self) -> Scratch {
+        Scratch {
+            gen: 0,
+            regex_stamp: vec![0; self.regexes.len()],
+            regex_result: vec![false; self.regexes.len()],
+            hit_stamp: vec![0; self.regexes.len()],
+            hits: vec![0; self.regexes.len()],
+            source_stamp: vec![0; self.sources.len()],
+            live: Vec::new(),
+            candidates: Vec::new(),
+            todo: Vec::new(),
+            tags: Vec::new(),
+            fired: Vec::new(),
+        }
+    }
+
+    pub(super) fn bench_mask(&self, benchmark: &str) -> Bits {
+        self.bench.mask(benchmark)
+    }
+
+    pub(super) fn task_mask(&self, task: &str) -> Bits {
+        self.task.mask(task)
+    }
+
+    pub(super) fn tag(&self, item: &ItemRef<'_>, gate: Gate<'_>, s: &mut Scratch) -> ItemTags {
+        s.next_item();
+        s.live.clear();
+        s.live
+            .extend(gate.bench.0.iter().zip(&gate.task.0).map(|(b, t)| b & t));
+        let parsed = if intersects(&s.live, &self.needs_meta) {
+            meta::parse(item.meta)
+        } else {
+            None
+        };
+        let mut view = MetaView {
+            root: parsed.as_ref(),
+            cache: Vec::new(),
+        };
+
+        // Scan every source some gated-in condition is triggered on; this
+        // fills `candidates`.
+        for (src, source) in self.sources.iter().enumerate() {
+            if source.ac.is_none() || !intersects(&s.live, &source.triggers) {
+                continue;
+            }
+            s.source_stamp[src] = s.gen;
+            match source.kind {
+                SourceKind::Prompt => self.scan(src, item.prompt.as_slice(), s),
+                SourceKind::Target => self.scan(src, item.target.as_slice(), s),
+                SourceKind::Meta(p) => self.scan(src, view.values(&self.paths, p), s),
+            }
+        }
+
+        for (w, (&live, &always)) in s.live.iter().zip(&self.always.0).enumerate() {
+            let mut word = live & always;
+            while word != 0 {
+                s.todo.push((w * 64) as u32 + word.trailing_zeros());
+                word &= word - 1;
+            }
+        }
+        for &r in &s.candidates {
+            for &c in &self.by_trigger[r as usize] {
+                if contains(&s.live, c as usize) {
+                    s.todo.push(c);
+                }
+            }
+        }
+        s.todo.sort_unstable();
+
+        let mut last_fired = u32::MAX;
+        for i in 0..s.todo.len() {
+            let cond = &self.conds[s.todo[i] as usize];
+            // Conditions are laid out rule by rule, so a fired rule's other
+            // conditions come next and are skipped here.
+            if cond.rule == last_fired {
+                continue;
+            }
+            if self.holds(cond, item, &mut view, s) {
+                last_fired = cond.rule;
+                s.fired.push(cond.rule);
+                s.tags.extend_from_slice(&self.rule_adds[cond.rule as usize]);
+            }
+        }
+        self.output(s)
+    }
+
+    fn holds(&self, c: &CondM, item: &ItemRef<'_>, view: &mut MetaView<'_>, s: &mut Scratch) -> bool {
+        for (p, globs) in &c.meta {
+            if !view
+                .values(&self.paths, *p)
+                .iter()
+                .any(|v| globs.is_match(v.as_ref()))
+            {
+                return false;
+            }
+        }
+        c.regexes
+            .iter()
+            .all(|&r| self.regex_holds(r as usize, item, view, s))
+    }
+
+    fn regex_holds(&self, r: usize, item: &ItemRef<'_>, view: &mut MetaView<'_>, s: &mut Scratch) -> bool {
+        if s.regex_stamp[r] == s.gen {
+            return s.regex_result[r];
+        }
+        let result = match self.sources[self.regexes[r].source as usize].kind {
+            SourceKind::Prompt => item.prompt.is_some_and(|t| self.run(r, &[t], s)),
+            SourceKind::Target => item.target.is_some_and(|t| self.run(r, &[t], s)),
+            SourceKind::Meta(p) => self.run(r, view.values(&self.paths, p), s),
+        };
+        s.regex_stamp[r] = s.gen;
+        s.regex_result[r] = result;
+        result
+    }
+
+    /// Runs regex `r` over `texts` (any match counts), behind the prefilter.
+    fn run<T: AsRef<str>>(&self, r: usize, texts: &[T], s: &mut Scratch) -> bool {
+        let m = &self.regexes[r];
+        if m.full != 0 {
+            let src = m.source as usize;
+            if s.source_stamp[src] != s.gen {
+                s.source_stamp[src] = s.gen;
+                self.scan(src, texts, s);
+            }
+            if s.hit_stamp[r] != s.gen || s.hits[r] != m.full {
+                return false;
+            }
+        }
+        texts.iter().any(|t| m.regex.is_match(t.as_ref()))
+    }
+
+    /// Scans a source's texts once, marking the literal clauses seen.
+    fn scan<T: AsRef<str>>(&self, src: usize, texts: &[T], s: &mut Scratch) {
+        let source = &self.sources[src];
+        let Some(ac) = &source.ac else {
+            return;
+        };
+        for text in texts {
+            for hit in ac.find_overlapping_iter(text.as_ref()) {
+                for &(r, bit) in &source.slots[hit.pattern().as_usize()] {
+                    let r = r as usize;
+                    if s.hit_stamp[r] != s.gen {
+                        s.hit_stamp[r] = s.gen;
+                        s.hits[r] = 0;
+                    }
+                    let before = s.hits[r];
+                    s.hits[r] |= 1 << bit;
+                    if s.hits[r] != before && s.hits[r] == self.regexes[r].full {
+                        s.candidates.push(r as u32);
+                    }
+                }
+            }
+        }
+    }
+
+    fn output(&self, s: &mut Scratch) -> ItemTags {
+        s.tags.sort_unstable_by_key(|&t| self.tag_rank[t as usize]);
+        s.tags.dedup();
+        let mut values = vec![Vec::new(); self.n_axes];
+        for &t in &s.tags {
+            values[self.tag_axis[t as usize]].push(self.tag_name[t as usize].clone());
+        }
+        for v in &mut values {
+            if v.is_empty() {
+                v.push(UNKNOWN.to_owned());
+            }
+        }
+        ItemTags {
+            values,
+            rules: s
+                .fired
+                .iter()
+                .map(|&r| self.rule_ids[r as usize].clone())
+                .collect(),
+        }
+    }
+}
