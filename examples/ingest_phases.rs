@@ -8,7 +8,11 @@ fn main() {
     let dir = std::env::args().nth(1).expect("usage: ingest_phases DIR");
     let t = Instant::now();
     let (table, _) = caploop::ingest::ingest(&[dir.into()], &Default::default()).unwrap();
-    eprintln!("ingest (read + parse + checks): {:.2} s, {} rows", t.elapsed().as_secs_f64(), table.len());
+    eprintln!(
+        "ingest (read + parse + checks): {:.2} s, {} rows",
+        t.elapsed().as_secs_f64(),
+        table.len()
+    );
     let t = Instant::now();
     caploop::table::write_parquet(&table, std::path::Path::new("/tmp/phases.parquet")).unwrap();
     eprintln!("write parquet: {:.2} s", t.elapsed().as_secs_f64());
