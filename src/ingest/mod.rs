@@ -12,7 +12,7 @@ pub mod family;
 pub mod generic;
 pub mod lmeval;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -263,8 +263,8 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, I
 
 /// Two rows with the same (run, task, item, filter, sample) cannot both be right.
 fn check_duplicates(table: &mut SampleTable, skip_bad: bool, report: &mut IngestReport) -> Result<()> {
-    let mut first: HashMap<(&str, &str, &str, Option<&str>, u32), usize> =
-        HashMap::with_capacity(table.len());
+    let mut first: FxHashMap<(&str, &str, &str, Option<&str>, u32), usize> =
+        FxHashMap::with_capacity_and_hasher(table.len(), Default::default());
     let mut dup_rows = Vec::new();
     for i in 0..table.len() {
         let key = (
