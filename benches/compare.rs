@@ -1,5 +1,5 @@
-//! Comparison throughput: two runs of N items x 8 samples, about 200 slices
-//! (20 tags and their pairs), built in memory so the bench measures the
+//! Comparison throughput: two runs of N items x 8 samples, 276 slices (5
+//! axes of 5 values: 25 tags and 250 cross-axis pairs, plus `*`), built in memory so the bench measures the
 //! comparison itself (loading is measured by `ingest` and end to end).
 
 use caploop::slices::{self, CompareSettings, Dataset, Item, ItemScore};
@@ -11,17 +11,17 @@ fn main() {
 
 fn dataset(items: usize, samples: u32) -> Dataset {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    let tags: Vec<String> = (0..20).map(|t| format!("axis{}=v{t}", t / 5)).collect();
+    let tags: Vec<String> = (0..25).map(|t| format!("axis{}=v{t}", t / 5)).collect();
     let mut ds = Dataset {
         runs: vec!["base".into(), "cand".into()],
         benchmarks: vec!["bench".into()],
         tags,
-        axes: (0..4).map(|a| format!("axis{a}")).collect(),
+        axes: (0..5).map(|a| format!("axis{a}")).collect(),
         ..Dataset::default()
     };
     ds.scores = vec![Vec::with_capacity(items), Vec::with_capacity(items)];
     for i in 0..items {
-        let mut t: Vec<u32> = (0..4).map(|a| a * 5 + rng.random_range(0..5)).collect();
+        let mut t: Vec<u32> = (0..5).map(|a| a * 5 + rng.random_range(0..5)).collect();
         t.sort_unstable();
         ds.items.push(Item {
             benchmark: 0,
@@ -49,6 +49,7 @@ fn compare_two_runs_8_samples(bencher: divan::Bencher, items: usize) {
     let ds = dataset(items, 8);
     let settings = CompareSettings::default();
     let defined = slices::slices(&ds, 2, settings.min_items);
+    assert_eq!(defined.len(), 276);
     bencher
         .counter(divan::counter::ItemsCount::new(items * 8 * 2))
         .bench(|| slices::compare(&ds, 0, 1, &defined, &settings));

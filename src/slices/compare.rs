@@ -126,6 +126,25 @@ pub fn pairing(ds: &Dataset, base: usize, cand: usize) -> Vec<Pairing> {
         .collect()
 }
 
+/// How many changes pass `keep`, and the ids of the `k` largest of them
+/// (largest |change| first, ties by id: a total order, so output is stable).
+/// A partial selection, not a sort: a slice may hold a million items.
+fn largest(changes: &[(f64, &str)], keep: impl Fn(f64) -> bool, k: usize) -> (usize, Vec<String>) {
+    let mut v: Vec<(f64, &str)> = changes.iter().copied().filter(|c| keep(c.0)).collect();
+    let count = v.len();
+    let order =
+        |a: &(f64, &str), b: &(f64, &str)| a.0.abs().total_cmp(&b.0.abs()).reverse().then(a.1.cmp(b.1));
+    if k < v.len() {
+        if k == 0 {
+            return (count, Vec::new());
+        }
+        v.select_nth_unstable_by(k - 1, order);
+        v.truncate(k);
+    }
+    v.sort_by(order);
+    (count, v.into_iter().map(|c| c.1.to_string()).collect())
+}
+
 fn compare_slice(
     ds: &Dataset,
     base: usize,
@@ -174,18 +193,8 @@ fn compare_slice(
         }
         (stats::paired_means(&xb, &yb, s.confidence), "paired_t")
     };
-    // Largest change first, ties by id: a total order, so output is stable.
-    changes.sort_by(|a, b| a.0.abs().total_cmp(&b.0.abs()).reverse().then(a.1.cmp(b.1)));
-    let regressed_ids: Vec<String> = changes
-        .iter()
-        .filter(|c| c.0 < 0.0)
-        .map(|c| c.1.to_string())
-        .collect();
-    let fixed_ids: Vec<String> = changes
-        .iter()
-        .filter(|c| c.0 > 0.0)
-        .map(|c| c.1.to_string())
-        .collect();
+    let (regressed, regressed_ids) = largest(&changes, |d| d < 0.0, s.max_listed_items);
+    let (fixed, fixed_ids) = largest(&changes, |d| d > 0.0, s.max_listed_items);
     // MDE: the observed SD of the paired differences; when there is none
     // (no discordant item, or one item) a planning value sqrt(p(1-p)) from
     // the pooled mean with add-one smoothing, so that a tiny or unchanged
@@ -212,10 +221,10 @@ fn compare_slice(
         mde,
         status: Status::Stable,
         method,
-        regressed: regressed_ids.len(),
-        fixed: fixed_ids.len(),
-        regressed_ids: regressed_ids.into_iter().take(s.max_listed_items).collect(),
-        fixed_ids: fixed_ids.into_iter().take(s.max_listed_items).collect(),
+        regressed,
+        fixed,
+        regressed_ids,
+        fixed_ids,
     }
 }
 
