@@ -208,19 +208,15 @@ fn score_of(map: &Fields<'_>) -> Result<f64, RecordError> {
     };
     let candidates: Vec<&str> = match &listed {
         Some(l) => l.iter().map(String::as_str).collect(),
-        None => map
-            .keys()
-            .map(|k| k.as_ref())
-            .filter(|k| !NOT_METRICS.contains(k))
-            .collect(),
+        None => map.keys().filter(|k| !NOT_METRICS.contains(k)).collect(),
     };
     let name = METRIC_PRIORITY
         .iter()
         .copied()
-        .find(|m| candidates.contains(m) && map.contains_key(*m))
+        .find(|m| candidates.contains(m) && map.contains_key(m))
         .or_else(|| {
             candidates.iter().copied().find(|m| {
-                map.get(*m).is_some_and(|raw| {
+                map.get(m).is_some_and(|raw| {
                     matches!(
                         raw.get().as_bytes().first(),
                         Some(b'0'..=b'9' | b'-' | b't' | b'f')
