@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod diagnose;
 pub mod error;
 pub mod ingest;
 pub mod pipeline;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::diagnose::{self, DiagnoseSettings, Evidence};
 use crate::error::{Error, Result};
 use crate::ingest::{self, Format, IngestOptions, IngestReport};
 use crate::report::{markdown, ReportInput};
@@ -34,6 +35,8 @@ pub struct PipelineConfig {
     pub out: Option<PathBuf>,
     #[serde(default)]
     pub compare: CompareSettings,
+    #[serde(default)]
+    pub diagnose: DiagnoseSettings,
 }
 
 impl PipelineConfig {
@@ -68,6 +71,7 @@ pub struct Outcome {
     pub coverage: Vec<Coverage>,
     pub slices: Vec<SliceStats>,
     pub comparison: Comparison,
+    pub evidence: Evidence,
 }
 
 /// Run the pipeline, writing every output file into `out`.
@@ -93,18 +97,34 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<Outcome> {
     let defined = slices::slices(&ds, cfg.compare.max_order, cfg.compare.min_items);
     let stats = slices::measure_all(&ds, &defined, cfg.compare.confidence);
     let comparison = slices::compare(&ds, base, cand, &defined, &cfg.compare);
+    let evidence = diagnose::diagnose_loaded(
+        &samples,
+        &ds,
+        Some(base),
+        cand,
+        Some(&comparison),
+        &cfg.compare,
+        &cfg.diagnose,
+    )?;
 
     slices::write::write_slices_csv(&out.join("slices.csv"), &stats)?;
     slices::write::write_comparison_csv(&out.join("comparison.csv"), &comparison)?;
     slices::write::write_json(&out.join("comparison.json"), &comparison)?;
     slices::write::write_json(&out.join("ingest.json"), &ingest_report)?;
-    let report = markdown::render(&ReportInput {
+    slices::write::write_json(&out.join("evidence.json"), &evidence)?;
+    let mut report = markdown::render(&ReportInput {
         title: format!("caploop: {} vs {}", cfg.baseline, cfg.candidate),
         ingest: Some(&ingest_report),
         coverage: &coverage,
         slices: &stats,
         comparison: Some(&comparison),
     });
+    // The diagnosis goes first: verdicts before the tables they rest on.
+    if let Some(at) = report.find("\n## Summary") {
+        report.insert_str(at + 1, &diagnose::markdown::render(&evidence));
+    } else {
+        report.push_str(&diagnose::markdown::render(&evidence));
+    }
     crate::error::write_file(&out.join("report.md"), report)?;
     Ok(Outcome {
         out: out.to_path_buf(),
@@ -112,5 +132,6 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<Outcome> {
         coverage,
         slices: stats,
         comparison,
+        evidence,
     })
 }

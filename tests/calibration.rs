@@ -32,6 +32,7 @@ fn run(dir: &Path, scenario: Scenario, items: usize, seed: u64, effect: Option<f
         candidate: planted.candidate,
         out: None,
         compare: CompareSettings::default(),
+        diagnose: Default::default(),
     };
     pipeline::run(&cfg, &dir.join("out")).unwrap().comparison
 }

@@ -37,6 +37,7 @@ fn run_in(dir: &Path, scenario: Scenario, items: usize, seed: u64) -> Comparison
         candidate: planted.candidate,
         out: None,
         compare: CompareSettings::default(),
+        diagnose: Default::default(),
     };
     pipeline::run(&cfg, &dir.join("out")).unwrap().comparison
 }
@@ -142,6 +143,7 @@ fn comparing_a_run_with_itself_finds_nothing() {
         candidate: planted.candidate,
         out: None,
         compare: CompareSettings::default(),
+        diagnose: Default::default(),
     };
     let c = pipeline::run(&cfg, &tmp.path().join("out")).unwrap().comparison;
     assert!(!c.slices.is_empty());

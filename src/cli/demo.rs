@@ -43,6 +43,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         candidate: planted.candidate.clone(),
         out: None,
         compare: CompareSettings::default(),
+        diagnose: Default::default(),
     };
     let outcome = pipeline::run(&cfg, &a.out)?;
     out.say(format!(

@@ -4,6 +4,7 @@
 mod check;
 mod compare;
 mod demo;
+mod diagnose;
 mod ingest;
 mod run;
 mod synth;
@@ -43,6 +44,8 @@ pub enum Command {
     Tag(tag::Args),
     /// Compare two runs slice by slice, item by item.
     Compare(compare::Args),
+    /// Decide whether a regression is a data problem, and where.
+    Diagnose(diagnose::Args),
     /// Write a synthetic evaluation with planted effects.
     Synth(synth::Args),
     /// Validate taxonomy, mapping and pipeline configs.
@@ -79,6 +82,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Ingest(a) => ingest::run(a, out),
         Command::Tag(a) => tag::run(a, out),
         Command::Compare(a) => compare::run(a, out),
+        Command::Diagnose(a) => diagnose::run(a, out),
         Command::Synth(a) => synth::run(a, out),
         Command::Check(a) => check::run(a, out),
     }

@@ -10,6 +10,9 @@
 //!   and modular arithmetic.
 //! - `null`: both families, outcomes redrawn at the same per-item rates.
 //! - `demo`: BBH with the `eos` effect and MATH with the `ops` effect.
+//! - `mixed`: BBH; the candidate reasons better (+0.2 success probability) but
+//!   runs on in 40% of samples: a net drop that format failures explain while
+//!   most flipped items flip for content reasons.
 //!
 //! `planted.json` records what was planted.
 
@@ -34,6 +37,9 @@ pub enum Scenario {
     Ops,
     Null,
     Demo,
+    /// `eos` where the candidate also gains on content: fewer run-ons, more
+    /// right answers among the well-formed, still a net drop.
+    Mixed,
 }
 
 /// What to generate.
@@ -173,7 +179,14 @@ fn gen_math(opts: &SynthOptions, planted: bool, w: &mut Writers) -> Result<()> {
     Ok(())
 }
 
-fn gen_bbh(opts: &SynthOptions, planted: bool, w: &mut Writers) -> Result<()> {
+/// The candidate's BBH behaviour: runaway rate and content gain.
+#[derive(Clone, Copy)]
+struct BbhEffect {
+    runaway: f64,
+    content_gain: f64,
+}
+
+fn gen_bbh(opts: &SynthOptions, effect: BbhEffect, w: &mut Writers) -> Result<()> {
     let max_chars = BBH_MAX_TOKS as usize * 4;
     for i in 0..opts.items {
         let mut rng = rng_for(opts.seed, 2, i as u64);
@@ -192,10 +205,15 @@ fn gen_bbh(opts: &SynthOptions, planted: bool, w: &mut Writers) -> Result<()> {
         );
         for run in [0usize, 1] {
             for k in 0..opts.samples {
-                let reasoned_right = rng.random_bool(p);
+                let rate = if run == 1 {
+                    (p + effect.content_gain).min(0.99)
+                } else {
+                    p
+                };
+                let reasoned_right = rng.random_bool(rate);
                 let own = if reasoned_right { &it.target } else { &it.wrong };
                 let mut response = bbh::response(&it.input, own);
-                if run == 1 && planted && rng.random_bool(RUNAWAY_RATE) {
+                if run == 1 && effect.runaway > 0.0 && rng.random_bool(effect.runaway) {
                     let other_answer = if rng.random_bool(0.5) {
                         &other.target
                     } else {
@@ -238,22 +256,40 @@ pub fn generate(opts: &SynthOptions) -> Result<Planted> {
         return Err(Error::usage("synth needs --items >= 1 and --samples >= 1"));
     }
     crate::error::create_dir(&opts.out)?;
+    let eos = BbhEffect {
+        runaway: RUNAWAY_RATE,
+        content_gain: 0.0,
+    };
+    let none = BbhEffect {
+        runaway: 0.0,
+        content_gain: 0.0,
+    };
+    let mixed = BbhEffect {
+        runaway: 0.4,
+        content_gain: 0.2,
+    };
     let (bbh_effect, math_effect) = match opts.scenario {
-        Scenario::Eos => (Some(true), None),
+        Scenario::Eos => (Some(eos), None),
         Scenario::Ops => (None, Some(true)),
-        Scenario::Null => (Some(false), Some(false)),
-        Scenario::Demo => (Some(true), Some(true)),
+        Scenario::Null => (Some(none), Some(false)),
+        Scenario::Demo => (Some(eos), Some(true)),
+        Scenario::Mixed => (Some(mixed), None),
     };
     let mut w = Writers::new(&opts.out, opts.samples > 1, [BASELINE, CANDIDATE], BBH_MAX_TOKS)?;
     let mut effects = Vec::new();
-    if let Some(planted) = bbh_effect {
-        gen_bbh(opts, planted, &mut w)?;
+    if let Some(effect) = bbh_effect {
+        gen_bbh(opts, effect, &mut w)?;
         effects.push(Effect {
             benchmark: "bbh".into(),
-            kind: if planted { "eos" } else { "none" }.into(),
+            kind: match opts.scenario {
+                Scenario::Null => "none",
+                Scenario::Mixed => "eos_with_content_gain",
+                _ => "eos",
+            }
+            .into(),
             slice: "*".into(),
-            delta: 0.0,
-            runaway_rate: if planted { RUNAWAY_RATE } else { 0.0 },
+            delta: effect.content_gain,
+            runaway_rate: effect.runaway,
         });
     }
     if let Some(planted) = math_effect {

@@ -1,0 +1,68 @@
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::Out;
+use crate::diagnose::{self, DiagnoseSettings};
+use crate::error::{ExitCode, Result};
+use crate::slices::{self, CompareSettings};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Tagged sample table.
+    #[arg(long)]
+    pub samples: PathBuf,
+    /// Baseline run; without one, only weak slices of the candidate are reported.
+    #[arg(long)]
+    pub baseline: Option<String>,
+    #[arg(long)]
+    pub candidate: String,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Settings (YAML with optional `compare:` and `diagnose:` sections, as in a pipeline config).
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Settings {
+    compare: CompareSettings,
+    diagnose: DiagnoseSettings,
+}
+
+pub fn run(a: Args, out: Out) -> Result<ExitCode> {
+    let settings: Settings = match &a.settings {
+        Some(p) => crate::config::load_yaml(p)?,
+        None => Settings::default(),
+    };
+    crate::error::create_dir(&a.out)?;
+    let (comparison, evidence) = diagnose::diagnose(
+        &a.samples,
+        a.baseline.as_deref(),
+        &a.candidate,
+        &settings.compare,
+        &settings.diagnose,
+    )?;
+    if let Some(c) = &comparison {
+        slices::write::write_comparison_csv(&a.out.join("comparison.csv"), c)?;
+    }
+    slices::write::write_json(&a.out.join("evidence.json"), &evidence)?;
+    crate::error::write_file(&a.out.join("report.md"), diagnose::markdown::render(&evidence))?;
+    out.say(format!(
+        "verdict: {} ({})",
+        evidence.verdict.as_str(),
+        evidence.reason
+    ));
+    for v in &evidence.verdicts {
+        out.say(format!(
+            "  {:<12} {:<13} {}",
+            v.benchmark,
+            v.verdict.as_str(),
+            v.reason
+        ));
+    }
+    out.say(format!("wrote {}", a.out.join("evidence.json").display()));
+    Ok(ExitCode::Ok)
+}

@@ -1,0 +1,129 @@
+//! The diagnosis section of `report.md`: verdicts first, with the evidence
+//! chain a reviewer can check (deltas, the content / format split, failure
+//! modes, re-scoring, discovered slices with example items).
+
+use std::fmt::Write;
+
+use super::{DiscoveredSlice, Evidence};
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1}%", 100.0 * x)
+    } else {
+        "–".into()
+    }
+}
+
+fn pp(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:+.1} pp", 100.0 * x)
+    } else {
+        "–".into()
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn slice_table(out: &mut String, rows: &[DiscoveredSlice], what: &str) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| {what} | items | score | in slice | elsewhere | difference [95% CI] | q | examples |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|---:|---|");
+    for s in rows {
+        let _ = writeln!(
+            out,
+            "| `{}`{} | {} | {:.3} | {} | {} | {} [{}, {}] | {:.2e} | {} |",
+            cell(&s.slice),
+            if s.significant { " **✓**" } else { "" },
+            s.items,
+            s.score,
+            pp(s.effect_in).trim_start_matches('+'),
+            pp(s.effect_out).trim_start_matches('+'),
+            pp(s.effect_diff),
+            pp(s.ci_low),
+            pp(s.ci_high),
+            s.q_value,
+            s.example_items
+                .iter()
+                .take(3)
+                .map(|i| format!("`{}`", cell(&i[..i.len().min(12)])))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    let _ = writeln!(out);
+}
+
+/// Render the diagnosis section.
+pub fn render(e: &Evidence) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## Diagnosis: {}\n", e.verdict.as_str());
+    let _ = writeln!(out, "{}\n", cell(&e.reason));
+    if !e.verdicts.is_empty() {
+        let _ = writeln!(out, "| benchmark | verdict | delta | content delta (well-formed items) | format part of the delta | format failures | re-scoring recovers | fix |");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---|---:|---|");
+        for v in &e.verdicts {
+            let _ = writeln!(
+                out,
+                "| {} | **{}** | {} | {} ({} items, p = {:.3}) | {} | {} -> {} | {} | {} |",
+                cell(&v.benchmark),
+                v.verdict.as_str(),
+                pp(v.delta),
+                pp(v.content.delta),
+                v.content.items,
+                v.content.p_value,
+                pp(v.format.contribution),
+                pct(v.format.baseline_rate),
+                pct(v.format.candidate_rate),
+                pct(v.rescore.recovered_share),
+                v.fix
+                    .as_ref()
+                    .map_or("–".to_string(), |f| format!("`{}`", f.kind))
+            );
+        }
+        let _ = writeln!(out);
+    }
+    for v in &e.verdicts {
+        if v.verdict == super::Verdict::None {
+            continue;
+        }
+        let _ = writeln!(out, "### {} — {}\n", cell(&v.benchmark), v.verdict.as_str());
+        let _ = writeln!(out, "{}.\n", cell(&v.reason));
+        if let Some(f) = &v.fix {
+            let _ = writeln!(
+                out,
+                "Fix (`{}`, rule `{}`): {}\n",
+                f.kind,
+                f.rule,
+                cell(&f.action)
+            );
+        }
+        let modes: Vec<String> = v
+            .format
+            .candidate_modes
+            .iter()
+            .map(|(m, c)| {
+                let b = v.format.baseline_modes.get(m).copied().unwrap_or(0.0);
+                format!("{} {} -> {}", m.as_str(), pct(b), pct(*c))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "Failure modes (share of samples, baseline -> candidate): {}.\n",
+            modes.join(", ")
+        );
+        slice_table(&mut out, &v.slices, "where the regression concentrates");
+        slice_table(&mut out, &v.weak_slices, "where the candidate is weakest");
+    }
+    for w in &e.weak {
+        let _ = writeln!(out, "### {} — weak slices\n", cell(&w.benchmark));
+        slice_table(&mut out, &w.slices, "slice");
+    }
+    out
+}

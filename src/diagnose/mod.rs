@@ -1,0 +1,320 @@
+//! Diagnosis: is a regression a data problem, and if so, where (DESIGN
+//! section 6). Failure modes and format-tolerant re-scoring split each
+//! benchmark's paired delta into its content and format parts; SliceLine
+//! discovery finds the tag combinations where the loss concentrates; the
+//! verdict rules decide `data_out` / `data_in` / `inconclusive`. The output is
+//! `evidence.json`. Mapping slices onto data is the plan stage's job.
+
+pub mod failure;
+pub mod lattice;
+pub mod markdown;
+pub mod rescore;
+pub mod rules;
+pub mod samples;
+pub mod settings;
+pub mod verdict;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::slices::{self, CompareSettings, Comparison, Dataset, Status};
+pub use settings::{DiagnoseSettings, DiscoverySettings};
+pub use verdict::{BenchmarkVerdict, Verdict};
+
+/// A training-side fix named by a diagnosis rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fix {
+    pub rule: String,
+    pub kind: String,
+    pub action: String,
+}
+
+/// A discovered slice with its statistics against its complement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiscoveredSlice {
+    pub slice: String,
+    pub level: usize,
+    pub items: usize,
+    /// SliceLine score (error lift traded against size).
+    pub score: f64,
+    /// Mean of the searched error (regression indicator or candidate error).
+    pub error_rate: f64,
+    /// Mean effect in the slice and outside it, their difference with a 95% CI.
+    pub effect_in: f64,
+    pub effect_out: f64,
+    pub effect_diff: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub p_value: f64,
+    pub q_value: f64,
+    pub significant: bool,
+    pub example_items: Vec<String>,
+}
+
+/// Weak slices of one benchmark when there is no baseline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeakSlices {
+    pub benchmark: String,
+    pub slices: Vec<DiscoveredSlice>,
+}
+
+/// Failure modes of one run on one benchmark.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunModes {
+    pub run: String,
+    pub benchmark: String,
+    pub samples: u32,
+    pub correct: u32,
+    /// Failed samples per mode.
+    pub modes: std::collections::BTreeMap<failure::FailureMode, u32>,
+}
+
+/// `evidence.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub schema_version: u32,
+    pub baseline: Option<String>,
+    pub candidate: String,
+    pub settings: DiagnoseSettings,
+    pub verdict: Verdict,
+    pub reason: String,
+    pub verdicts: Vec<BenchmarkVerdict>,
+    /// Without a baseline: weak slices relative to each benchmark.
+    pub weak: Vec<WeakSlices>,
+    /// Failure modes of every diagnosed run, per benchmark.
+    pub failure_modes: Vec<RunModes>,
+}
+
+fn run_modes(
+    ds: &Dataset,
+    runs: &[usize],
+    diags: &std::collections::HashMap<usize, Vec<Option<samples::ItemDiag>>>,
+) -> Vec<RunModes> {
+    let mut out = Vec::new();
+    for &r in runs {
+        for b in 0..ds.benchmarks.len() as u32 {
+            let mut m = RunModes {
+                run: ds.runs[r].clone(),
+                benchmark: ds.benchmarks[b as usize].clone(),
+                samples: 0,
+                correct: 0,
+                modes: failure::FailureMode::ALL.iter().map(|x| (*x, 0)).collect(),
+            };
+            for i in ds.benchmark_items(b) {
+                if let Some(d) = diags.get(&r).and_then(|v| v[i].as_ref()) {
+                    m.samples += d.samples;
+                    m.correct += d.correct;
+                    for (k, mode) in failure::FailureMode::ALL.iter().enumerate() {
+                        *m.modes.entry(*mode).or_insert(0) += d.modes[k];
+                    }
+                }
+            }
+            if m.samples > 0 {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+fn discover(
+    ds: &Dataset,
+    items: &[usize],
+    errors: &[f64],
+    effect: &[f64],
+    s: &DiscoverySettings,
+    fdr: f64,
+) -> Vec<DiscoveredSlice> {
+    // A tag every item holds (e.g. the benchmark's output format) cannot
+    // separate anything: leave it out so it does not pad conjunctions.
+    let mut holders: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for &i in items {
+        for &t in &ds.items[i].tags {
+            *holders.entry(t).or_insert(0) += 1;
+        }
+    }
+    let item_tags: Vec<Vec<u32>> = items
+        .iter()
+        .map(|&i| {
+            ds.items[i]
+                .tags
+                .iter()
+                .copied()
+                .filter(|t| holders[t] < items.len())
+                .collect()
+        })
+        .collect();
+    let input = lattice::LatticeInput {
+        item_tags: &item_tags,
+        tag_names: &ds.tags,
+        errors,
+        effect,
+    };
+    let settings = lattice::LatticeSettings {
+        alpha: s.alpha,
+        min_support: s.min_support,
+        max_level: s.max_level,
+        top_k: s.top_k,
+        fdr,
+        max_examples: s.max_examples,
+    };
+    lattice::search(&input, &settings)
+        .into_iter()
+        .map(|f| DiscoveredSlice {
+            slice: f.name,
+            level: f.level,
+            items: f.items,
+            score: f.score,
+            error_rate: f.error_rate,
+            effect_in: f.effect_in,
+            effect_out: f.effect_out,
+            effect_diff: f.effect_diff,
+            ci_low: f.ci_low,
+            ci_high: f.ci_high,
+            p_value: f.p_value,
+            q_value: f.q_value,
+            significant: f.significant,
+            example_items: f
+                .examples
+                .iter()
+                .map(|&k| ds.items[items[k as usize]].id.clone())
+                .collect(),
+        })
+        .collect()
+}
+
+/// Diagnose `candidate` against `baseline` (or alone) from a tagged table.
+/// Returns the comparison it rests on (when there is a baseline) and the evidence.
+pub fn diagnose(
+    samples_path: &Path,
+    baseline: Option<&str>,
+    candidate: &str,
+    compare: &CompareSettings,
+    s: &DiagnoseSettings,
+) -> Result<(Option<Comparison>, Evidence)> {
+    let ds = slices::load(samples_path, &compare.filters)?;
+    let cand = ds.run_index(candidate)?;
+    let base = baseline.map(|b| ds.run_index(b)).transpose()?;
+    let comparison = base.map(|b| {
+        let defined = slices::slices(&ds, compare.max_order, compare.min_items);
+        slices::compare(&ds, b, cand, &defined, compare)
+    });
+    let evidence = diagnose_loaded(samples_path, &ds, base, cand, comparison.as_ref(), compare, s)?;
+    Ok((comparison, evidence))
+}
+
+/// [`diagnose`] on an already loaded dataset and comparison (which must be
+/// of `base` against `cand` when `base` is given).
+pub fn diagnose_loaded(
+    samples_path: &Path,
+    ds: &Dataset,
+    base: Option<usize>,
+    cand: usize,
+    comparison: Option<&Comparison>,
+    compare: &CompareSettings,
+    s: &DiagnoseSettings,
+) -> Result<Evidence> {
+    let candidate = ds.runs[cand].as_str();
+    let rescorer = rescore::Rescorer::new(&s.rescore_patterns)?;
+    let runs: Vec<usize> = base.into_iter().chain([cand]).collect();
+    let diags = samples::load(samples_path, ds, &runs, &compare.filters, &s.detectors, &rescorer)?;
+    let empty = Vec::new();
+    let cand_diag = diags.get(&cand).unwrap_or(&empty);
+    let fdr = compare.fdr;
+
+    let (Some(base), Some(comparison)) = (base, comparison) else {
+        let weak = (0..ds.benchmarks.len() as u32)
+            .map(|b| {
+                let items: Vec<usize> = ds
+                    .benchmark_items(b)
+                    .filter(|&i| ds.scores[cand][i].is_some())
+                    .collect();
+                let y: Vec<f64> = items
+                    .iter()
+                    .map(|&i| ds.scores[cand][i].map_or(0.0, |x| x.mean()))
+                    .collect();
+                let errors: Vec<f64> = y.iter().map(|v| 1.0 - v).collect();
+                WeakSlices {
+                    benchmark: ds.benchmarks[b as usize].clone(),
+                    slices: discover(ds, &items, &errors, &y, &s.discovery, fdr),
+                }
+            })
+            .collect();
+        let evidence = Evidence {
+            schema_version: 1,
+            baseline: None,
+            candidate: candidate.to_string(),
+            settings: s.clone(),
+            verdict: Verdict::None,
+            reason: "no baseline: weak slices only".into(),
+            verdicts: Vec::new(),
+            weak,
+            failure_modes: run_modes(ds, &runs, &diags),
+        };
+        return Ok(evidence);
+    };
+    let base_diag = diags.get(&base).unwrap_or(&empty);
+    let mut verdicts = Vec::new();
+    for b in 0..ds.benchmarks.len() as u32 {
+        let name = &ds.benchmarks[b as usize];
+        let Some(overall) = comparison.overall(name) else {
+            continue;
+        };
+        let regressed_slices = comparison
+            .slices
+            .iter()
+            .filter(|r| &r.benchmark == name && r.slice != "*" && r.status == Status::Regressed)
+            .count();
+        let items: Vec<usize> = ds
+            .benchmark_items(b)
+            .filter(|&i| ds.scores[base][i].is_some() && ds.scores[cand][i].is_some())
+            .collect();
+        let xy: Vec<(f64, f64)> = items
+            .iter()
+            .map(|&i| {
+                (
+                    ds.scores[base][i].map_or(0.0, |v| v.mean()),
+                    ds.scores[cand][i].map_or(0.0, |v| v.mean()),
+                )
+            })
+            .collect();
+        let regression: Vec<f64> = xy.iter().map(|(x, y)| (x - y).max(0.0)).collect();
+        let delta: Vec<f64> = xy.iter().map(|(x, y)| y - x).collect();
+        let cand_err: Vec<f64> = xy.iter().map(|(_, y)| 1.0 - y).collect();
+        let cand_score: Vec<f64> = xy.iter().map(|(_, y)| *y).collect();
+        let found = discover(ds, &items, &regression, &delta, &s.discovery, fdr);
+        let weak = discover(ds, &items, &cand_err, &cand_score, &s.discovery, fdr);
+        verdicts.push(verdict::decide(
+            verdict::BenchmarkInput {
+                ds,
+                benchmark: b,
+                base,
+                cand,
+                base_diag,
+                cand_diag,
+                overall,
+                regressed_slices,
+                slices: found,
+                weak_slices: weak,
+                confidence: compare.confidence,
+                fdr,
+            },
+            s,
+        ));
+    }
+    let (verdict, reason) = verdict::overall(&verdicts);
+    let evidence = Evidence {
+        schema_version: 1,
+        baseline: Some(ds.runs[base].clone()),
+        candidate: candidate.to_string(),
+        settings: s.clone(),
+        verdict,
+        reason,
+        verdicts,
+        weak: Vec::new(),
+        failure_modes: run_modes(ds, &runs, &diags),
+    };
+    Ok(evidence)
+}

@@ -1,0 +1,142 @@
+//! Format-tolerant re-scoring: take the first complete answer in the raw
+//! response (configurable patterns per benchmark, first capture group) and
+//! compare it with the target. A model that answered right and then kept
+//! talking is right again here; one that reasoned wrong stays wrong.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+
+use crate::error::Result;
+
+/// Default answer patterns per benchmark family; `*` applies to the rest.
+pub fn default_patterns() -> BTreeMap<String, Vec<String>> {
+    let mut m = BTreeMap::new();
+    m.insert(
+        "bbh".to_string(),
+        vec![r"(?i)the answer is\s*(\([A-Z]\)|[A-Za-z]+|-?\d+)".to_string()],
+    );
+    m.insert(
+        "gsm8k".to_string(),
+        vec![
+            r"####\s*(-?[\d,]*\.?\d+)".to_string(),
+            r"(?i)the answer is\s*\$?(-?[\d,]*\.?\d+)".to_string(),
+        ],
+    );
+    m.insert(
+        "math".to_string(),
+        vec![
+            r"\\boxed\{([^{}]*)\}".to_string(),
+            r"(?i)final answer is\s*\$?([^$\s]+?)\$?\.?(\s|$)".to_string(),
+        ],
+    );
+    m.insert(
+        "*".to_string(),
+        vec![r"(?i)the answer is\s*([^\n]+?)\.?(\n|$)".to_string()],
+    );
+    m
+}
+
+/// Compiled patterns.
+pub struct Rescorer {
+    patterns: BTreeMap<String, Vec<Regex>>,
+}
+
+/// Normalise an answer for comparison: trim, drop a trailing period, `$`
+/// signs and thousands separators, and surrounding parentheses.
+pub fn normalize(answer: &str) -> String {
+    let mut a = answer.trim().trim_end_matches('.').replace('$', "");
+    if a.chars().any(|c| c.is_ascii_digit()) && a.chars().all(|c| c.is_ascii_digit() || ",.-".contains(c)) {
+        a = a.replace(',', "");
+    }
+    let t = a.trim();
+    let t = t.strip_prefix('(').and_then(|x| x.strip_suffix(')')).unwrap_or(t);
+    t.trim().to_string()
+}
+
+/// The answer part of a target: GSM8K targets hold the whole solution
+/// ending in `#### <answer>`.
+pub fn target_answer(target: &str) -> &str {
+    match target.rsplit_once("####") {
+        Some((_, a)) => a.trim(),
+        None => target.trim(),
+    }
+}
+
+impl Rescorer {
+    pub fn new(patterns: &BTreeMap<String, Vec<String>>) -> Result<Rescorer> {
+        let mut out = BTreeMap::new();
+        for (b, ps) in patterns {
+            let compiled = ps
+                .iter()
+                .map(|p| super::failure::compile(p))
+                .collect::<Result<Vec<_>>>()?;
+            out.insert(b.clone(), compiled);
+        }
+        Ok(Rescorer { patterns: out })
+    }
+
+    fn for_benchmark(&self, benchmark: &str) -> &[Regex] {
+        self.patterns
+            .get(benchmark)
+            .or_else(|| self.patterns.get("*"))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The first complete answer: (answer, byte offset where it ends).
+    pub fn first_answer<'a>(&self, benchmark: &str, response: &'a str) -> Option<(&'a str, usize)> {
+        self.for_benchmark(benchmark)
+            .iter()
+            .filter_map(|re| re.captures(response))
+            .filter_map(|c| {
+                let whole = c.get(0)?;
+                let g = c.get(1)?;
+                Some((g.as_str(), whole.end()))
+            })
+            .min_by_key(|(_, end)| *end)
+    }
+
+    /// Is the first complete answer right? `None` when no pattern finds one.
+    pub fn rescore(&self, benchmark: &str, response: &str, target: &str) -> Option<bool> {
+        self.first_answer(benchmark, response)
+            .map(|(a, _)| normalize(a) == normalize(target_answer(target)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_answer_counts_not_the_run_on() {
+        let r = Rescorer::new(&default_patterns()).unwrap();
+        let text = "Step one. So the answer is (B).\n\nQ: another\nA: So the answer is (D).";
+        assert_eq!(r.first_answer("bbh", text).map(|a| a.0), Some("(B)"));
+        assert_eq!(r.rescore("bbh", text, "(B)"), Some(true));
+        assert_eq!(r.rescore("bbh", "no answer here", "(B)"), None);
+    }
+
+    #[test]
+    fn gsm8k_targets_and_numbers_normalise() {
+        let r = Rescorer::new(&default_patterns()).unwrap();
+        assert_eq!(target_answer("Janet sells ... \n#### 1,800"), "1,800");
+        assert_eq!(
+            r.rescore(
+                "gsm8k",
+                "so she pays $1,800. #### 1800\n\nQuestion: x",
+                "... #### 1,800"
+            ),
+            Some(true)
+        );
+        assert_eq!(normalize(" (A). "), "A");
+        assert_eq!(normalize("$18"), "18");
+    }
+
+    #[test]
+    fn math_final_answers_are_found() {
+        let r = Rescorer::new(&default_patterns()).unwrap();
+        let text = "We compute. Final Answer: The final answer is 17. I hope it is correct.";
+        assert_eq!(r.rescore("math", text, "17"), Some(true));
+        assert_eq!(r.rescore("math", "so \\boxed{4} done", "4"), Some(true));
+    }
+}
