@@ -53,6 +53,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         outcome.comparison.slices.len()
     ));
     super::summarize(&outcome.comparison, out);
+    super::say_verdicts(&outcome.evidence, out);
     out.say(format!("report: {}", outcome.out.join("report.md").display()));
     Ok(ExitCode::Ok)
 }

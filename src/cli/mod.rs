@@ -88,6 +88,26 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The verdicts of a diagnosis, one line per diagnosed benchmark.
+pub(crate) fn say_verdicts(e: &crate::diagnose::Evidence, out: Out) {
+    out.say(format!("diagnosis: {} ({})", e.verdict.as_str(), e.reason));
+    for v in e
+        .verdicts
+        .iter()
+        .filter(|v| v.verdict != crate::diagnose::Verdict::None)
+    {
+        out.say(format!(
+            "  {:<12} {:<13} {}",
+            v.benchmark,
+            v.verdict.as_str(),
+            v.reason
+        ));
+        if let Some(f) = &v.fix {
+            out.say(format!("  {:<12} fix: {}", "", f.kind));
+        }
+    }
+}
+
 /// One line per benchmark: the headline of a comparison.
 pub(crate) fn summarize(c: &crate::slices::Comparison, out: Out) {
     for p in &c.pairing {

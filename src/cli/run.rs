@@ -22,6 +22,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from("reports/run"));
     let outcome = pipeline::run(&cfg, &dir)?;
     super::summarize(&outcome.comparison, out);
+    super::say_verdicts(&outcome.evidence, out);
     out.say(format!("report: {}", outcome.out.join("report.md").display()));
     Ok(ExitCode::Ok)
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::charts::ChartFile;
 use super::ReportInput;
 use crate::slices::{SliceComparison, Status};
 
@@ -63,6 +64,12 @@ fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
 
 /// Render the report.
 pub fn render(input: &ReportInput<'_>) -> String {
+    render_linked(input, &[])
+}
+
+/// Render the report with links to the chart files written by
+/// `charts::write_all`, under the benchmark each shows.
+pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", cell(&input.title));
     if let Some(c) = input.comparison {
@@ -142,6 +149,17 @@ pub fn render(input: &ReportInput<'_>) -> String {
                 .collect();
             improved.sort_by(|a, b| b.delta.total_cmp(&a.delta).then(a.slice.cmp(&b.slice)));
             let _ = writeln!(out, "## {}\n", cell(&p.benchmark));
+            let links: Vec<String> = charts
+                .iter()
+                .filter(|f| f.benchmark == p.benchmark)
+                .map(|f| {
+                    let title = cell(&f.title).replace(['[', ']'], "");
+                    format!("[{title}]({}) ([PNG]({}))", f.svg, f.png)
+                })
+                .collect();
+            if !links.is_empty() {
+                let _ = writeln!(out, "Charts: {}.\n", links.join(", "));
+            }
             if regressed.is_empty() {
                 let _ = writeln!(out, "No slice regressed significantly.\n");
             } else {
@@ -250,7 +268,12 @@ pub fn render(input: &ReportInput<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "Files: `slices.csv` (every slice of every run), `comparison.csv` (every slice compared, with item ids), `samples.parquet` (the tagged sample table)."
+        "Files: `slices.csv` (every slice of every run), `comparison.csv` (every slice compared, with item ids), `samples.parquet` (the tagged sample table){}.",
+        if charts.is_empty() {
+            ""
+        } else {
+            ", `report.html` (this report with its charts, one file) and `charts/` (SVG and PNG)"
+        }
     );
     out
 }

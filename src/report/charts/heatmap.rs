@@ -1,0 +1,573 @@
+//! Slice heatmap of one benchmark: one axis of the taxonomy down (e.g. the
+//! solving operation), another across (e.g. the task type); each cell is
+//! the slice of items with both tags. Colour is the paired delta on a
+//! symmetric blue (improved) / red (regressed) scale, or, without a
+//! comparison, the accuracy of one run. Every cell prints its number and
+//! its item count; a dot marks q ≤ FDR; cells with fewer items than the
+//! comparison's `min_items` are faded, since their numbers are noisy.
+//!
+//! The cells come from [`cell_slices`], not from the measured slices: those
+//! drop a conjunction equal to one of its parts (a task whose items all
+//! share one operation), which would leave holes in the grid.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use plotters::prelude::DrawingBackend;
+
+use super::palette as pal;
+use super::pen::{width, Anchor, ChartError, Font, Pen};
+use super::{pct, pp, qv};
+use crate::report::Grid;
+use crate::slices::{Dataset, Slice};
+
+const MARGIN: f64 = 16.0;
+const CELL_H: f64 = 42.0;
+const COL_LABEL_Y: f64 = 84.0;
+const CELLS_Y: f64 = 98.0;
+
+/// The slices of a heatmap of `row_axis` by `col_axis`: per benchmark, one
+/// slice for every pair of a `row_axis` tag and a `col_axis` tag that share
+/// at least one item, named like every slice (`operation=x & task_type=y`).
+/// None is dropped for size or redundancy, so every cell has numbers.
+/// Measure them with `slices::measure_all` or compare them with
+/// `slices::compare`; the q-values of the latter then count the grid's
+/// cells only. Ordered by benchmark, then name.
+pub fn cell_slices(ds: &Dataset, row_axis: &str, col_axis: &str) -> Vec<Slice> {
+    if row_axis == col_axis {
+        return Vec::new();
+    }
+    let axis_of = |t: u32| ds.tags[t as usize].split_once('=').map(|(a, _)| a);
+    let mut cells: BTreeMap<(u32, u32, u32), Vec<u32>> = BTreeMap::new();
+    for (i, item) in ds.items.iter().enumerate() {
+        let rows = item.tags.iter().filter(|&&t| axis_of(t) == Some(row_axis));
+        for &r in rows {
+            for &c in item.tags.iter().filter(|&&t| axis_of(t) == Some(col_axis)) {
+                let (a, b) = (r.min(c), r.max(c));
+                cells.entry((item.benchmark, a, b)).or_default().push(i as u32);
+            }
+        }
+    }
+    cells
+        .into_iter()
+        .map(|((benchmark, a, b), items)| Slice {
+            benchmark,
+            tags: vec![a, b],
+            items,
+        })
+        .collect()
+}
+
+/// `(row value, column value)` of a cell slice's name, if it is one.
+fn split_cell<'s>(name: &'s str, row_axis: &str, col_axis: &str) -> Option<(&'s str, &'s str)> {
+    let (p, q) = name.split_once(" & ")?;
+    if q.contains(" & ") {
+        return None;
+    }
+    let (pa, pv) = p.split_once('=')?;
+    let (qa, qv) = q.split_once('=')?;
+    if pa == row_axis && qa == col_axis {
+        Some((pv, qv))
+    } else if qa == row_axis && pa == col_axis {
+        Some((qv, pv))
+    } else {
+        None
+    }
+}
+
+/// One cell's numbers.
+#[derive(Debug, Clone)]
+struct Cell {
+    items: usize,
+    /// Delta (comparison) or mean (one run).
+    value: f64,
+    significant: bool,
+    tooltip: String,
+}
+
+/// The data of one heatmap.
+#[derive(Debug, Clone)]
+pub struct Heatmap<'a> {
+    pub benchmark: &'a str,
+    /// The run shown when colour is accuracy; `None` when it is the delta.
+    pub run: Option<&'a str>,
+    pub row_axis: &'a str,
+    pub col_axis: &'a str,
+    pub rows: Vec<&'a str>,
+    pub cols: Vec<&'a str>,
+    cells: BTreeMap<(usize, usize), Cell>,
+    /// Half-width of the delta colour scale (a fraction).
+    scale: f64,
+    min_items: usize,
+    fdr: f64,
+    /// `candidate vs baseline`, or the run.
+    what: String,
+    pub(super) suffix: usize,
+}
+
+/// A round upper bound for the colour scale.
+fn nice_scale(max_abs: f64) -> f64 {
+    [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0]
+        .into_iter()
+        .find(|s| *s >= max_abs - 1e-12)
+        .unwrap_or(1.0)
+}
+
+impl<'a> Heatmap<'a> {
+    /// The heatmaps of `benchmark`: one of deltas with a comparison, else
+    /// one of accuracy per run. None when the grid has no cell there.
+    pub fn build(grid: &Grid<'a>, benchmark: &'a str) -> Vec<Heatmap<'a>> {
+        let (row_axis, col_axis) = (grid.rows, grid.cols);
+        let mut out = Vec::new();
+        if let Some(c) = grid.comparison {
+            let mut cells = Vec::new();
+            for s in c.slices.iter().filter(|s| s.benchmark == benchmark) {
+                if let Some((r, k)) = split_cell(&s.slice, row_axis, col_axis) {
+                    let significant = s.q_value.is_finite() && s.q_value <= c.settings.fdr;
+                    let tooltip = format!(
+                        "{}\n{} → {}: {} pp [{}, {}], q = {}, {} items, {}",
+                        s.slice,
+                        pct(s.baseline_mean),
+                        pct(s.candidate_mean),
+                        pp(s.delta),
+                        pp(s.ci_low),
+                        pp(s.ci_high),
+                        qv(s.q_value),
+                        s.items,
+                        s.status.as_str()
+                    );
+                    cells.push((
+                        r,
+                        k,
+                        Cell {
+                            items: s.items,
+                            value: s.delta,
+                            significant,
+                            tooltip,
+                        },
+                    ));
+                }
+            }
+            let min_items = c.settings.min_items;
+            let solid = cells
+                .iter()
+                .filter(|(_, _, x)| x.items >= min_items && x.value.is_finite())
+                .map(|(_, _, x)| x.value.abs())
+                .fold(f64::NAN, f64::max);
+            let any = cells
+                .iter()
+                .filter(|(_, _, x)| x.value.is_finite())
+                .map(|(_, _, x)| x.value.abs())
+                .fold(0.0, f64::max);
+            let scale = nice_scale(if solid.is_nan() { any } else { solid });
+            let what = format!("{} vs {}", c.candidate, c.baseline);
+            out.extend(Self::assemble(
+                grid,
+                benchmark,
+                None,
+                cells,
+                scale,
+                min_items,
+                c.settings.fdr,
+                what,
+            ));
+        } else {
+            let mut runs: Vec<&'a str> = Vec::new();
+            for s in grid.stats.iter().filter(|s| s.benchmark == benchmark) {
+                if !runs.contains(&s.run.as_str()) {
+                    runs.push(&s.run);
+                }
+            }
+            for run in runs {
+                let mut cells = Vec::new();
+                for s in grid
+                    .stats
+                    .iter()
+                    .filter(|s| s.benchmark == benchmark && s.run == run)
+                {
+                    if let Some((r, k)) = split_cell(&s.slice, row_axis, col_axis) {
+                        let tooltip = format!(
+                            "{}\n{}: {} [{}, {}], {} items",
+                            s.slice,
+                            run,
+                            pct(s.mean),
+                            pct(s.ci_low),
+                            pct(s.ci_high),
+                            s.items
+                        );
+                        cells.push((
+                            r,
+                            k,
+                            Cell {
+                                items: s.items,
+                                value: s.mean,
+                                significant: false,
+                                tooltip,
+                            },
+                        ));
+                    }
+                }
+                out.extend(Self::assemble(
+                    grid,
+                    benchmark,
+                    Some(run),
+                    cells,
+                    1.0,
+                    0,
+                    0.0,
+                    run.to_string(),
+                ));
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        grid: &Grid<'a>,
+        benchmark: &'a str,
+        run: Option<&'a str>,
+        cells: Vec<(&'a str, &'a str, Cell)>,
+        scale: f64,
+        min_items: usize,
+        fdr: f64,
+        what: String,
+    ) -> Option<Heatmap<'a>> {
+        if cells.is_empty() {
+            return None;
+        }
+        let rows: Vec<&str> = cells
+            .iter()
+            .map(|c| c.0)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let cols: Vec<&str> = cells
+            .iter()
+            .map(|c| c.1)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let index = |v: &[&str], x: &str| v.iter().position(|y| *y == x).unwrap_or(0);
+        let cells = cells
+            .into_iter()
+            .map(|(r, k, cell)| ((index(&rows, r), index(&cols, k)), cell))
+            .collect();
+        Some(Heatmap {
+            benchmark,
+            run,
+            row_axis: grid.rows,
+            col_axis: grid.cols,
+            rows,
+            cols,
+            cells,
+            scale,
+            min_items,
+            fdr,
+            what,
+            suffix: 0,
+        })
+    }
+
+    pub fn title(&self) -> String {
+        match self.run {
+            None => format!(
+                "{}: delta by {} and {}, {}",
+                self.benchmark, self.row_axis, self.col_axis, self.what
+            ),
+            Some(run) => format!(
+                "{}: accuracy by {} and {}, {}",
+                self.benchmark, self.row_axis, self.col_axis, run
+            ),
+        }
+    }
+
+    fn fonts() -> (Font, Font) {
+        (Font::new(11.5, pal::TEXT), Font::new(11.0, pal::MUTED).bold())
+    }
+
+    /// (row label width, column width), from the labels.
+    fn widths(&self) -> (f64, f64) {
+        let (body, head) = Self::fonts();
+        let label = self
+            .rows
+            .iter()
+            .map(|r| width(r, body).unwrap_or(120.0))
+            .fold(width(self.row_axis, head).unwrap_or(80.0), f64::max);
+        let col = self
+            .cols
+            .iter()
+            .map(|c| width(c, body).unwrap_or(80.0))
+            .fold(0.0, f64::max);
+        ((label + 14.0).clamp(90.0, 250.0), (col + 16.0).clamp(92.0, 160.0))
+    }
+
+    fn cells_bottom(&self) -> f64 {
+        CELLS_Y + self.rows.len() as f64 * CELL_H
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        let (label_w, col_w) = self.widths();
+        let w = (2.0 * MARGIN + label_w + col_w * self.cols.len() as f64).max(620.0);
+        let notes = if self.run.is_none() { 2.0 } else { 1.0 };
+        (
+            w.ceil() as u32,
+            (self.cells_bottom() + 62.0 + 16.0 * notes).ceil() as u32,
+        )
+    }
+
+    fn color(&self, value: f64) -> plotters::style::RGBColor {
+        match self.run {
+            None => pal::diverging(value, self.scale),
+            Some(_) => pal::sequential(value),
+        }
+    }
+
+    pub(super) fn draw<DB: DrawingBackend>(&self, pen: &Pen<'_, DB>) -> Result<(), ChartError> {
+        let (body, head) = Self::fonts();
+        let small = Font::new(11.0, pal::MUTED);
+        let (label_w, col_w) = self.widths();
+        let w = f64::from(self.size().0);
+        let x0 = MARGIN + label_w;
+
+        pen.label(
+            &self.title(),
+            None,
+            w - 2.0 * MARGIN,
+            (MARGIN, 20.0),
+            Font::new(15.0, pal::TEXT).bold(),
+            Anchor::Start,
+        )?;
+        let sub = match self.run {
+            None => "Each cell: items with both tags; candidate minus baseline in percentage points, and the item count.",
+            Some(_) => "Each cell: items with both tags; accuracy, and the item count.",
+        };
+        pen.label(sub, None, w - 2.0 * MARGIN, (MARGIN, 42.0), small, Anchor::Start)?;
+
+        pen.label(
+            &format!("{} ↓", self.row_axis),
+            None,
+            label_w - 8.0,
+            (MARGIN, COL_LABEL_Y),
+            head,
+            Anchor::Start,
+        )?;
+        let grid_w = col_w * self.cols.len() as f64;
+        pen.label(
+            &format!("{} →", self.col_axis),
+            None,
+            grid_w,
+            (x0 + grid_w / 2.0, COL_LABEL_Y - 18.0),
+            head,
+            Anchor::Middle,
+        )?;
+        for (j, c) in self.cols.iter().enumerate() {
+            let cx = x0 + (j as f64 + 0.5) * col_w;
+            pen.label(c, None, col_w - 8.0, (cx, COL_LABEL_Y), body, Anchor::Middle)?;
+        }
+        for (i, r) in self.rows.iter().enumerate() {
+            let y = CELLS_Y + i as f64 * CELL_H;
+            pen.label(
+                r,
+                None,
+                label_w - 8.0,
+                (MARGIN, y + CELL_H / 2.0),
+                body,
+                Anchor::Start,
+            )?;
+            for j in 0..self.cols.len() {
+                let x = x0 + j as f64 * col_w;
+                self.cell(pen, self.cells.get(&(i, j)), x, y, col_w)?;
+            }
+        }
+        self.legend(pen, x0, self.cells_bottom() + 26.0, small)
+    }
+
+    fn cell<DB: DrawingBackend>(
+        &self,
+        pen: &Pen<'_, DB>,
+        cell: Option<&Cell>,
+        x: f64,
+        y: f64,
+        col_w: f64,
+    ) -> Result<(), ChartError> {
+        let (cx, cy) = (x + col_w / 2.0, y + CELL_H / 2.0);
+        let Some(cell) = cell else {
+            pen.fill(x + 1.0, y + 1.0, x + col_w - 1.0, y + CELL_H - 1.0, pal::EMPTY)?;
+            return pen.text("–", cx, cy, Font::new(11.0, pal::MUTED), Anchor::Middle);
+        };
+        let mut bg = if cell.value.is_finite() {
+            self.color(cell.value)
+        } else {
+            pal::EMPTY
+        };
+        if cell.items < self.min_items {
+            bg = pal::fade(bg, 0.6);
+        }
+        pen.fill(x + 1.0, y + 1.0, x + col_w - 1.0, y + CELL_H - 1.0, bg)?;
+        let ink = if cell.items < self.min_items {
+            pal::MUTED
+        } else {
+            pal::ink_on(bg)
+        };
+        let value = match self.run {
+            None => pp(cell.value),
+            Some(_) => pct(cell.value),
+        };
+        pen.text_titled(
+            &value,
+            Some(&cell.tooltip),
+            cx,
+            cy - 7.0,
+            Font::new(12.5, ink).bold(),
+            Anchor::Middle,
+        )?;
+        pen.text(
+            &format!("n={}", cell.items),
+            cx,
+            cy + 10.0,
+            Font::new(10.0, ink),
+            Anchor::Middle,
+        )?;
+        if cell.significant {
+            pen.dot(x + col_w - 9.0, y + 9.0, 3.0, ink, true)?;
+        }
+        Ok(())
+    }
+
+    fn legend<DB: DrawingBackend>(
+        &self,
+        pen: &Pen<'_, DB>,
+        x0: f64,
+        y: f64,
+        small: Font,
+    ) -> Result<(), ChartError> {
+        let bar_w = 240.0;
+        let steps = 96;
+        let (lo, hi) = match self.run {
+            None => (-self.scale, self.scale),
+            Some(_) => (0.0, 1.0),
+        };
+        for s in 0..steps {
+            let v = lo + (hi - lo) * (s as f64 + 0.5) / steps as f64;
+            let xa = x0 + bar_w * s as f64 / steps as f64;
+            let xb = x0 + bar_w * (s + 1) as f64 / steps as f64;
+            pen.fill(xa, y - 5.0, xb + 0.5, y + 5.0, self.color(v))?;
+        }
+        pen.frame(x0, y - 5.0, x0 + bar_w, y + 5.0, pal::FAINT, 1.0)?;
+        let label = |v: f64| match self.run {
+            None if v == 0.0 => "0".to_string(),
+            None => format!("{:+.0}", 100.0 * v),
+            Some(_) => format!("{:.0}%", 100.0 * v),
+        };
+        for f in [0.0, 0.25, 0.5, 0.75, 1.0] {
+            let v = lo + (hi - lo) * f;
+            let x = x0 + bar_w * f;
+            pen.line(x, y + 5.0, x, y + 8.0, pal::AXIS, 1.0)?;
+            pen.text(&label(v), x, y + 17.0, small, Anchor::Middle)?;
+        }
+        let caption = match self.run {
+            None => "delta, pp",
+            Some(_) => "accuracy",
+        };
+        pen.text(caption, x0 - 10.0, y, small, Anchor::End)?;
+        let w = f64::from(self.size().0) - 2.0 * MARGIN;
+        for (i, note) in self.notes().iter().enumerate() {
+            pen.label(
+                note,
+                None,
+                w,
+                (MARGIN, y + 40.0 + 16.0 * i as f64),
+                small,
+                Anchor::Start,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Lines under the colour bar.
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.run.is_none() {
+            notes.push(format!(
+                "Red: regressed, blue: improved. Dot: q ≤ {} (Benjamini–Hochberg over these cells).",
+                self.fdr
+            ));
+        }
+        if self.min_items > 0 {
+            notes.push(format!(
+                "Faded: fewer than {} items. –: no item has both tags.",
+                self.min_items
+            ));
+        } else {
+            notes.push("–: no item has both tags.".to_string());
+        }
+        notes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slices::Item;
+
+    #[test]
+    fn cell_names_split_either_way_round() {
+        assert_eq!(
+            split_cell("operation=counting & task_type=mc", "operation", "task_type"),
+            Some(("counting", "mc"))
+        );
+        assert_eq!(
+            split_cell("operation=counting & task_type=mc", "task_type", "operation"),
+            Some(("mc", "counting"))
+        );
+        assert_eq!(split_cell("operation=counting", "operation", "task_type"), None);
+        assert_eq!(
+            split_cell("background=x & operation=y", "operation", "task_type"),
+            None
+        );
+    }
+
+    #[test]
+    fn every_pair_of_tags_with_items_is_a_cell() {
+        let ds = Dataset {
+            benchmarks: vec!["b".into()],
+            tags: vec![
+                "operation=add".into(),
+                "operation=mul".into(),
+                "task_type=mc".into(),
+                "task_type=open".into(),
+            ],
+            items: vec![
+                Item {
+                    benchmark: 0,
+                    task: "t".into(),
+                    id: "1".into(),
+                    tags: vec![0, 2],
+                },
+                Item {
+                    benchmark: 0,
+                    task: "t".into(),
+                    id: "2".into(),
+                    tags: vec![0, 1, 2],
+                },
+                Item {
+                    benchmark: 0,
+                    task: "t".into(),
+                    id: "3".into(),
+                    tags: vec![1],
+                },
+            ],
+            ..Dataset::default()
+        };
+        let cells = cell_slices(&ds, "operation", "task_type");
+        let got: Vec<(String, Vec<u32>)> = cells.iter().map(|s| (s.name(&ds), s.items.clone())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("operation=add & task_type=mc".to_string(), vec![0, 1]),
+                ("operation=mul & task_type=mc".to_string(), vec![1]),
+            ]
+        );
+        assert!(cell_slices(&ds, "operation", "operation").is_empty());
+    }
+}

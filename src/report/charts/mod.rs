@@ -1,0 +1,231 @@
+//! Charts of the report, drawn once with plotters and written as SVG (for
+//! `report.html`, inlined, and `charts/*.svg`) and PNG (`charts/*.png`).
+//!
+//! Every chart is a plain struct built from the stages' serde structs
+//! ([`plan`]), sized from its data, and drawn through a [`Pen`] in logical
+//! pixels, so the SVG and the PNG (drawn at twice the scale) are the same
+//! picture. Text is measured with the embedded DejaVu Sans subset
+//! (`assets/fonts/`), which also renders the PNG text: no system font is
+//! needed. Long names are cut with an ellipsis to fit; the SVG keeps the full
+//! name in a `<title>` tooltip.
+//!
+//! Output is deterministic: the same input gives byte-identical SVG and PNG
+//! (no timestamps, no random ids, data in a total order).
+//!
+//! Not here: what the charts mean is said by `html` and `markdown`, which
+//! caption them.
+
+pub mod forest;
+pub mod heatmap;
+mod palette;
+mod pen;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use heatmap::cell_slices;
+pub use pen::ChartError;
+
+use super::{ReportInput, Sections};
+use crate::error::{Error, Result};
+
+/// Scale of the PNG relative to the SVG's logical pixels (crisp on high
+/// density screens and in slides).
+pub const PNG_SCALE: f64 = 2.0;
+
+/// One chart of a report, with its data.
+#[derive(Debug, Clone)]
+pub enum Chart<'a> {
+    Forest(forest::Forest<'a>),
+    Heatmap(heatmap::Heatmap<'a>),
+}
+
+impl Chart<'_> {
+    /// Benchmark shown.
+    pub fn benchmark(&self) -> &str {
+        match self {
+            Chart::Forest(c) => c.benchmark,
+            Chart::Heatmap(c) => c.benchmark,
+        }
+    }
+
+    /// File name without extension, e.g. `forest-bbh`.
+    pub fn stem(&self) -> String {
+        let (stem, suffix) = match self {
+            Chart::Forest(c) => (format!("forest-{}", slug(c.benchmark)), c.suffix),
+            Chart::Heatmap(c) => match c.run {
+                Some(run) => (format!("heatmap-{}-{}", slug(c.benchmark), slug(run)), c.suffix),
+                None => (format!("heatmap-{}", slug(c.benchmark)), c.suffix),
+            },
+        };
+        if suffix > 1 {
+            format!("{stem}-{suffix}")
+        } else {
+            stem
+        }
+    }
+
+    /// One-line title, as drawn at the top of the chart.
+    pub fn title(&self) -> String {
+        match self {
+            Chart::Forest(c) => c.title(),
+            Chart::Heatmap(c) => c.title(),
+        }
+    }
+
+    /// Logical size in pixels (the SVG's size; the PNG is [`PNG_SCALE`] times larger).
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            Chart::Forest(c) => c.size(),
+            Chart::Heatmap(c) => c.size(),
+        }
+    }
+
+    fn draw(&self, pen: &pen::Pen<'_, impl plotters::prelude::DrawingBackend>) -> Result<(), ChartError> {
+        match self {
+            Chart::Forest(c) => c.draw(pen),
+            Chart::Heatmap(c) => c.draw(pen),
+        }
+    }
+
+    /// The chart as a standalone SVG document.
+    pub fn svg(&self) -> Result<String, ChartError> {
+        pen::svg(self.size(), &self.title(), |p| self.draw(p), false)
+    }
+
+    /// The chart as an `<svg>` element to inline in HTML: no XML namespace
+    /// (the HTML parser supplies it), scales down with the page.
+    pub fn svg_inline(&self) -> Result<String, ChartError> {
+        pen::svg(self.size(), &self.title(), |p| self.draw(p), true)
+    }
+
+    /// The chart as a PNG image, [`PNG_SCALE`] times the logical size.
+    pub fn png(&self) -> Result<Vec<u8>, ChartError> {
+        pen::png(self.size(), PNG_SCALE, |p| self.draw(p))
+    }
+}
+
+/// A chart file written by [`write_all`], for links from `report.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChartFile {
+    pub benchmark: String,
+    pub title: String,
+    /// Relative to the output folder, with `/` separators: `charts/forest-bbh.svg`.
+    pub svg: String,
+    pub png: String,
+}
+
+/// Every chart the inputs support, in report order: per benchmark (in the
+/// comparison's order) the forest plot, then the heatmap.
+pub fn plan<'a>(input: &ReportInput<'a>, sections: &Sections<'a>) -> Vec<Chart<'a>> {
+    let mut out = Vec::new();
+    let mut benchmarks: Vec<&'a str> = Vec::new();
+    if let Some(c) = input.comparison {
+        benchmarks.extend(c.pairing.iter().map(|p| p.benchmark.as_str()));
+    }
+    if let Some(g) = &sections.grid {
+        for b in g.benchmarks() {
+            if !benchmarks.contains(&b) {
+                benchmarks.push(b);
+            }
+        }
+    }
+    for b in benchmarks {
+        if let Some(c) = input.comparison {
+            if let Some(f) = forest::Forest::build(c, b) {
+                out.push(Chart::Forest(f));
+            }
+        }
+        if let Some(g) = &sections.grid {
+            out.extend(heatmap::Heatmap::build(g, b).into_iter().map(Chart::Heatmap));
+        }
+    }
+    // Two benchmarks whose names slug alike would share a file: number them.
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    for c in &mut out {
+        let n = seen.entry(c.stem()).or_default();
+        *n += 1;
+        if *n > 1 {
+            match c {
+                Chart::Forest(f) => f.suffix = *n,
+                Chart::Heatmap(h) => h.suffix = *n,
+            }
+        }
+    }
+    out
+}
+
+/// Write every chart as `charts/<stem>.svg` and `charts/<stem>.png` under
+/// `out_dir`; returns what was written, in report order.
+pub fn write_all(out_dir: &Path, input: &ReportInput<'_>, sections: &Sections<'_>) -> Result<Vec<ChartFile>> {
+    let dir = out_dir.join("charts");
+    crate::error::create_dir(&dir)?;
+    let mut written = Vec::new();
+    for chart in plan(input, sections) {
+        let stem = chart.stem();
+        let svg_path = dir.join(format!("{stem}.svg"));
+        let png_path = dir.join(format!("{stem}.png"));
+        let svg = chart.svg().map_err(|e| Error::io(&svg_path, e.into()))?;
+        crate::error::write_file(&svg_path, svg)?;
+        let png = chart.png().map_err(|e| Error::io(&png_path, e.into()))?;
+        crate::error::write_file(&png_path, png)?;
+        written.push(ChartFile {
+            benchmark: chart.benchmark().to_string(),
+            title: chart.title(),
+            svg: format!("charts/{stem}.svg"),
+            png: format!("charts/{stem}.png"),
+        });
+    }
+    Ok(written)
+}
+
+/// A file-name-safe form of a name: ASCII letters and digits kept
+/// (lower-cased), every other run of characters becomes one `-`.
+pub fn slug(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-');
+    if out.is_empty() {
+        "x".to_string()
+    } else {
+        out.to_string()
+    }
+}
+
+/// `-35.0` style percentage points of a fraction, one decimal; `–` when not finite.
+pub(crate) fn pp(x: f64) -> String {
+    if !x.is_finite() {
+        "–".to_string()
+    } else if (100.0 * x).abs() < 0.05 {
+        "0.0".to_string()
+    } else {
+        format!("{:+.1}", 100.0 * x)
+    }
+}
+
+/// `62.4%` of a fraction; `–` when not finite.
+pub(crate) fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1}%", 100.0 * x)
+    } else {
+        "–".to_string()
+    }
+}
+
+/// q-value for labels: four decimals, or scientific below 1e-4.
+pub(crate) fn qv(x: f64) -> String {
+    if !x.is_finite() {
+        "–".to_string()
+    } else if x < 1e-4 {
+        format!("{x:.1e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
