@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod error;
 pub mod ingest;
 pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod shipped;
 pub mod slices;

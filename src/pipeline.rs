@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::diagnose::{self, DiagnoseSettings, Evidence};
 use crate::error::{Error, Result};
 use crate::ingest::{self, Format, IngestOptions, IngestReport};
-use crate::report::{markdown, ReportInput};
+use crate::progress::Progress;
+use crate::report::{charts, html, markdown, ExampleItem, Grid, ReportInput, Sections};
 use crate::slices::{self, CompareSettings, Comparison, SliceStats};
 use crate::tagging::{self, Coverage};
 use crate::taxonomy::TaxonomySet;
@@ -74,8 +75,78 @@ pub struct Outcome {
     pub evidence: Evidence,
 }
 
+/// Example items for the report: the first examples of the strongest
+/// discovered slices, and the largest regressions of benchmarks whose
+/// verdict is not about slices.
+fn examples(
+    table: &crate::table::SampleTable,
+    evidence: &Evidence,
+    base: &str,
+    cand: &str,
+) -> Vec<ExampleItem> {
+    let mut wanted: Vec<(String, String, String)> = Vec::new();
+    for v in &evidence.verdicts {
+        let picks: Vec<(String, &[String])> = if v.verdict == diagnose::Verdict::DataIn {
+            v.slices
+                .iter()
+                .filter(|s| s.significant)
+                .take(2)
+                .map(|s| (s.slice.clone(), s.example_items.as_slice()))
+                .collect()
+        } else if v.verdict != diagnose::Verdict::None {
+            v.slices
+                .iter()
+                .take(1)
+                .map(|s| (s.slice.clone(), s.example_items.as_slice()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (slice, ids) in picks {
+            for id in ids.iter().take(3) {
+                wanted.push((v.benchmark.clone(), slice.clone(), id.clone()));
+            }
+        }
+    }
+    let mut rows: std::collections::HashMap<(&str, &str, &str), usize> = std::collections::HashMap::new();
+    for i in 0..table.len() {
+        if table.primary_filter[i] && table.sample_idx[i] == 0 {
+            rows.entry((
+                table.run[i].as_str(),
+                table.benchmark[i].as_str(),
+                table.item_id[i].as_str(),
+            ))
+            .or_insert(i);
+        }
+    }
+    wanted
+        .into_iter()
+        .map(|(benchmark, slice, item_id)| {
+            let b = rows.get(&(base, benchmark.as_str(), item_id.as_str())).copied();
+            let c = rows.get(&(cand, benchmark.as_str(), item_id.as_str())).copied();
+            let any = c.or(b);
+            ExampleItem {
+                prompt: any.and_then(|i| table.prompt[i].clone()),
+                target: any.and_then(|i| table.target[i].clone()),
+                baseline_response: b.and_then(|i| table.response[i].clone()),
+                candidate_response: c.and_then(|i| table.response[i].clone()),
+                baseline_score: b.map(|i| table.score[i]),
+                candidate_score: c.map(|i| table.score[i]),
+                benchmark,
+                slice,
+                item_id,
+            }
+        })
+        .collect()
+}
+
 /// Run the pipeline, writing every output file into `out`.
 pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<Outcome> {
+    run_with(cfg, out, &Progress::new(true))
+}
+
+/// [`run`], showing progress.
+pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result<Outcome> {
     // Fail fast: configs and output folder before the expensive steps.
     let taxonomy = TaxonomySet::load(&cfg.taxonomies)?;
     crate::error::create_dir(out)?;
@@ -85,18 +156,24 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<Outcome> {
         skip_bad: cfg.skip_bad,
         ..IngestOptions::default()
     };
+    let stage = progress.stage("ingest", 0);
     let (mut table, ingest_report) = ingest::ingest(&cfg.inputs, &opts)?;
+    stage.finish();
+    let stage = progress.stage("tag", 0);
     let coverage = tagging::tag_table(&mut table, &taxonomy);
     let samples = out.join("samples.parquet");
     crate::table::write_parquet(&table, &samples)?;
-    drop(table);
+    stage.finish();
 
+    let stage = progress.stage("compare", 0);
     let ds = slices::load(&samples, &cfg.compare.filters)?;
     let base = ds.run_index(&cfg.baseline)?;
     let cand = ds.run_index(&cfg.candidate)?;
     let defined = slices::slices(&ds, cfg.compare.max_order, cfg.compare.min_items);
     let stats = slices::measure_all(&ds, &defined, cfg.compare.confidence);
     let comparison = slices::compare(&ds, base, cand, &defined, &cfg.compare);
+    stage.finish();
+    let stage = progress.stage("diagnose", 0);
     let evidence = diagnose::diagnose_loaded(
         &samples,
         &ds,
@@ -106,19 +183,38 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<Outcome> {
         &cfg.compare,
         &cfg.diagnose,
     )?;
+    let examples = examples(&table, &evidence, &cfg.baseline, &cfg.candidate);
+    drop(table);
+    stage.finish();
+    let stage = progress.stage("report", 0);
+    let cells = charts::cell_slices(&ds, "operation", "task_type");
+    let grid_cmp = slices::compare(&ds, base, cand, &cells, &cfg.compare);
 
     slices::write::write_slices_csv(&out.join("slices.csv"), &stats)?;
     slices::write::write_comparison_csv(&out.join("comparison.csv"), &comparison)?;
     slices::write::write_json(&out.join("comparison.json"), &comparison)?;
     slices::write::write_json(&out.join("ingest.json"), &ingest_report)?;
     slices::write::write_json(&out.join("evidence.json"), &evidence)?;
-    let mut report = markdown::render(&ReportInput {
+    let input = ReportInput {
         title: format!("caploop: {} vs {}", cfg.baseline, cfg.candidate),
         ingest: Some(&ingest_report),
         coverage: &coverage,
         slices: &stats,
         comparison: Some(&comparison),
-    });
+    };
+    let sections = Sections {
+        grid: Some(Grid {
+            rows: "operation",
+            cols: "task_type",
+            comparison: Some(&grid_cmp),
+            stats: &[],
+        }),
+        examples: &examples,
+        diagnosis: Some(&evidence),
+    };
+    let chart_files = charts::write_all(out, &input, &sections)?;
+    crate::error::write_file(&out.join("report.html"), html::render(&input, &sections))?;
+    let mut report = markdown::render_linked(&input, &chart_files);
     // The diagnosis goes first: verdicts before the tables they rest on.
     if let Some(at) = report.find("\n## Summary") {
         report.insert_str(at + 1, &diagnose::markdown::render(&evidence));
@@ -126,6 +222,7 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<Outcome> {
         report.push_str(&diagnose::markdown::render(&evidence));
     }
     crate::error::write_file(&out.join("report.md"), report)?;
+    stage.finish();
     Ok(Outcome {
         out: out.to_path_buf(),
         ingest: ingest_report,

@@ -5,8 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use caploop::pipeline::{self, PipelineConfig};
-use caploop::slices::{CompareSettings, Comparison, Status};
+use caploop::slices::{self, CompareSettings, Comparison, Status};
 use caploop::synth::{self, Scenario, SynthOptions};
 
 const PLANTED: &str = "operation=counting & operation=modular_arithmetic";
@@ -21,20 +20,24 @@ fn run(dir: &Path, scenario: Scenario, items: usize, seed: u64, effect: Option<f
         effect,
     })
     .unwrap();
+    // The comparison stage alone (ingest -> tag -> Parquet -> compare):
+    // diagnosis and reports are not what is calibrated here.
     let tax = Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomies");
-    let cfg = PipelineConfig {
-        inputs: vec![PathBuf::from(&planted.logs)],
-        format: None,
-        columns: None,
-        skip_bad: false,
-        taxonomies: vec![tax.join("bbh.yaml"), tax.join("math.yaml")],
-        baseline: planted.baseline,
-        candidate: planted.candidate,
-        out: None,
-        compare: CompareSettings::default(),
-        diagnose: Default::default(),
-    };
-    pipeline::run(&cfg, &dir.join("out")).unwrap().comparison
+    let taxonomy =
+        caploop::taxonomy::TaxonomySet::load(&[tax.join("bbh.yaml"), tax.join("math.yaml")]).unwrap();
+    let (mut table, _) =
+        caploop::ingest::ingest(&[PathBuf::from(&planted.logs)], &Default::default()).unwrap();
+    caploop::tagging::tag_table(&mut table, &taxonomy);
+    let path = dir.join("samples.parquet");
+    caploop::table::write_parquet(&table, &path).unwrap();
+    let settings = CompareSettings::default();
+    let ds = slices::load(&path, &settings.filters).unwrap();
+    let defined = slices::slices(&ds, settings.max_order, settings.min_items);
+    let (b, c) = (
+        ds.run_index(&planted.baseline).unwrap(),
+        ds.run_index(&planted.candidate).unwrap(),
+    );
+    slices::compare(&ds, b, c, &defined, &settings)
 }
 
 #[test]

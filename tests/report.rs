@@ -494,6 +494,7 @@ fn every_string_from_a_log_is_escaped() {
     let sections = Sections {
         grid: Some(grid(Some(&g), &[])),
         examples: &examples,
+        diagnosis: None,
     };
     let page = html::render(&input, &sections);
     assert!(
@@ -521,6 +522,7 @@ fn the_page_references_nothing_outside_itself() {
     let sections = Sections {
         grid: Some(grid(Some(&g), &[])),
         examples: &examples,
+        diagnosis: None,
     };
     let page = html::render(&input, &sections);
     let lower = page.to_lowercase();
@@ -589,13 +591,16 @@ fn examples_show_the_end_of_the_prompt_and_the_start_of_responses() {
 
 // ---- End to end on the demo scenario (the main crate only) ----
 
+/// What a run saw and said on one item.
+struct Texts {
+    prompt: Option<String>,
+    target: Option<String>,
+    response: Option<String>,
+    score: f64,
+}
+
 /// Texts of `id` in `benchmark` for the first sample of `run`.
-fn texts(
-    t: &caploop::table::SampleTable,
-    benchmark: &str,
-    id: &str,
-    run: &str,
-) -> Option<(Option<String>, Option<String>, Option<String>, f64)> {
+fn texts(t: &caploop::table::SampleTable, benchmark: &str, id: &str, run: &str) -> Option<Texts> {
     (0..t.len())
         .find(|&i| {
             t.benchmark[i] == benchmark
@@ -604,13 +609,11 @@ fn texts(
                 && t.sample_idx[i] == 0
                 && t.primary_filter[i]
         })
-        .map(|i| {
-            (
-                t.prompt[i].clone(),
-                t.target[i].clone(),
-                t.response[i].clone(),
-                t.score[i],
-            )
+        .map(|i| Texts {
+            prompt: t.prompt[i].clone(),
+            target: t.target[i].clone(),
+            response: t.response[i].clone(),
+            score: t.score[i],
         })
 }
 
@@ -667,12 +670,12 @@ fn demo_report_shows_every_benchmark_with_its_charts_and_nothing_external() {
                     benchmark: p.benchmark.clone(),
                     slice: top.map(|t| t.slice.clone()).unwrap_or_default(),
                     item_id: id.clone(),
-                    prompt: b.0,
-                    target: b.1,
-                    baseline_response: b.2,
-                    candidate_response: c.2,
-                    baseline_score: Some(b.3),
-                    candidate_score: Some(c.3),
+                    prompt: b.prompt,
+                    target: b.target,
+                    baseline_response: b.response,
+                    candidate_response: c.response,
+                    baseline_score: Some(b.score),
+                    candidate_score: Some(c.score),
                 });
             }
         }
@@ -688,6 +691,7 @@ fn demo_report_shows_every_benchmark_with_its_charts_and_nothing_external() {
     let sections = Sections {
         grid: Some(grid(Some(&grid_cmp), &[])),
         examples: &examples,
+        diagnosis: None,
     };
     let out = match std::env::var_os("CAPLOOP_REPORT_DIR") {
         Some(d) => std::path::PathBuf::from(d),

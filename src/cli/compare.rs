@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use super::Out;
 use crate::error::{ExitCode, Result};
-use crate::report::{markdown, ReportInput};
+use crate::report::{charts, html, markdown, Grid, ReportInput, Sections};
 use crate::slices::{self, CompareSettings};
 
 #[derive(Debug, clap::Args)]
@@ -37,14 +37,30 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     slices::write::write_slices_csv(&a.out.join("slices.csv"), &stats)?;
     slices::write::write_comparison_csv(&a.out.join("comparison.csv"), &comparison)?;
     slices::write::write_json(&a.out.join("comparison.json"), &comparison)?;
-    let report = markdown::render(&ReportInput {
+    let input = ReportInput {
         title: format!("caploop: {} vs {}", a.baseline, a.candidate),
         ingest: None,
         coverage: &[],
         slices: &stats,
         comparison: Some(&comparison),
-    });
-    crate::error::write_file(&a.out.join("report.md"), report)?;
+    };
+    let cells = charts::cell_slices(&ds, "operation", "task_type");
+    let grid_cmp = slices::compare(&ds, base, cand, &cells, &settings);
+    let sections = Sections {
+        grid: Some(Grid {
+            rows: "operation",
+            cols: "task_type",
+            comparison: Some(&grid_cmp),
+            stats: &[],
+        }),
+        ..Sections::default()
+    };
+    let chart_files = charts::write_all(&a.out, &input, &sections)?;
+    crate::error::write_file(&a.out.join("report.html"), html::render(&input, &sections))?;
+    crate::error::write_file(
+        &a.out.join("report.md"),
+        markdown::render_linked(&input, &chart_files),
+    )?;
     super::summarize(&comparison, out);
     out.say(format!("wrote {}", a.out.display()));
     Ok(ExitCode::Ok)

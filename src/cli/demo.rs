@@ -45,7 +45,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         compare: CompareSettings::default(),
         diagnose: Default::default(),
     };
-    let outcome = pipeline::run(&cfg, &a.out)?;
+    let outcome = pipeline::run_with(&cfg, &a.out, &crate::progress::Progress::new(out.quiet))?;
     out.say(format!(
         "ingested {} rows from {} files; compared {} slices",
         outcome.ingest.files.iter().map(|f| f.rows).sum::<usize>(),
@@ -54,6 +54,9 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     ));
     super::summarize(&outcome.comparison, out);
     super::say_verdicts(&outcome.evidence, out);
-    out.say(format!("report: {}", outcome.out.join("report.md").display()));
+    out.say(format!(
+        "report: {} (and report.md, charts/, evidence.json)",
+        outcome.out.join("report.html").display()
+    ));
     Ok(ExitCode::Ok)
 }

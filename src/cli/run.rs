@@ -20,9 +20,9 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         .out
         .or_else(|| cfg.out.clone())
         .unwrap_or_else(|| PathBuf::from("reports/run"));
-    let outcome = pipeline::run(&cfg, &dir)?;
+    let outcome = pipeline::run_with(&cfg, &dir, &crate::progress::Progress::new(out.quiet))?;
     super::summarize(&outcome.comparison, out);
     super::say_verdicts(&outcome.evidence, out);
-    out.say(format!("report: {}", outcome.out.join("report.md").display()));
+    out.say(format!("report: {}", outcome.out.join("report.html").display()));
     Ok(ExitCode::Ok)
 }

@@ -40,6 +40,8 @@ pub struct Sections<'a> {
     pub grid: Option<Grid<'a>>,
     /// Example items, shown under their benchmark, grouped by slice.
     pub examples: &'a [ExampleItem],
+    /// Verdicts, failure modes and discovered slices.
+    pub diagnosis: Option<&'a crate::diagnose::Evidence>,
 }
 
 /// The cells of the slice heatmap: every pair of a `rows` tag and a `cols`

@@ -229,3 +229,27 @@ pub(crate) fn qv(x: f64) -> String {
         format!("{x:.4}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_file_name_safe() {
+        assert_eq!(slug("bbh"), "bbh");
+        assert_eq!(slug("Big-Bench Hard (v2)"), "big-bench-hard-v2");
+        assert_eq!(slug("../<script>"), "script");
+        assert_eq!(slug("数学"), "x");
+    }
+
+    #[test]
+    fn numbers_have_one_decimal_and_no_negative_zero() {
+        assert_eq!(pp(-0.275), "-27.5");
+        assert_eq!(pp(0.0004), "0.0");
+        assert_eq!(pp(-0.0004), "0.0");
+        assert_eq!(pp(f64::NAN), "–");
+        assert_eq!(pct(0.6241), "62.4%");
+        assert_eq!(qv(3.9e-40), "3.9e-40");
+        assert_eq!(qv(0.81114), "0.8111");
+    }
+}

@@ -11,6 +11,8 @@
 //!
 //! Output is deterministic: no timestamps, no random ids.
 
+mod diagnosis;
+
 use std::fmt::Write;
 
 use super::charts::{self, Chart};
@@ -76,7 +78,8 @@ footer { margin-top: 3rem; color: var(--muted); font-size: 0.8rem; }
   a { color: inherit; text-decoration: none; }
   section[id^="b-"] { break-before: page; }
   h2, h3, h4 { break-after: avoid; }
-  figure, tr, article.example { break-inside: avoid; }
+  figure, tr, .text, p.item { break-inside: avoid; }
+  p.item { break-after: avoid; }
   .text pre { max-height: none; overflow: visible; }
   tbody tr:hover { background: none; }
 }
@@ -165,7 +168,16 @@ type Section = fn(&mut Page<'_>, &ReportInput<'_>, &Sections<'_>);
 
 /// The page's sections in order. Each writes nothing when its data is
 /// absent; a later stage's section goes here (see [`Sections`]).
-const SECTIONS: &[Section] = &[summary, pairing, benchmarks, runs, coverage, inputs, method];
+const SECTIONS: &[Section] = &[
+    diagnosis::section,
+    summary,
+    pairing,
+    benchmarks,
+    runs,
+    coverage,
+    inputs,
+    method,
+];
 
 /// Render the report.
 pub fn render(input: &ReportInput<'_>, sections: &Sections<'_>) -> String {

@@ -1,0 +1,134 @@
+//! The diagnosis section of `report.html`: the verdicts first, then per
+//! benchmark the reason, the fix, the content / format split, failure modes
+//! per run and the discovered slices.
+
+use std::fmt::Write;
+
+use super::{escape, pct, pp, Page};
+use crate::diagnose::{DiscoveredSlice, Verdict};
+use crate::report::{ReportInput, Sections};
+
+fn verdict_badge(v: Verdict) -> String {
+    let class = match v {
+        Verdict::DataIn => "improved",
+        Verdict::DataOut => "regressed",
+        _ => "stable",
+    };
+    format!("<span class=\"badge {class}\">{}</span>", v.as_str())
+}
+
+fn slices_table(page: &mut Page<'_>, caption: &str, rows: &[DiscoveredSlice]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        page.body,
+        "<table>\n<caption>{}</caption>\n<thead><tr><th>slice</th><th class=\"num\">items</th><th class=\"num\">score</th><th class=\"num\">in slice, pp</th><th class=\"num\">elsewhere, pp</th><th class=\"num\">difference, pp</th><th class=\"num\">95% CI</th><th class=\"num\">q</th><th>significant</th><th>example items</th></tr></thead>\n<tbody>",
+        escape(caption)
+    );
+    for s in rows {
+        let _ = writeln!(
+            page.body,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">[{}, {}]</td><td class=\"num\">{:.2e}</td><td>{}</td><td><code>{}</code></td></tr>",
+            escape(&s.slice),
+            s.items,
+            s.score,
+            pp(s.effect_in),
+            pp(s.effect_out),
+            pp(s.effect_diff),
+            pp(s.ci_low),
+            pp(s.ci_high),
+            s.q_value,
+            if s.significant { "yes" } else { "no" },
+            escape(&s.example_items.iter().take(3).map(|i| &i[..i.len().min(12)]).collect::<Vec<_>>().join(" "))
+        );
+    }
+    page.body.push_str("</tbody>\n</table>\n");
+}
+
+pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Sections<'_>) {
+    let Some(e) = sections.diagnosis else { return };
+    if e.verdicts.is_empty() && e.weak.is_empty() {
+        return;
+    }
+    page.section("diagnosis", "Diagnosis");
+    let _ = writeln!(
+        page.body,
+        "<p class=\"lede\">Overall: {} — {}</p>\n<ul class=\"verdicts\">",
+        verdict_badge(e.verdict),
+        escape(&e.reason)
+    );
+    for v in e.verdicts.iter().filter(|v| v.verdict != Verdict::None) {
+        let fix = v
+            .fix
+            .as_ref()
+            .map(|f| format!("<br><b>Fix ({}):</b> {}", escape(&f.kind), escape(&f.action)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            page.body,
+            "<li>{} <b>{}</b>: {}.{fix}</li>",
+            verdict_badge(v.verdict),
+            escape(&v.benchmark),
+            escape(&v.reason)
+        );
+    }
+    page.body.push_str("</ul>\n");
+    for v in e.verdicts.iter().filter(|v| v.verdict != Verdict::None) {
+        let _ = writeln!(
+            page.body,
+            "<h3>{} — {}</h3>",
+            escape(&v.benchmark),
+            v.verdict.as_str()
+        );
+        let _ = writeln!(
+            page.body,
+            "<table>\n<caption>The paired delta split into its content part (items well-formed in both runs) and its format part</caption>\n<thead><tr><th></th><th class=\"num\">items</th><th class=\"num\">delta, pp</th><th class=\"num\">part of the benchmark's delta, pp</th></tr></thead>\n<tbody>\n<tr><td>all paired items</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td></tr>\n<tr><td>well-formed in both runs (content)</td><td class=\"num\">{}</td><td class=\"num\">{} (p = {:.3})</td><td class=\"num\">{}</td></tr>\n<tr><td>a format failure in either run</td><td class=\"num\">{}</td><td class=\"num\">–</td><td class=\"num\">{}</td></tr>\n</tbody>\n</table>",
+            v.items,
+            pp(v.delta),
+            pp(v.delta),
+            v.content.items,
+            pp(v.content.delta),
+            v.content.p_value,
+            pp(v.content.contribution),
+            v.format.items,
+            pp(v.format.contribution)
+        );
+        let _ = write!(
+            page.body,
+            "<table>\n<caption>Failure modes, share of samples (format failures {} → {}; re-scoring the candidate's first complete answers recovers {} of the drop)</caption>\n<thead><tr><th>run</th>",
+            pct(v.format.baseline_rate),
+            pct(v.format.candidate_rate),
+            pct(v.rescore.recovered_share)
+        );
+        for m in v.format.candidate_modes.keys() {
+            let _ = write!(page.body, "<th class=\"num\">{}</th>", m.as_str());
+        }
+        page.body.push_str("</tr></thead>\n<tbody>\n");
+        for (who, modes) in [
+            ("baseline", &v.format.baseline_modes),
+            ("candidate", &v.format.candidate_modes),
+        ] {
+            let _ = write!(page.body, "<tr><td>{who}</td>");
+            for x in modes.values() {
+                let _ = write!(page.body, "<td class=\"num\">{}</td>", pct(*x));
+            }
+            page.body.push_str("</tr>\n");
+        }
+        page.body.push_str("</tbody>\n</table>\n");
+        slices_table(
+            page,
+            "Where the regression concentrates (SliceLine on the regression indicator)",
+            &v.slices,
+        );
+        slices_table(
+            page,
+            "Where the candidate is weakest (SliceLine on its errors; in slice / elsewhere are its accuracy)",
+            &v.weak_slices,
+        );
+    }
+    for w in &e.weak {
+        let _ = writeln!(page.body, "<h3>{} — weak slices</h3>", escape(&w.benchmark));
+        slices_table(page, "Slices weaker than the rest of the benchmark", &w.slices);
+    }
+    page.end();
+}
