@@ -3,41 +3,17 @@
 //! FDR level; a planted effect of twice the planted slice's MDE is found in
 //! at least 80% of seeds.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use caploop::slices::{self, CompareSettings, Comparison, Status};
-use caploop::synth::{self, Scenario, SynthOptions};
+use std::path::Path;
+
+use caploop::slices::{CompareSettings, Comparison, Status};
+use caploop::synth::Scenario;
 
 const PLANTED: &str = "operation=counting & operation=modular_arithmetic";
 
 fn run(dir: &Path, scenario: Scenario, items: usize, seed: u64, effect: Option<f64>) -> Comparison {
-    let planted = synth::generate(&SynthOptions {
-        scenario,
-        items,
-        samples: 1,
-        seed,
-        out: dir.to_path_buf(),
-        effect,
-    })
-    .unwrap();
-    // The comparison stage alone (ingest -> tag -> Parquet -> compare):
-    // diagnosis and reports are not what is calibrated here.
-    let tax = Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomies");
-    let taxonomy =
-        caploop::taxonomy::TaxonomySet::load(&[tax.join("bbh.yaml"), tax.join("math.yaml")]).unwrap();
-    let (mut table, _) =
-        caploop::ingest::ingest(&[PathBuf::from(&planted.logs)], &Default::default()).unwrap();
-    caploop::tagging::tag_table(&mut table, &taxonomy);
-    let path = dir.join("samples.parquet");
-    caploop::table::write_parquet(&table, &path).unwrap();
-    let settings = CompareSettings::default();
-    let ds = slices::load(&path, &settings.filters).unwrap();
-    let defined = slices::slices(&ds, settings.max_order, settings.min_items);
-    let (b, c) = (
-        ds.run_index(&planted.baseline).unwrap(),
-        ds.run_index(&planted.candidate).unwrap(),
-    );
-    slices::compare(&ds, b, c, &defined, &settings)
+    common::compare_scenario(dir, scenario, items, seed, effect, false)
 }
 
 #[test]

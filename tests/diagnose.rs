@@ -163,3 +163,43 @@ fn phi3_strict_match_failures_are_format_failures() {
     assert_eq!(m["modes"]["no_answer"], 9);
     assert_eq!(m["modes"]["wrong"], 0);
 }
+
+#[test]
+fn without_a_baseline_weakness_that_persists_across_runs_is_flagged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let planted = synth::generate(&SynthOptions {
+        scenario: Scenario::Ops,
+        items: 2400,
+        samples: 1,
+        seed: 12,
+        out: tmp.path().to_path_buf(),
+        effect: None,
+    })
+    .unwrap();
+    let tax = Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomies");
+    let taxonomy = caploop::taxonomy::TaxonomySet::load(&[tax.join("math.yaml")]).unwrap();
+    let (mut table, _) =
+        caploop::ingest::ingest(&[PathBuf::from(&planted.logs)], &Default::default()).unwrap();
+    caploop::tagging::tag_table(&mut table, &taxonomy);
+    let path = tmp.path().join("s.parquet");
+    caploop::table::write_parquet(&table, &path).unwrap();
+    let mut settings = caploop::diagnose::DiagnoseSettings::default();
+    settings.targets.insert("math".into(), 0.9);
+    let (cmp, e) =
+        caploop::diagnose::diagnose(&path, None, &planted.candidate, &Default::default(), &settings).unwrap();
+    assert!(cmp.is_none());
+    assert_eq!(e.weak.len(), 2, "the candidate and the other run");
+    assert_eq!(e.weak[0].run, planted.candidate);
+    // Hard problems are weak in both checkpoints; the planted combination
+    // only in the candidate.
+    let persistent: Vec<&str> = e.persistent.iter().map(|p| p.slice.as_str()).collect();
+    assert!(persistent.contains(&"difficulty=level_5"), "{persistent:?}");
+    assert!(!persistent.contains(&PLANTED), "{persistent:?}");
+    let cand = &e.weak[0];
+    assert!(cand.slices.iter().any(|s| s.slice == PLANTED && s.significant));
+    assert!(
+        cand.below_target.iter().any(|s| s == "difficulty=level_5"),
+        "{:?}",
+        cand.below_target
+    );
+}

@@ -1,16 +1,12 @@
 //! Planted-effect scenarios from `synth`: the comparison must find what was
 //! planted and stay quiet where nothing was.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use caploop::pipeline::{self, PipelineConfig};
-use caploop::slices::{self, CompareSettings, Comparison, Status};
-use caploop::synth::{self, Scenario, SynthOptions};
+use std::path::Path;
 
-fn taxonomies() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomies");
-    vec![dir.join("bbh.yaml"), dir.join("math.yaml")]
-}
+use caploop::slices::{self, Comparison, Status};
+use caploop::synth::Scenario;
 
 fn run(scenario: Scenario, items: usize, seed: u64) -> Comparison {
     let tmp = tempfile::tempdir().unwrap();
@@ -18,28 +14,7 @@ fn run(scenario: Scenario, items: usize, seed: u64) -> Comparison {
 }
 
 fn run_in(dir: &Path, scenario: Scenario, items: usize, seed: u64) -> Comparison {
-    let planted = synth::generate(&SynthOptions {
-        scenario,
-        items,
-        samples: 1,
-        seed,
-        out: dir.to_path_buf(),
-        effect: None,
-    })
-    .unwrap();
-    let cfg = PipelineConfig {
-        inputs: vec![PathBuf::from(&planted.logs)],
-        format: None,
-        columns: None,
-        skip_bad: false,
-        taxonomies: taxonomies(),
-        baseline: planted.baseline,
-        candidate: planted.candidate,
-        out: None,
-        compare: CompareSettings::default(),
-        diagnose: Default::default(),
-    };
-    pipeline::run(&cfg, &dir.join("out")).unwrap().comparison
+    common::compare_scenario(dir, scenario, items, seed, None, false)
 }
 
 fn regressed(c: &Comparison, benchmark: &str) -> Vec<(String, f64)> {
@@ -76,7 +51,7 @@ fn ops_scenario_regresses_the_planted_combination_and_nothing_disjoint_from_it()
         );
         // A regressed slice must hold planted items: nothing disjoint from
         // the planted combination is flagged.
-        let ds = slices::load(&tmp.path().join("out/samples.parquet"), &Default::default()).unwrap();
+        let ds = slices::load(&tmp.path().join("samples.parquet"), &Default::default()).unwrap();
         let defined = slices::slices(&ds, 2, 20);
         let planted_items: Vec<u32> = defined
             .iter()
@@ -124,28 +99,7 @@ fn eos_scenario_regresses_bbh_as_a_whole() {
 #[test]
 fn comparing_a_run_with_itself_finds_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let planted = synth::generate(&SynthOptions {
-        scenario: Scenario::Demo,
-        items: 600,
-        samples: 1,
-        seed: 3,
-        out: tmp.path().to_path_buf(),
-        effect: None,
-    })
-    .unwrap();
-    let cfg = PipelineConfig {
-        inputs: vec![PathBuf::from(&planted.logs)],
-        format: None,
-        columns: None,
-        skip_bad: false,
-        taxonomies: taxonomies(),
-        baseline: planted.candidate.clone(),
-        candidate: planted.candidate,
-        out: None,
-        compare: CompareSettings::default(),
-        diagnose: Default::default(),
-    };
-    let c = pipeline::run(&cfg, &tmp.path().join("out")).unwrap().comparison;
+    let c = common::compare_scenario(tmp.path(), Scenario::Demo, 600, 3, None, true);
     assert!(!c.slices.is_empty());
     for s in &c.slices {
         assert_eq!(s.delta, 0.0, "{}", s.slice);

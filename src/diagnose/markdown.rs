@@ -122,8 +122,48 @@ pub fn render(e: &Evidence) -> String {
         slice_table(&mut out, &v.weak_slices, "where the candidate is weakest");
     }
     for w in &e.weak {
-        let _ = writeln!(out, "### {} — weak slices\n", cell(&w.benchmark));
+        let _ = writeln!(
+            out,
+            "### {} — weak slices of {}\n",
+            cell(&w.benchmark),
+            cell(&w.run)
+        );
         slice_table(&mut out, &w.slices, "slice");
+        if let Some(t) = w.target {
+            let _ = writeln!(
+                out,
+                "Below the target of {}: {}\n",
+                pct(t),
+                if w.below_target.is_empty() {
+                    "none".to_string()
+                } else {
+                    w.below_target
+                        .iter()
+                        .map(|x| format!("`{}`", cell(x)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            );
+        }
+    }
+    if !e.persistent.is_empty() {
+        let _ = writeln!(out, "### Weak in every run\n");
+        for p in &e.persistent {
+            let means: Vec<String> = p
+                .runs
+                .iter()
+                .zip(&p.means)
+                .map(|(r, m)| format!("{} {}", cell(r), pct(*m)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "- **{}** `{}`: {}",
+                cell(&p.benchmark),
+                cell(&p.slice),
+                means.join(", ")
+            );
+        }
+        let _ = writeln!(out);
     }
     out
 }

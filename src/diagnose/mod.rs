@@ -50,14 +50,33 @@ pub struct DiscoveredSlice {
     pub p_value: f64,
     pub q_value: f64,
     pub significant: bool,
+    /// 95% t-interval of the effect in the slice (for a target comparison).
+    pub in_ci_low: f64,
+    pub in_ci_high: f64,
     pub example_items: Vec<String>,
 }
 
 /// Weak slices of one benchmark when there is no baseline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WeakSlices {
+    pub run: String,
     pub benchmark: String,
+    /// The configured target mean of the benchmark, if any.
+    pub target: Option<f64>,
+    /// Discovered slices, weak relative to the rest of the benchmark.
     pub slices: Vec<DiscoveredSlice>,
+    /// Discovered slices whose whole interval lies below the target.
+    pub below_target: Vec<String>,
+}
+
+/// A weakness found in every run of a series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersistentWeakness {
+    pub benchmark: String,
+    pub slice: String,
+    pub runs: Vec<String>,
+    /// The slice's mean in each run, in `runs` order.
+    pub means: Vec<f64>,
 }
 
 /// Failure modes of one run on one benchmark.
@@ -81,8 +100,11 @@ pub struct Evidence {
     pub verdict: Verdict,
     pub reason: String,
     pub verdicts: Vec<BenchmarkVerdict>,
-    /// Without a baseline: weak slices relative to each benchmark.
+    /// Without a baseline: weak slices relative to each benchmark, for the
+    /// candidate and every other run in the table.
     pub weak: Vec<WeakSlices>,
+    /// Without a baseline, with several runs: slices significantly weak in every run.
+    pub persistent: Vec<PersistentWeakness>,
     /// Failure modes of every diagnosed run, per benchmark.
     pub failure_modes: Vec<RunModes>,
 }
@@ -162,7 +184,16 @@ fn discover(
     };
     lattice::search(&input, &settings)
         .into_iter()
-        .map(|f| DiscoveredSlice {
+        .map(|f| {
+            let inside: Vec<f64> = item_tags
+                .iter()
+                .zip(effect)
+                .filter(|(t, _)| f.tags.iter().all(|x| t.contains(x)))
+                .map(|(_, e)| *e)
+                .collect();
+            (f, crate::stats::clustered_mean(&inside, 0.95).ci)
+        })
+        .map(|(f, ci)| DiscoveredSlice {
             slice: f.name,
             level: f.level,
             items: f.items,
@@ -176,6 +207,8 @@ fn discover(
             p_value: f.p_value,
             q_value: f.q_value,
             significant: f.significant,
+            in_ci_low: ci.low,
+            in_ci_high: ci.high,
             example_items: f
                 .examples
                 .iter()
@@ -183,6 +216,87 @@ fn discover(
                 .collect(),
         })
         .collect()
+}
+
+/// Weak slices of the candidate and of every other run (candidate first),
+/// and the slices significantly weak in every run that has the benchmark.
+fn weak_and_persistent(
+    ds: &Dataset,
+    cand: usize,
+    s: &DiagnoseSettings,
+    fdr: f64,
+) -> (Vec<WeakSlices>, Vec<PersistentWeakness>) {
+    let order: Vec<usize> = std::iter::once(cand)
+        .chain((0..ds.runs.len()).filter(|&r| r != cand))
+        .collect();
+    let mut weak = Vec::new();
+    for &r in &order {
+        for b in 0..ds.benchmarks.len() as u32 {
+            let items: Vec<usize> = ds
+                .benchmark_items(b)
+                .filter(|&i| ds.scores[r][i].is_some())
+                .collect();
+            if items.is_empty() {
+                continue;
+            }
+            let y: Vec<f64> = items
+                .iter()
+                .map(|&i| ds.scores[r][i].map_or(0.0, |x| x.mean()))
+                .collect();
+            let errors: Vec<f64> = y.iter().map(|v| 1.0 - v).collect();
+            let name = ds.benchmarks[b as usize].clone();
+            let target = s.targets.get(&name).copied();
+            let slices = discover(ds, &items, &errors, &y, &s.discovery, fdr);
+            let below_target = match target {
+                Some(t) => slices
+                    .iter()
+                    .filter(|x| x.in_ci_high < t)
+                    .map(|x| x.slice.clone())
+                    .collect(),
+                None => Vec::new(),
+            };
+            weak.push(WeakSlices {
+                run: ds.runs[r].clone(),
+                benchmark: name,
+                target,
+                slices,
+                below_target,
+            });
+        }
+    }
+    let mut persistent = Vec::new();
+    if order.len() > 1 {
+        for b in &ds.benchmarks {
+            let per_run: Vec<&WeakSlices> = weak.iter().filter(|w| &w.benchmark == b).collect();
+            if per_run.len() < 2 {
+                continue;
+            }
+            for sl in per_run[0]
+                .slices
+                .iter()
+                .filter(|x| x.significant && x.effect_diff < 0.0)
+            {
+                let found: Vec<f64> = per_run
+                    .iter()
+                    .filter_map(|w| {
+                        w.slices
+                            .iter()
+                            .find(|x| x.slice == sl.slice && x.significant && x.effect_diff < 0.0)
+                            .map(|x| x.effect_in)
+                    })
+                    .collect();
+                if found.len() == per_run.len() {
+                    persistent.push(PersistentWeakness {
+                        benchmark: b.clone(),
+                        slice: sl.slice.clone(),
+                        runs: per_run.iter().map(|w| w.run.clone()).collect(),
+                        means: found,
+                    });
+                }
+            }
+        }
+    }
+    (weak, persistent)
 }
 
 /// Diagnose `candidate` against `baseline` (or alone) from a tagged table.
@@ -225,23 +339,7 @@ pub fn diagnose_loaded(
     let fdr = compare.fdr;
 
     let (Some(base), Some(comparison)) = (base, comparison) else {
-        let weak = (0..ds.benchmarks.len() as u32)
-            .map(|b| {
-                let items: Vec<usize> = ds
-                    .benchmark_items(b)
-                    .filter(|&i| ds.scores[cand][i].is_some())
-                    .collect();
-                let y: Vec<f64> = items
-                    .iter()
-                    .map(|&i| ds.scores[cand][i].map_or(0.0, |x| x.mean()))
-                    .collect();
-                let errors: Vec<f64> = y.iter().map(|v| 1.0 - v).collect();
-                WeakSlices {
-                    benchmark: ds.benchmarks[b as usize].clone(),
-                    slices: discover(ds, &items, &errors, &y, &s.discovery, fdr),
-                }
-            })
-            .collect();
+        let (weak, persistent) = weak_and_persistent(ds, cand, s, fdr);
         let evidence = Evidence {
             schema_version: 1,
             baseline: None,
@@ -251,6 +349,7 @@ pub fn diagnose_loaded(
             reason: "no baseline: weak slices only".into(),
             verdicts: Vec::new(),
             weak,
+            persistent,
             failure_modes: run_modes(ds, &runs, &diags),
         };
         return Ok(evidence);
@@ -314,6 +413,7 @@ pub fn diagnose_loaded(
         reason,
         verdicts,
         weak: Vec::new(),
+        persistent: Vec::new(),
         failure_modes: run_modes(ds, &runs, &diags),
     };
     Ok(evidence)

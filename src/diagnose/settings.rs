@@ -47,6 +47,9 @@ pub struct DiagnoseSettings {
     pub rescore_patterns: BTreeMap<String, Vec<String>>,
     pub rules: Vec<DiagnosisRule>,
     pub discovery: DiscoverySettings,
+    /// Without a baseline: a target mean per benchmark; discovered slices
+    /// whose interval lies wholly below it are listed as below target.
+    pub targets: BTreeMap<String, f64>,
 }
 
 impl Default for DiagnoseSettings {
@@ -59,6 +62,7 @@ impl Default for DiagnoseSettings {
             rescore_patterns: super::rescore::default_patterns(),
             rules: default_rules(),
             discovery: DiscoverySettings::default(),
+            targets: BTreeMap::new(),
         }
     }
 }

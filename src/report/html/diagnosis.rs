@@ -127,7 +127,12 @@ pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Secti
         );
     }
     for w in &e.weak {
-        let _ = writeln!(page.body, "<h3>{} — weak slices</h3>", escape(&w.benchmark));
+        let _ = writeln!(
+            page.body,
+            "<h3>{} — weak slices of {}</h3>",
+            escape(&w.benchmark),
+            escape(&w.run)
+        );
         slices_table(page, "Slices weaker than the rest of the benchmark", &w.slices);
     }
     page.end();
