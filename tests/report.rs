@@ -735,3 +735,140 @@ fn demo_report_shows_every_benchmark_with_its_charts_and_nothing_external() {
     assert_eq!(bbh_ops, cells);
     assert!(page.find("id=\"summary\"").unwrap() < page.find("id=\"b-bbh\"").unwrap());
 }
+
+/// A `data_out` verdict whose candidate fails by format: runaway and
+/// truncated samples grew, wrong answers did not.
+fn format_verdict() -> caploop::diagnose::BenchmarkVerdict {
+    use caploop::diagnose::failure::FailureMode::{Empty, NoAnswer, Runaway, Truncated, Wrong};
+    use caploop::diagnose::verdict::{ContentSplit, FormatSplit, RescoreSplit};
+    use caploop::diagnose::{BenchmarkVerdict, Verdict};
+    let modes = |e, t, r, n, w| {
+        [
+            (Empty, e),
+            (Truncated, t),
+            (Runaway, r),
+            (NoAnswer, n),
+            (Wrong, w),
+        ]
+        .into_iter()
+        .collect()
+    };
+    BenchmarkVerdict {
+        benchmark: "bbh".into(),
+        verdict: Verdict::DataOut,
+        reason: "format failures explain the drop".into(),
+        items: 300,
+        baseline_mean: 0.72,
+        candidate_mean: 0.41,
+        delta: -0.31,
+        ci_low: -0.37,
+        ci_high: -0.25,
+        q_value: 1e-9,
+        regressed_slices: 0,
+        content: ContentSplit {
+            items: 180,
+            delta: -0.01,
+            ci_low: -0.05,
+            ci_high: 0.03,
+            p_value: 0.7,
+            contribution: -0.005,
+        },
+        format: FormatSplit {
+            items: 120,
+            contribution: -0.305,
+            share_of_drop: 0.98,
+            baseline_rate: 0.01,
+            candidate_rate: 0.33,
+            baseline_modes: modes(0.0, 0.005, 0.0, 0.005, 0.27),
+            candidate_modes: modes(0.01, 0.12, 0.18, 0.02, 0.26),
+            template_leak_share: 0.4,
+            flipped_items: 110,
+            flipped_by_format: 95,
+        },
+        rescore: RescoreSplit {
+            candidate_mean: 0.41,
+            rescored_mean: 0.69,
+            recovered_share: 0.9,
+        },
+        fix: None,
+        slices: Vec::new(),
+        weak_slices: Vec::new(),
+    }
+}
+
+#[test]
+fn failure_modes_svg_matches_snapshot() {
+    let v = format_verdict();
+    let chart = Chart::Failures(charts::failures::Failures::new(&v, "base-7b", "cand-7b"));
+    assert_eq!(chart.stem(), "failures-bbh");
+    assert_eq!(chart.title(), "Failure modes: bbh");
+    let svg = chart.svg().unwrap();
+    assert_eq!(svg, chart.svg().unwrap());
+    for label in [
+        "correct",
+        "runaway",
+        "truncated",
+        "no_answer",
+        "wrong",
+        "18.0%",
+        "base-7b",
+    ] {
+        assert!(svg.contains(label), "{label}");
+    }
+    assert_snapshot("failures.svg", &svg);
+    let (w, h, rgb) = decode(&chart.png().unwrap());
+    assert_eq!((w, h), (2 * chart.size().0, 2 * chart.size().1));
+    // The candidate's runaway segment is red (OrRd).
+    let red = rgb
+        .chunks(3)
+        .filter(|p| p[0] > 190 && p[1] < 70 && p[2] < 60)
+        .count();
+    assert!(red > 1000, "red pixels: {red}");
+}
+
+/// The end-of-sequence scenario through the pipeline: its `data_out`
+/// benchmark gets a failure-mode chart, shown in the diagnosis and linked
+/// from `report.md`.
+#[test]
+fn pipeline_draws_the_failure_modes_of_a_diagnosed_benchmark() {
+    use caploop::pipeline::{self, PipelineConfig};
+    use caploop::synth::{self, Scenario, SynthOptions};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let planted = synth::generate(&SynthOptions {
+        scenario: Scenario::Eos,
+        items: 300,
+        samples: 1,
+        seed: 1,
+        out: tmp.path().join("eos"),
+        effect: None,
+    })
+    .unwrap();
+    let tax = Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomies");
+    let cfg = PipelineConfig {
+        inputs: vec![std::path::PathBuf::from(&planted.logs)],
+        format: None,
+        columns: None,
+        skip_bad: false,
+        taxonomies: vec![tax.join("bbh.yaml"), tax.join("math.yaml")],
+        baseline: planted.baseline,
+        candidate: planted.candidate,
+        out: None,
+        compare: Default::default(),
+        diagnose: Default::default(),
+    };
+    let out = tmp.path().join("out");
+    pipeline::run(&cfg, &out).unwrap();
+    let svg = fs::read_to_string(out.join("charts/failures-bbh.svg")).unwrap();
+    assert!(svg.contains("Failure modes: bbh"));
+    assert!(svg.contains("runaway") && svg.contains("truncated"));
+    let (w, h, rgb) = decode(&fs::read(out.join("charts/failures-bbh.png")).unwrap());
+    assert!(ink(&rgb, w, (0, 0, w, h)) > 5000);
+    let page = fs::read_to_string(out.join("report.html")).unwrap();
+    let diagnosis = page.find("id=\"diagnosis\"").unwrap();
+    let figure = page.find("aria-label=\"Failure modes: bbh\"").unwrap();
+    assert!(diagnosis < figure && figure < page.find("id=\"summary\"").unwrap());
+    assert_eq!(page.matches("aria-label=\"Failure modes: bbh\"").count(), 1);
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("(charts/failures-bbh.svg)"), "{md}");
+}

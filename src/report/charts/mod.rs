@@ -15,6 +15,7 @@
 //! Not here: what the charts mean is said by `html` and `markdown`, which
 //! caption them.
 
+pub mod failures;
 pub mod forest;
 pub mod heatmap;
 mod palette;
@@ -39,6 +40,7 @@ pub const PNG_SCALE: f64 = 2.0;
 pub enum Chart<'a> {
     Forest(forest::Forest<'a>),
     Heatmap(heatmap::Heatmap<'a>),
+    Failures(failures::Failures<'a>),
 }
 
 impl Chart<'_> {
@@ -47,6 +49,7 @@ impl Chart<'_> {
         match self {
             Chart::Forest(c) => c.benchmark,
             Chart::Heatmap(c) => c.benchmark,
+            Chart::Failures(c) => c.benchmark,
         }
     }
 
@@ -58,6 +61,7 @@ impl Chart<'_> {
                 Some(run) => (format!("heatmap-{}-{}", slug(c.benchmark), slug(run)), c.suffix),
                 None => (format!("heatmap-{}", slug(c.benchmark)), c.suffix),
             },
+            Chart::Failures(c) => (format!("failures-{}", slug(c.benchmark)), c.suffix),
         };
         if suffix > 1 {
             format!("{stem}-{suffix}")
@@ -71,6 +75,7 @@ impl Chart<'_> {
         match self {
             Chart::Forest(c) => c.title(),
             Chart::Heatmap(c) => c.title(),
+            Chart::Failures(c) => c.title(),
         }
     }
 
@@ -79,6 +84,7 @@ impl Chart<'_> {
         match self {
             Chart::Forest(c) => c.size(),
             Chart::Heatmap(c) => c.size(),
+            Chart::Failures(c) => c.size(),
         }
     }
 
@@ -86,6 +92,7 @@ impl Chart<'_> {
         match self {
             Chart::Forest(c) => c.draw(pen),
             Chart::Heatmap(c) => c.draw(pen),
+            Chart::Failures(c) => c.draw(pen),
         }
     }
 
@@ -117,7 +124,8 @@ pub struct ChartFile {
 }
 
 /// Every chart the inputs support, in report order: per benchmark (in the
-/// comparison's order) the forest plot, then the heatmap.
+/// comparison's order) the forest plot, then the heatmap, then (with a
+/// diagnosis verdict other than `none`) the failure modes.
 pub fn plan<'a>(input: &ReportInput<'a>, sections: &Sections<'a>) -> Vec<Chart<'a>> {
     let mut out = Vec::new();
     let mut benchmarks: Vec<&'a str> = Vec::new();
@@ -131,6 +139,13 @@ pub fn plan<'a>(input: &ReportInput<'a>, sections: &Sections<'a>) -> Vec<Chart<'
             }
         }
     }
+    if let Some(e) = sections.diagnosis {
+        for v in &e.verdicts {
+            if !benchmarks.contains(&v.benchmark.as_str()) {
+                benchmarks.push(&v.benchmark);
+            }
+        }
+    }
     for b in benchmarks {
         if let Some(c) = input.comparison {
             if let Some(f) = forest::Forest::build(c, b) {
@@ -139,6 +154,9 @@ pub fn plan<'a>(input: &ReportInput<'a>, sections: &Sections<'a>) -> Vec<Chart<'
         }
         if let Some(g) = &sections.grid {
             out.extend(heatmap::Heatmap::build(g, b).into_iter().map(Chart::Heatmap));
+        }
+        if let Some(e) = sections.diagnosis {
+            out.extend(failures::Failures::build(e, b).into_iter().map(Chart::Failures));
         }
     }
     // Two benchmarks whose names slug alike would share a file: number them.
@@ -150,6 +168,7 @@ pub fn plan<'a>(input: &ReportInput<'a>, sections: &Sections<'a>) -> Vec<Chart<'
             match c {
                 Chart::Forest(f) => f.suffix = *n,
                 Chart::Heatmap(h) => h.suffix = *n,
+                Chart::Failures(f) => f.suffix = *n,
             }
         }
     }

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::{escape, pct, pp, Page};
 use crate::diagnose::{DiscoveredSlice, Verdict};
+use crate::report::charts::Chart;
 use crate::report::{ReportInput, Sections};
 
 fn verdict_badge(v: Verdict) -> String {
@@ -115,6 +116,16 @@ pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Secti
             page.body.push_str("</tr>\n");
         }
         page.body.push_str("</tbody>\n</table>\n");
+        let chart = (0..page.charts.len()).find(|&i| match &page.charts[i] {
+            Chart::Failures(c) => std::ptr::eq(c.verdict, v),
+            _ => false,
+        });
+        if let Some(i) = chart {
+            page.figure(
+                i,
+                "Share of each run's samples by outcome: correct, format failures (warm colours) and wrong answers (blue-grey). Point at a percentage for its run and mode.",
+            );
+        }
         slices_table(
             page,
             "Where the regression concentrates (SliceLine on the regression indicator)",

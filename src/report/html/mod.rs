@@ -408,13 +408,16 @@ fn benchmarks(page: &mut Page<'_>, input: &ReportInput<'_>, sections: &Sections<
         if let Some(o) = c.overall(&p.benchmark) {
             let _ = writeln!(page.body, "<p>{} {}</p>", badge(o.status), verdict(c, o));
         }
+        // The failure modes are shown in the diagnosis, beside their table.
         let mine: Vec<usize> = (0..page.charts.len())
             .filter(|&i| page.charts[i].benchmark() == p.benchmark)
+            .filter(|&i| !matches!(page.charts[i], Chart::Failures(_)))
             .collect();
         for i in mine {
             let caption = match &page.charts[i] {
                 Chart::Forest(_) => "Slice deltas with their confidence intervals. Point at a slice name for the whole name and its numbers; every slice is in comparison.csv.",
                 Chart::Heatmap(_) => "An item with two values on one axis counts in both cells, so cells can overlap. Point at a number for the cell's slice and figures.",
+                Chart::Failures(_) => "Share of each run's samples by outcome.",
             };
             page.figure(i, caption);
         }
@@ -559,6 +562,9 @@ fn runs(page: &mut Page<'_>, input: &ReportInput<'_>, _: &Sections<'_>) {
     }
     page.section("slices", "Slices");
     for i in 0..page.charts.len() {
+        if matches!(page.charts[i], Chart::Failures(_)) {
+            continue;
+        }
         page.figure(
             i,
             "Accuracy of each cell's items. Point at a number for the cell's slice and figures.",
