@@ -12,6 +12,9 @@
 //! Output is deterministic: no timestamps, no random ids.
 
 mod diagnosis;
+mod examples;
+
+use examples::examples_html;
 
 use std::fmt::Write;
 
@@ -28,62 +31,7 @@ const RESPONSE_CHARS: usize = 900;
 
 /// The page's style: system font stacks only (no font file, no URL), and a
 /// print stylesheet.
-const CSS: &str = r#":root { color-scheme: light; --ink: #222; --muted: #666; --line: #ddd; --band: #f6f6f6; }
-* { box-sizing: border-box; }
-body { margin: 0 auto; max-width: 1100px; padding: 1.5rem 1.25rem 3rem; color: var(--ink); background: #fff;
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "DejaVu Sans", sans-serif; }
-code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace; font-size: 0.86em; }
-code { overflow-wrap: anywhere; }
-h1 { font-size: 1.6rem; margin: 0 0 0.25rem; }
-h2 { font-size: 1.3rem; margin: 2.2rem 0 0.6rem; padding-bottom: 0.2rem; border-bottom: 2px solid var(--ink); }
-h3 { font-size: 1.05rem; margin: 1.6rem 0 0.5rem; }
-h4 { font-size: 0.95rem; margin: 1.2rem 0 0.4rem; }
-a { color: #1f5fa8; }
-.lede { color: var(--muted); margin: 0; }
-nav ul { list-style: none; padding: 0; margin: 1rem 0 0; display: flex; flex-wrap: wrap; gap: 0.3rem 1.2rem; font-size: 0.92rem; }
-table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.88rem; }
-th, td { padding: 0.3rem 0.6rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
-th { background: var(--band); font-weight: 600; vertical-align: bottom; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.num { white-space: nowrap; }
-tbody tr:hover { background: #fafafa; }
-table.slices { width: 100%; }
-table.slices td:first-child { min-width: 14rem; }
-td code { overflow-wrap: normal; }
-.badge { display: inline-block; padding: 0 0.45em; border-radius: 0.25em; font-size: 0.8em; font-weight: 600; letter-spacing: 0.02em; border: 1px solid; }
-.badge.regressed { background: #fbe4df; color: #8e1b16; border-color: #e9a99c; }
-.badge.improved { background: #dfeaf6; color: #164a85; border-color: #9cbde3; }
-.badge.stable { background: #f0f0f0; color: #444; border-color: #ccc; }
-.badge.underpowered { background: #f6f1de; color: #5e4d00; border-color: #d9cb8f; border-style: dashed; }
-ul.verdicts { padding-left: 0; list-style: none; }
-ul.verdicts li { margin: 0.4rem 0; padding: 0.5rem 0.75rem; background: var(--band); border-radius: 0.3rem; }
-figure { margin: 1rem 0; }
-svg.chart { display: block; max-width: 100%; height: auto; }
-figcaption, .note { color: var(--muted); font-size: 0.85rem; }
-.warning { color: #8e1b16; }
-details { margin: 0.6rem 0; }
-summary { cursor: pointer; }
-p.ids code { display: inline-block; margin: 0 0.4rem 0.2rem 0; }
-article.example { border: 1px solid var(--line); border-radius: 0.3rem; padding: 0.5rem 0.75rem; margin: 0.6rem 0; }
-article.example p.item { margin: 0 0 0.4rem; color: var(--muted); font-size: 0.88rem; }
-.text .label { font-size: 0.8rem; font-weight: 600; color: var(--muted); }
-.text pre { margin: 0.1rem 0 0.5rem; padding: 0.4rem 0.6rem; background: var(--band); white-space: pre-wrap; overflow-wrap: anywhere; max-height: 20rem; overflow: auto; }
-.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 0 0.75rem; }
-footer { margin-top: 3rem; color: var(--muted); font-size: 0.8rem; }
-@media (max-width: 700px) { .pair { grid-template-columns: 1fr; } }
-@media print {
-  @page { margin: 14mm; }
-  body { max-width: none; padding: 0; font-size: 10pt; }
-  nav, footer { display: none; }
-  a { color: inherit; text-decoration: none; }
-  section[id^="b-"] { break-before: page; }
-  h2, h3, h4 { break-after: avoid; }
-  figure, tr, .text, p.item { break-inside: avoid; }
-  p.item { break-after: avoid; }
-  .text pre { max-height: none; overflow: visible; }
-  tbody tr:hover { background: none; }
-}
-"#;
+const CSS: &str = include_str!("style.css");
 
 /// Escape text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -460,98 +408,6 @@ fn benchmarks(page: &mut Page<'_>, input: &ReportInput<'_>, sections: &Sections<
             page.body.push_str("</p>\n</details>\n");
         }
         page.end();
-    }
-}
-
-/// The first `n` characters of `s`, and how many were left out.
-fn head(s: &str, n: usize) -> (String, usize) {
-    let total = s.chars().count();
-    (s.chars().take(n).collect(), total.saturating_sub(n))
-}
-
-/// The last `n` characters of `s`, and how many were left out.
-fn tail(s: &str, n: usize) -> (String, usize) {
-    let total = s.chars().count();
-    let skip = total.saturating_sub(n);
-    (s.chars().skip(skip).collect(), skip)
-}
-
-fn text_block(out: &mut String, label: &str, text: Option<&str>, keep_end: bool, n: usize) {
-    let Some(text) = text else {
-        return;
-    };
-    let (shown, cut) = if keep_end { tail(text, n) } else { head(text, n) };
-    let note = if cut == 0 {
-        String::new()
-    } else if keep_end {
-        format!(" <span class=\"note\">(last {n} characters; {cut} before)</span>")
-    } else {
-        format!(" <span class=\"note\">(first {n} characters; {cut} more)</span>")
-    };
-    let _ = writeln!(
-        out,
-        "<div class=\"text\"><div class=\"label\">{}{note}</div><pre>{}{}{}</pre></div>",
-        escape(label),
-        if cut > 0 && keep_end { "…" } else { "" },
-        escape(&shown),
-        if cut > 0 && !keep_end { "…" } else { "" }
-    );
-}
-
-fn score(x: Option<f64>) -> String {
-    match x {
-        Some(v) if v.is_finite() => format!("{v:.2}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string(),
-        _ => "–".to_string(),
-    }
-}
-
-fn examples_html(out: &mut String, examples: &[&ExampleItem]) {
-    out.push_str("<h3>Example items</h3>\n");
-    let mut slices: Vec<&str> = Vec::new();
-    for e in examples {
-        if !slices.contains(&e.slice.as_str()) {
-            slices.push(&e.slice);
-        }
-    }
-    for slice in slices {
-        let _ = writeln!(out, "<h4><code>{}</code></h4>", escape(slice));
-        for e in examples.iter().filter(|e| e.slice == slice) {
-            let _ = write!(
-                out,
-                "<article class=\"example\">\n<p class=\"item\">item <code>{}</code>",
-                escape(&e.item_id)
-            );
-            if e.baseline_score.is_some() || e.candidate_score.is_some() {
-                let _ = write!(
-                    out,
-                    " · score {} → {}",
-                    score(e.baseline_score),
-                    score(e.candidate_score)
-                );
-            }
-            out.push_str("</p>\n");
-            text_block(out, "Prompt", e.prompt.as_deref(), true, PROMPT_CHARS);
-            text_block(out, "Target", e.target.as_deref(), false, TARGET_CHARS);
-            out.push_str("<div class=\"pair\">\n");
-            text_block(
-                out,
-                "Baseline response",
-                e.baseline_response.as_deref(),
-                false,
-                RESPONSE_CHARS,
-            );
-            text_block(
-                out,
-                "Candidate response",
-                e.candidate_response.as_deref(),
-                false,
-                RESPONSE_CHARS,
-            );
-            out.push_str("</div>\n</article>\n");
-        }
     }
 }
 
