@@ -46,12 +46,9 @@ pub enum Error {
     #[error("{0}")]
     Config(crate::taxonomy::ConfigErrors),
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// (The message includes the OS error; it is not repeated as a cause.)
+    #[error("{}: {cause}", path.display())]
+    Io { path: PathBuf, cause: std::io::Error },
     /// Parquet / frame errors, with the file they concern.
     #[error("{}: {message}", path.display())]
     Frame { path: PathBuf, message: String },
@@ -78,7 +75,7 @@ impl Error {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         }
     }
 

@@ -240,7 +240,7 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
         (
             Verdict::DataIn,
             format!(
-                "format-failure rate unchanged ({}% -> {}%); the loss concentrates in `{}` ({} items, {:+.1} pp against {:+.1} pp elsewhere, q = {:.2e})",
+                "format-failure rate unchanged ({}% -> {}%); the loss concentrates in {} ({} items, {:+.1} pp against {:+.1} pp elsewhere, q = {:.2e})",
                 pct(base_rate),
                 pct(cand_rate),
                 top.slice,
