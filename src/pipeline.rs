@@ -170,7 +170,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     let base = ds.run_index(&cfg.baseline)?;
     let cand = ds.run_index(&cfg.candidate)?;
     let defined = slices::slices(&ds, cfg.compare.max_order, cfg.compare.min_items);
-    let stats = slices::measure_all(&ds, &defined, cfg.compare.confidence);
+    let stats = slices::measure_all(&ds, &defined, cfg.compare.confidence, &cfg.compare.pass_k);
     let comparison = slices::compare(&ds, base, cand, &defined, &cfg.compare);
     stage.finish();
     let stage = progress.stage("diagnose", 0);
@@ -190,7 +190,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     let cells = charts::cell_slices(&ds, "operation", "task_type");
     let grid_cmp = slices::compare(&ds, base, cand, &cells, &cfg.compare);
 
-    slices::write::write_slices_csv(&out.join("slices.csv"), &stats)?;
+    slices::write::write_slices_csv(&out.join("slices.csv"), &stats, &cfg.compare.pass_k)?;
     slices::write::write_comparison_csv(&out.join("comparison.csv"), &comparison)?;
     slices::write::write_json(&out.join("comparison.json"), &comparison)?;
     slices::write::write_json(&out.join("ingest.json"), &ingest_report)?;

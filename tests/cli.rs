@@ -141,3 +141,76 @@ fn demo_writes_its_outputs_and_is_byte_identical_across_runs() {
     assert!(report.contains("## bbh"));
     assert!(report.contains("## math"));
 }
+
+#[test]
+fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    caploop()
+        .args([
+            "synth",
+            "--scenario",
+            "ops",
+            "--items",
+            "400",
+            "--samples",
+            "4",
+            "--seed",
+            "2",
+            "--out",
+        ])
+        .arg(d)
+        .assert()
+        .success();
+    caploop()
+        .arg("ingest")
+        .arg(d.join("samples.jsonl"))
+        .arg("--out")
+        .arg(d.join("s.parquet"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("3200 rows"));
+    caploop()
+        .args([
+            "tag",
+            "--taxonomy",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/taxonomies/math.yaml"),
+            "--samples",
+        ])
+        .arg(d.join("s.parquet"))
+        .arg("--out")
+        .arg(d.join("t.parquet"))
+        .assert()
+        .success();
+    fs::write(d.join("set.yaml"), "pass_k: [1, 4]\nmin_items: 10\n").unwrap();
+    caploop()
+        .args([
+            "compare",
+            "--baseline",
+            "ckpt-1000",
+            "--candidate",
+            "ckpt-2000",
+            "--samples",
+        ])
+        .arg(d.join("t.parquet"))
+        .arg("--out")
+        .arg(d.join("cmp"))
+        .arg("--settings")
+        .arg(d.join("set.yaml"))
+        .assert()
+        .success();
+    let slices = fs::read_to_string(d.join("cmp/slices.csv")).unwrap();
+    assert!(slices.starts_with(
+        "run,benchmark,slice,items,samples,mean,ci_low,ci_high,k,pass_at_k,pass_at_1,pass_at_4\n"
+    ));
+    let all: Vec<&str> = slices.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(&all[..5], &["ckpt-1000", "math", "*", "400", "1600"]);
+    assert_eq!(all[5], all[10], "pass@1 is the mean of item means");
+    assert!(all[11].parse::<f64>().unwrap() > all[10].parse::<f64>().unwrap());
+    let cmp = fs::read_to_string(d.join("cmp/comparison.csv")).unwrap();
+    let planted = cmp
+        .lines()
+        .find(|l| l.starts_with("math,operation=counting & operation=modular_arithmetic,"))
+        .unwrap();
+    assert!(planted.contains(",regressed,paired_t,"), "{planted}");
+}

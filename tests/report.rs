@@ -241,6 +241,7 @@ fn stats(run: &str, benchmark: &str, slice: &str, items: usize, mean: f64) -> Sl
         ci_high: mean + 0.05,
         k: None,
         pass_at_k: None,
+        pass_at: Vec::new(),
     }
 }
 
@@ -649,7 +650,7 @@ fn demo_report_shows_every_benchmark_with_its_charts_and_nothing_external() {
     let base = ds.run_index(&planted.baseline).unwrap();
     let cand = ds.run_index(&planted.candidate).unwrap();
     let defined = slices::slices(&ds, settings.max_order, settings.min_items);
-    let stats = slices::measure_all(&ds, &defined, settings.confidence);
+    let stats = slices::measure_all(&ds, &defined, settings.confidence, &settings.pass_k);
     let comparison = slices::compare(&ds, base, cand, &defined, &settings);
     let cells = charts::cell_slices(&ds, "operation", "task_type");
     let grid_cmp = slices::compare(&ds, base, cand, &cells, &settings);

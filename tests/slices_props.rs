@@ -114,7 +114,19 @@ proptest! {
         }
         // Slice counts add up: on the single-valued axis `bg`, x and unknown
         // partition the benchmark.
-        let stats = slices::measure_all(&ds, &defined, 0.95);
+        let stats = slices::measure_all(&ds, &defined, 0.95, &[1, 2]);
+        // Unbiased pass@1 is the mean of item means; pass@2 exists only
+        // where every item has two samples.
+        for st in &stats {
+            let (k1, p1) = st.pass_at[0];
+            prop_assert_eq!(k1, 1);
+            prop_assert!((p1.unwrap() - st.mean).abs() < 1e-12, "{:?}", st);
+            let (_, p2) = st.pass_at[1];
+            prop_assert_eq!(p2.is_some(), st.k.is_some_and(|k| k >= 2));
+            if let (Some(p2), Some(p1)) = (p2, p1) {
+                prop_assert!(p2 >= p1 - 1e-12);
+            }
+        }
         for run in ["base", "cand"] {
             let n = |name: &str| stats.iter().find(|s| s.run == run && s.slice == name).map_or(0, |s| s.items);
             let unknown = spec.iter().filter(|s| s.0 & if run == "base" { 1 } else { 2 } != 0 && s.3 % 3 == 1).count();

@@ -32,9 +32,9 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     let base = ds.run_index(&a.baseline)?;
     let cand = ds.run_index(&a.candidate)?;
     let defined = slices::slices(&ds, settings.max_order, settings.min_items);
-    let stats = slices::measure_all(&ds, &defined, settings.confidence);
+    let stats = slices::measure_all(&ds, &defined, settings.confidence, &settings.pass_k);
     let comparison = slices::compare(&ds, base, cand, &defined, &settings);
-    slices::write::write_slices_csv(&a.out.join("slices.csv"), &stats)?;
+    slices::write::write_slices_csv(&a.out.join("slices.csv"), &stats, &settings.pass_k)?;
     slices::write::write_comparison_csv(&a.out.join("comparison.csv"), &comparison)?;
     slices::write::write_json(&a.out.join("comparison.json"), &comparison)?;
     let input = ReportInput {

@@ -22,10 +22,13 @@ pub struct SliceStats {
     /// k of `pass_at_k`: the fewest samples any item of the slice has, when > 1.
     pub k: Option<u32>,
     pub pass_at_k: Option<f64>,
+    /// pass@k for each configured k (`CompareSettings::pass_k`), in that
+    /// order; `None` where some item of the slice has fewer than k samples.
+    pub pass_at: Vec<(u32, Option<f64>)>,
 }
 
 /// Statistics of `slice` in run `r`.
-pub fn measure(ds: &Dataset, r: usize, slice: &Slice, confidence: f64) -> SliceStats {
+pub fn measure(ds: &Dataset, r: usize, slice: &Slice, confidence: f64, ks: &[u32]) -> SliceStats {
     let scores: Vec<&ItemScore> = slice
         .items
         .iter()
@@ -52,14 +55,22 @@ pub fn measure(ds: &Dataset, r: usize, slice: &Slice, confidence: f64) -> SliceS
         let est = stats::clustered_mean(&means, confidence);
         (est.mean, est.ci)
     };
-    let k = scores.iter().map(|s| s.n).min().filter(|&k| k > 1);
-    let pass_at_k = k.map(|k| {
+    let min_n = scores.iter().map(|s| s.n).min();
+    let k = min_n.filter(|&k| k > 1);
+    // Unbiased pass@k averaged over items; defined only when every item has
+    // at least k samples.
+    let pass = |k: u32| -> Option<f64> {
+        if scores.is_empty() || min_n.is_none_or(|n| n < k) {
+            return None;
+        }
         let total: f64 = scores
             .iter()
             .filter_map(|s| stats::pass_at_k(s.n, s.correct, k))
             .sum();
-        total / scores.len() as f64
-    });
+        Some(total / scores.len() as f64)
+    };
+    let pass_at_k = k.and_then(pass);
+    let pass_at = ks.iter().map(|&k| (k, pass(k))).collect();
     SliceStats {
         run: ds.runs[r].clone(),
         benchmark: ds.benchmarks[slice.benchmark as usize].clone(),
@@ -71,5 +82,6 @@ pub fn measure(ds: &Dataset, r: usize, slice: &Slice, confidence: f64) -> SliceS
         ci_high: ci.high,
         k,
         pass_at_k,
+        pass_at,
     }
 }

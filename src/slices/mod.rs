@@ -16,13 +16,13 @@ pub use measure::{measure, SliceStats};
 pub use settings::CompareSettings;
 
 /// Statistics of every slice in every run, ordered by run, benchmark, slice.
-pub fn measure_all(ds: &Dataset, slices: &[Slice], confidence: f64) -> Vec<SliceStats> {
+pub fn measure_all(ds: &Dataset, slices: &[Slice], confidence: f64, ks: &[u32]) -> Vec<SliceStats> {
     use rayon::prelude::*;
     (0..ds.runs.len())
         .flat_map(|r| slices.iter().map(move |s| (r, s)))
         .collect::<Vec<_>>()
         .par_iter()
-        .map(|(r, s)| measure(ds, *r, s, confidence))
+        .map(|(r, s)| measure(ds, *r, s, confidence, ks))
         .filter(|s| s.items > 0)
         .collect()
 }

@@ -26,6 +26,9 @@ pub struct CompareSettings {
     pub max_listed_items: usize,
     /// Scoring filter per task, overriding the task's first filter.
     pub filters: BTreeMap<String, String>,
+    /// Values of k for which `slices.csv` reports unbiased pass@k (one
+    /// `pass_at_<k>` column each), besides pass@k at the slice's fewest samples.
+    pub pass_k: Vec<u32>,
 }
 
 impl Default for CompareSettings {
@@ -39,6 +42,7 @@ impl Default for CompareSettings {
             min_items: 20,
             max_listed_items: 50,
             filters: BTreeMap::new(),
+            pass_k: Vec::new(),
         }
     }
 }

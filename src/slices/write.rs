@@ -16,20 +16,6 @@ fn num(x: f64) -> Option<f64> {
 }
 
 #[derive(Serialize)]
-struct SliceRow<'a> {
-    run: &'a str,
-    benchmark: &'a str,
-    slice: &'a str,
-    items: usize,
-    samples: u64,
-    mean: Option<f64>,
-    ci_low: Option<f64>,
-    ci_high: Option<f64>,
-    k: Option<u32>,
-    pass_at_k: Option<f64>,
-}
-
-#[derive(Serialize)]
 struct ComparisonRow<'a> {
     benchmark: &'a str,
     slice: &'a str,
@@ -61,22 +47,40 @@ fn csv_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::usage(format!("{}: {e}", path.display()))
 }
 
-pub fn write_slices_csv(path: &Path, rows: &[SliceStats]) -> Result<()> {
+pub fn write_slices_csv(path: &Path, rows: &[SliceStats], ks: &[u32]) -> Result<()> {
     let mut w = csv_writer(path)?;
+    let cell = |x: Option<f64>| x.and_then(num).map_or(String::new(), |v| v.to_string());
+    let mut header: Vec<String> = [
+        "run",
+        "benchmark",
+        "slice",
+        "items",
+        "samples",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "k",
+        "pass_at_k",
+    ]
+    .map(String::from)
+    .to_vec();
+    header.extend(ks.iter().map(|k| format!("pass_at_{k}")));
+    w.write_record(&header).map_err(|e| csv_err(path, e))?;
     for r in rows {
-        w.serialize(SliceRow {
-            run: &r.run,
-            benchmark: &r.benchmark,
-            slice: &r.slice,
-            items: r.items,
-            samples: r.samples,
-            mean: num(r.mean),
-            ci_low: num(r.ci_low),
-            ci_high: num(r.ci_high),
-            k: r.k,
-            pass_at_k: r.pass_at_k.and_then(num),
-        })
-        .map_err(|e| csv_err(path, e))?;
+        let mut rec = vec![
+            r.run.clone(),
+            r.benchmark.clone(),
+            r.slice.clone(),
+            r.items.to_string(),
+            r.samples.to_string(),
+            cell(Some(r.mean)),
+            cell(Some(r.ci_low)),
+            cell(Some(r.ci_high)),
+            r.k.map_or(String::new(), |k| k.to_string()),
+            cell(r.pass_at_k),
+        ];
+        rec.extend(r.pass_at.iter().map(|(_, v)| cell(*v)));
+        w.write_record(&rec).map_err(|e| csv_err(path, e))?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }

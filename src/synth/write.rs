@@ -113,7 +113,9 @@ impl Writers {
             m.insert("run".into(), json!(self.runs[run]));
             m.insert("benchmark".into(), json!(s.benchmark));
             m.insert("task".into(), json!(s.task));
-            m.insert("item_id".into(), json!(doc_hash));
+            // Generated problems can repeat word for word: the doc id keeps
+            // such items apart (the lm-eval layout does it with `#k`).
+            m.insert("item_id".into(), json!(format!("{}:{}", s.task, s.doc_id)));
             m.insert("sample_idx".into(), json!(s.sample_idx));
             m.insert("prompt".into(), json!(s.prompt));
             m.insert("target".into(), json!(s.target));
