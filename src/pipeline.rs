@@ -41,6 +41,27 @@ pub struct PipelineConfig {
 }
 
 impl PipelineConfig {
+    /// A config with every setting at its default.
+    pub fn new(
+        inputs: Vec<PathBuf>,
+        taxonomies: Vec<PathBuf>,
+        baseline: &str,
+        candidate: &str,
+    ) -> PipelineConfig {
+        PipelineConfig {
+            inputs,
+            format: None,
+            columns: None,
+            skip_bad: false,
+            taxonomies,
+            baseline: baseline.to_string(),
+            candidate: candidate.to_string(),
+            out: None,
+            compare: CompareSettings::default(),
+            diagnose: DiagnoseSettings::default(),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<PipelineConfig> {
         let mut cfg: PipelineConfig = crate::config::load_yaml(path)?;
         let base = path.parent().unwrap_or(Path::new(""));

@@ -22,19 +22,12 @@ fn evidence(scenario: Scenario, items: usize, seed: u64) -> Evidence {
         effect: None,
     })
     .unwrap();
-    let tax = Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomies");
-    let cfg = PipelineConfig {
-        inputs: vec![PathBuf::from(&planted.logs)],
-        format: None,
-        columns: None,
-        skip_bad: false,
-        taxonomies: vec![tax.join("bbh.yaml"), tax.join("math.yaml")],
-        baseline: planted.baseline,
-        candidate: planted.candidate,
-        out: None,
-        compare: Default::default(),
-        diagnose: Default::default(),
-    };
+    let cfg = PipelineConfig::new(
+        vec![PathBuf::from(&planted.logs)],
+        common::taxonomies(),
+        &planted.baseline,
+        &planted.candidate,
+    );
     pipeline::run(&cfg, &tmp.path().join("out")).unwrap().evidence
 }
 

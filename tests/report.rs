@@ -846,18 +846,12 @@ fn pipeline_draws_the_failure_modes_of_a_diagnosed_benchmark() {
     })
     .unwrap();
     let tax = Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomies");
-    let cfg = PipelineConfig {
-        inputs: vec![std::path::PathBuf::from(&planted.logs)],
-        format: None,
-        columns: None,
-        skip_bad: false,
-        taxonomies: vec![tax.join("bbh.yaml"), tax.join("math.yaml")],
-        baseline: planted.baseline,
-        candidate: planted.candidate,
-        out: None,
-        compare: Default::default(),
-        diagnose: Default::default(),
-    };
+    let cfg = PipelineConfig::new(
+        vec![std::path::PathBuf::from(&planted.logs)],
+        vec![tax.join("bbh.yaml"), tax.join("math.yaml")],
+        &planted.baseline,
+        &planted.candidate,
+    );
     let out = tmp.path().join("out");
     pipeline::run(&cfg, &out).unwrap();
     let svg = fs::read_to_string(out.join("charts/failures-bbh.svg")).unwrap();

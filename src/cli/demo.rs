@@ -3,7 +3,6 @@ use std::path::PathBuf;
 use super::Out;
 use crate::error::{ExitCode, Result};
 use crate::pipeline::{self, PipelineConfig};
-use crate::slices::CompareSettings;
 use crate::synth::{self, Scenario, SynthOptions};
 
 #[derive(Debug, clap::Args)]
@@ -33,18 +32,12 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         effect: None,
     })?;
     let taxonomies = crate::shipped::write_taxonomies(&a.out.join("taxonomies"))?;
-    let cfg = PipelineConfig {
-        inputs: vec![PathBuf::from(&planted.logs)],
-        format: None,
-        columns: None,
-        skip_bad: false,
+    let cfg = PipelineConfig::new(
+        vec![PathBuf::from(&planted.logs)],
         taxonomies,
-        baseline: planted.baseline.clone(),
-        candidate: planted.candidate.clone(),
-        out: None,
-        compare: CompareSettings::default(),
-        diagnose: Default::default(),
-    };
+        &planted.baseline,
+        &planted.candidate,
+    );
     let outcome = pipeline::run_with(&cfg, &a.out, &crate::progress::Progress::new(out.quiet))?;
     out.say(format!(
         "ingested {} rows from {} files; compared {} slices",

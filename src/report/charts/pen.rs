@@ -146,6 +146,15 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
         )))
     }
 
+    /// An unfilled stroke of `width` logical pixels (at least one device pixel).
+    fn stroke(&self, color: RGBColor, width: f64) -> ShapeStyle {
+        ShapeStyle {
+            color: color.to_rgba(),
+            filled: false,
+            stroke_width: self.px(width).max(1) as u32,
+        }
+    }
+
     /// A rectangle outline.
     pub fn frame(
         &self,
@@ -156,11 +165,7 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
         color: RGBColor,
         width: f64,
     ) -> Result<(), ChartError> {
-        let style = ShapeStyle {
-            color: color.to_rgba(),
-            filled: false,
-            stroke_width: self.px(width).max(1) as u32,
-        };
+        let style = self.stroke(color, width);
         Self::check(
             self.area
                 .draw(&Rectangle::new([self.pt(x0, y0), self.pt(x1, y1)], style)),
@@ -177,11 +182,7 @@ impl<DB: DrawingBackend> Pen<'_, DB> {
         color: RGBColor,
         width: f64,
     ) -> Result<(), ChartError> {
-        let style = ShapeStyle {
-            color: color.to_rgba(),
-            filled: false,
-            stroke_width: self.px(width).max(1) as u32,
-        };
+        let style = self.stroke(color, width);
         Self::check(
             self.area
                 .draw(&PathElement::new(vec![self.pt(x0, y0), self.pt(x1, y1)], style)),
