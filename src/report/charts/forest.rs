@@ -13,7 +13,7 @@ use plotters::prelude::DrawingBackend;
 
 use super::palette as pal;
 use super::pen::{fit, width, Anchor, ChartError, Font, Pen};
-use super::{pct, pp, qv};
+use super::pp;
 use crate::slices::{Comparison, SliceComparison, Status};
 
 /// Most slices drawn in one plot.
@@ -278,18 +278,7 @@ impl<'a> Forest<'a> {
         };
         let is_all = s.slice == "*";
         let name = if is_all { "all items (*)" } else { s.slice.as_str() };
-        let tip = format!(
-            "{}\n{} → {}: {} pp [{}, {}], q = {}, {} items, {}",
-            s.slice,
-            pct(s.baseline_mean),
-            pct(s.candidate_mean),
-            pp(s.delta),
-            pp(s.ci_low),
-            pp(s.ci_high),
-            qv(s.q_value),
-            s.items,
-            s.status.as_str()
-        );
+        let tip = super::slice_tooltip(s);
         let font = if is_all { body.bold() } else { body };
         pen.label(name, Some(&tip), LABEL_W, (MARGIN, cy), font, Anchor::Start)?;
         if s.ci_low.is_finite() && s.ci_high.is_finite() {

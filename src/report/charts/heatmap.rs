@@ -16,7 +16,7 @@ use plotters::prelude::DrawingBackend;
 
 use super::palette as pal;
 use super::pen::{width, Anchor, ChartError, Font, Pen};
-use super::{pct, pp, qv};
+use super::{pct, pp};
 use crate::report::Grid;
 use crate::slices::{Dataset, Slice};
 
@@ -123,18 +123,7 @@ impl<'a> Heatmap<'a> {
             for s in c.slices.iter().filter(|s| s.benchmark == benchmark) {
                 if let Some((r, k)) = split_cell(&s.slice, row_axis, col_axis) {
                     let significant = s.q_value.is_finite() && s.q_value <= c.settings.fdr;
-                    let tooltip = format!(
-                        "{}\n{} → {}: {} pp [{}, {}], q = {}, {} items, {}",
-                        s.slice,
-                        pct(s.baseline_mean),
-                        pct(s.candidate_mean),
-                        pp(s.delta),
-                        pp(s.ci_low),
-                        pp(s.ci_high),
-                        qv(s.q_value),
-                        s.items,
-                        s.status.as_str()
-                    );
+                    let tooltip = super::slice_tooltip(s);
                     cells.push((
                         r,
                         k,

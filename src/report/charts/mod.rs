@@ -199,6 +199,23 @@ pub fn write_all(out_dir: &Path, input: &ReportInput<'_>, sections: &Sections<'_
     Ok(written)
 }
 
+/// The tooltip of a compared slice: its name, the two means, the delta with
+/// its interval, q, items and status (forest plot and heatmap alike).
+pub fn slice_tooltip(s: &crate::slices::SliceComparison) -> String {
+    format!(
+        "{}\n{} → {}: {} pp [{}, {}], q = {}, {} items, {}",
+        s.slice,
+        pct(s.baseline_mean),
+        pct(s.candidate_mean),
+        pp(s.delta),
+        pp(s.ci_low),
+        pp(s.ci_high),
+        qv(s.q_value),
+        s.items,
+        s.status.as_str()
+    )
+}
+
 /// A file-name-safe form of a name: ASCII letters and digits kept
 /// (lower-cased), every other run of characters becomes one `-`.
 pub fn slug(name: &str) -> String {
