@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::diagnose::{self, DiagnoseSettings, Evidence};
 use crate::error::{Error, Result};
 use crate::ingest::{self, Format, IngestOptions, IngestReport};
+use crate::plan::{Plan, PlanFiles, PlanSettings};
 use crate::progress::Progress;
 use crate::report::{charts, html, markdown, ExampleItem, Grid, ReportInput, Sections};
 use crate::slices::{self, CompareSettings, Comparison, SliceStats};
@@ -38,6 +39,13 @@ pub struct PipelineConfig {
     pub compare: CompareSettings,
     #[serde(default)]
     pub diagnose: DiagnoseSettings,
+    /// Data taxonomy and mapping rules for the plan (default: the shipped ones).
+    #[serde(default)]
+    pub data_taxonomy: Option<PathBuf>,
+    #[serde(default)]
+    pub mapping: Option<PathBuf>,
+    #[serde(default)]
+    pub plan: PlanSettings,
 }
 
 impl PipelineConfig {
@@ -59,6 +67,9 @@ impl PipelineConfig {
             out: None,
             compare: CompareSettings::default(),
             diagnose: DiagnoseSettings::default(),
+            data_taxonomy: None,
+            mapping: None,
+            plan: PlanSettings::default(),
         }
     }
 
@@ -70,6 +81,8 @@ impl PipelineConfig {
         cfg.taxonomies = cfg.taxonomies.iter().map(resolve).collect();
         cfg.columns = cfg.columns.as_ref().map(resolve);
         cfg.out = cfg.out.as_ref().map(resolve);
+        cfg.data_taxonomy = cfg.data_taxonomy.as_ref().map(resolve);
+        cfg.mapping = cfg.mapping.as_ref().map(resolve);
         Ok(cfg)
     }
 
@@ -94,6 +107,7 @@ pub struct Outcome {
     pub slices: Vec<SliceStats>,
     pub comparison: Comparison,
     pub evidence: Evidence,
+    pub plan: Plan,
 }
 
 /// Example items for the report: the first examples of the strongest
@@ -216,6 +230,16 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     slices::write::write_json(&out.join("comparison.json"), &comparison)?;
     slices::write::write_json(&out.join("ingest.json"), &ingest_report)?;
     slices::write::write_json(&out.join("evidence.json"), &evidence)?;
+    let plan = crate::plan::make(
+        &PlanFiles {
+            evidence: out.join("evidence.json"),
+            data_taxonomy: cfg.data_taxonomy.clone(),
+            mapping: cfg.mapping.clone(),
+            taxonomies: cfg.taxonomies.clone(),
+        },
+        &cfg.plan,
+    )?;
+    crate::plan::write(&plan, out)?;
     let input = ReportInput {
         title: format!("caploop: {} vs {}", cfg.baseline, cfg.candidate),
         ingest: Some(&ingest_report),
@@ -232,6 +256,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         }),
         examples: &examples,
         diagnosis: Some(&evidence),
+        plan: Some(&plan),
     };
     let chart_files = charts::write_all(out, &input, &sections)?;
     crate::error::write_file(&out.join("report.html"), html::render(&input, &sections))?;
@@ -242,6 +267,9 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     } else {
         report.push_str(&diagnose::markdown::render(&evidence));
     }
+    if let Some(at) = report.find("\n## Summary") {
+        report.insert_str(at + 1, &crate::plan::markdown::section(&plan));
+    }
     crate::error::write_file(&out.join("report.md"), report)?;
     stage.finish();
     Ok(Outcome {
@@ -251,5 +279,6 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         slices: stats,
         comparison,
         evidence,
+        plan,
     })
 }

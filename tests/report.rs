@@ -496,6 +496,7 @@ fn every_string_from_a_log_is_escaped() {
         grid: Some(grid(Some(&g), &[])),
         examples: &examples,
         diagnosis: None,
+        plan: None,
     };
     let page = html::render(&input, &sections);
     assert!(
@@ -524,6 +525,7 @@ fn the_page_references_nothing_outside_itself() {
         grid: Some(grid(Some(&g), &[])),
         examples: &examples,
         diagnosis: None,
+        plan: None,
     };
     let page = html::render(&input, &sections);
     let lower = page.to_lowercase();
@@ -693,6 +695,7 @@ fn demo_report_shows_every_benchmark_with_its_charts_and_nothing_external() {
         grid: Some(grid(Some(&grid_cmp), &[])),
         examples: &examples,
         diagnosis: None,
+        plan: None,
     };
     let out = match std::env::var_os("CAPLOOP_REPORT_DIR") {
         Some(d) => std::path::PathBuf::from(d),

@@ -39,6 +39,12 @@ fn kind(text: &str) -> &'static str {
     let top = |k: &str| text.lines().any(|l| l.starts_with(&format!("{k}:")));
     if top("axes") {
         "taxonomy"
+    } else if top("categories") {
+        "data taxonomy"
+    } else if top("rules") {
+        "mapping rules"
+    } else if top("diagnose") || top("compare") || top("plan") {
+        "settings"
     } else if top("inputs") {
         "pipeline"
     } else if top("columns") {
@@ -48,10 +54,22 @@ fn kind(text: &str) -> &'static str {
     }
 }
 
+/// Any settings file: the stage sections of a pipeline config.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[allow(dead_code)]
+struct Settings {
+    compare: crate::slices::CompareSettings,
+    diagnose: crate::diagnose::DiagnoseSettings,
+    plan: crate::plan::PlanSettings,
+}
+
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     let files = yaml_files(&a.paths)?;
     let mut failures = Vec::new();
     let mut taxonomies = Vec::new();
+    let mut data = Vec::new();
+    let mut mappings = Vec::new();
     for f in &files {
         let text = crate::error::read_text(f)?;
         let res = match kind(&text) {
@@ -59,16 +77,52 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
                 taxonomies.push(f.clone());
                 TaxonomySet::load(std::slice::from_ref(f)).map(|_| ()).map_err(Error::from)
             }
+            "data taxonomy" => crate::mapping::DataTaxonomy::from_yaml_str(f, &text).map(|d| data.push(d)),
+            "mapping rules" => {
+                // Checked below, against the data taxonomy and the axes.
+                mappings.push((f.clone(), text));
+                continue;
+            }
+            "settings" => crate::config::load_yaml::<Settings>(f).and_then(|s| s.plan.validate()),
             "pipeline" => crate::pipeline::PipelineConfig::load(f).map(|_| ()),
             "mapping" => crate::ingest::generic::ColumnMapping::load(f).map(|_| ()),
             _ => Err(Error::usage(format!(
-                "{}: not a caploop config: expected top-level `axes:` (taxonomy), `inputs:` (pipeline) or `columns:` (column mapping)",
+                "{}: not a caploop config: expected top-level `axes:` (taxonomy), `categories:` (data taxonomy), `rules:` (mapping rules), `diagnose:`/`compare:`/`plan:` (settings), `inputs:` (pipeline) or `columns:` (column mapping)",
                 f.display()
             ))),
         };
         match res {
             Ok(()) => out.say(format!("ok  {}", f.display())),
             Err(e) => failures.push(e),
+        }
+    }
+    if !mappings.is_empty() {
+        // Mapping rules name data categories and axis values: check them
+        // against the data taxonomy and taxonomies given here, else the shipped ones.
+        let data = match data.first() {
+            Some(d) => Ok(d.clone()),
+            None => crate::mapping::DataTaxonomy::from_yaml_str(
+                std::path::Path::new("(shipped) configs/data_taxonomy.yaml"),
+                crate::shipped::DATA_TAXONOMY.1,
+            ),
+        };
+        let axes = if taxonomies.is_empty() {
+            crate::shipped::known_axes()
+        } else {
+            TaxonomySet::load(&taxonomies)
+                .map(|t| crate::mapping::known_axes(&t))
+                .map_err(Error::from)
+        };
+        match (data, axes) {
+            (Ok(data), Ok(axes)) => {
+                for (f, text) in &mappings {
+                    match crate::mapping::MappingRules::from_yaml_str(f, text, &data, &axes) {
+                        Ok(_) => out.say(format!("ok  {}", f.display())),
+                        Err(e) => failures.push(e),
+                    }
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => failures.push(e),
         }
     }
     // Taxonomies are also checked together: rule ids must be unique across files.

@@ -6,6 +6,7 @@ mod compare;
 mod demo;
 mod diagnose;
 mod ingest;
+mod plan;
 mod run;
 mod synth;
 mod tag;
@@ -46,6 +47,8 @@ pub enum Command {
     Compare(compare::Args),
     /// Decide whether a regression is a data problem, and where.
     Diagnose(diagnose::Args),
+    /// Turn a diagnosis into a data plan: interventions, mixture, hypotheses.
+    Plan(plan::Args),
     /// Write a synthetic evaluation with planted effects.
     Synth(synth::Args),
     /// Validate taxonomy, mapping and pipeline configs.
@@ -83,6 +86,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Tag(a) => tag::run(a, out),
         Command::Compare(a) => compare::run(a, out),
         Command::Diagnose(a) => diagnose::run(a, out),
+        Command::Plan(a) => plan::run(a, out),
         Command::Synth(a) => synth::run(a, out),
         Command::Check(a) => check::run(a, out),
     }
@@ -105,6 +109,19 @@ pub(crate) fn say_verdicts(e: &crate::diagnose::Evidence, out: Out) {
         if let Some(f) = &v.fix {
             out.say(format!("  {:<12} fix: {}", "", f.kind));
         }
+    }
+}
+
+/// The interventions of a plan, one line each.
+pub(crate) fn say_plan(p: &crate::plan::Plan, out: Out) {
+    out.say(format!(
+        "plan: {} interventions, {} unmapped weak slices, mixture {}",
+        p.interventions.len(),
+        p.unmapped.len(),
+        if p.mixture.changed { "changed" } else { "unchanged" }
+    ));
+    for i in &p.interventions {
+        out.say(format!("  {:<4} {:<14} {}", i.id, i.kind.as_str(), i.summary));
     }
 }
 

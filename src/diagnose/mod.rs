@@ -53,6 +53,8 @@ pub struct DiscoveredSlice {
     /// 95% t-interval of the effect in the slice (for a target comparison).
     pub in_ci_low: f64,
     pub in_ci_high: f64,
+    /// The diagnosed run's mean score in the slice.
+    pub candidate_mean: f64,
     pub example_items: Vec<String>,
 }
 
@@ -146,6 +148,7 @@ fn discover(
     items: &[usize],
     errors: &[f64],
     effect: &[f64],
+    score: &[f64],
     s: &DiscoverySettings,
     fdr: f64,
 ) -> Vec<DiscoveredSlice> {
@@ -185,15 +188,26 @@ fn discover(
     lattice::search(&input, &settings)
         .into_iter()
         .map(|f| {
-            let inside: Vec<f64> = item_tags
+            let member: Vec<bool> = item_tags
                 .iter()
-                .zip(effect)
-                .filter(|(t, _)| f.tags.iter().all(|x| t.contains(x)))
-                .map(|(_, e)| *e)
+                .map(|t| f.tags.iter().all(|x| t.contains(x)))
                 .collect();
-            (f, crate::stats::clustered_mean(&inside, 0.95).ci)
+            let inside: Vec<f64> = effect
+                .iter()
+                .zip(&member)
+                .filter(|(_, m)| **m)
+                .map(|(e, _)| *e)
+                .collect();
+            let scores: Vec<f64> = score
+                .iter()
+                .zip(&member)
+                .filter(|(_, m)| **m)
+                .map(|(e, _)| *e)
+                .collect();
+            let mean = scores.iter().sum::<f64>() / scores.len().max(1) as f64;
+            (f, crate::stats::clustered_mean(&inside, 0.95).ci, mean)
         })
-        .map(|(f, ci)| DiscoveredSlice {
+        .map(|(f, ci, mean)| DiscoveredSlice {
             slice: f.name,
             level: f.level,
             items: f.items,
@@ -209,6 +223,7 @@ fn discover(
             significant: f.significant,
             in_ci_low: ci.low,
             in_ci_high: ci.high,
+            candidate_mean: mean,
             example_items: f
                 .examples
                 .iter()
@@ -246,7 +261,7 @@ fn weak_and_persistent(
             let errors: Vec<f64> = y.iter().map(|v| 1.0 - v).collect();
             let name = ds.benchmarks[b as usize].clone();
             let target = s.targets.get(&name).copied();
-            let slices = discover(ds, &items, &errors, &y, &s.discovery, fdr);
+            let slices = discover(ds, &items, &errors, &y, &y, &s.discovery, fdr);
             let below_target = match target {
                 Some(t) => slices
                     .iter()
@@ -383,8 +398,8 @@ pub fn diagnose_loaded(
         let delta: Vec<f64> = xy.iter().map(|(x, y)| y - x).collect();
         let cand_err: Vec<f64> = xy.iter().map(|(_, y)| 1.0 - y).collect();
         let cand_score: Vec<f64> = xy.iter().map(|(_, y)| *y).collect();
-        let found = discover(ds, &items, &regression, &delta, &s.discovery, fdr);
-        let weak = discover(ds, &items, &cand_err, &cand_score, &s.discovery, fdr);
+        let found = discover(ds, &items, &regression, &delta, &cand_score, &s.discovery, fdr);
+        let weak = discover(ds, &items, &cand_err, &cand_score, &cand_score, &s.discovery, fdr);
         verdicts.push(verdict::decide(
             verdict::BenchmarkInput {
                 ds,

@@ -45,7 +45,7 @@ pub fn default_rules() -> Vec<DiagnosisRule> {
             modes: vec![FailureMode::Runaway, FailureMode::Truncated],
             min_increase: 0.02,
             min_template_share: None,
-            action: "The model no longer stops after its answer: check that the end-of-sequence token is kept in the loss (not masked) and ends every training document; re-evaluate after restoring it. No data change fixes this.".into(),
+            action: "The model no longer stops after its answer: check that the end-of-sequence token is kept in the loss (not masked) and ends every training document, and that the evaluation's stop sequences (`until`) match the model's output; re-evaluate after restoring them. No data change fixes this.".into(),
         },
         DiagnosisRule {
             id: "fix.answer_extraction".into(),

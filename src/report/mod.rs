@@ -42,6 +42,8 @@ pub struct Sections<'a> {
     pub examples: &'a [ExampleItem],
     /// Verdicts, failure modes and discovered slices.
     pub diagnosis: Option<&'a crate::diagnose::Evidence>,
+    /// The plan made from the diagnosis.
+    pub plan: Option<&'a crate::plan::Plan>,
 }
 
 /// The cells of the slice heatmap: every pair of a `rows` tag and a `cols`

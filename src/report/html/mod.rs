@@ -13,6 +13,7 @@
 
 mod diagnosis;
 mod examples;
+mod plan;
 
 use examples::examples_html;
 
@@ -118,6 +119,7 @@ type Section = fn(&mut Page<'_>, &ReportInput<'_>, &Sections<'_>);
 /// absent; a later stage's section goes here (see [`Sections`]).
 const SECTIONS: &[Section] = &[
     diagnosis::section,
+    plan::section,
     summary,
     pairing,
     benchmarks,
