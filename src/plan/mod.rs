@@ -645,8 +645,8 @@ fn build_mixture(data: &DataTaxonomy, upweight: &[f64], s: &PlanSettings) -> Res
             new_share: x.share,
             change: x.share - l.share,
             upweight: *u,
-            base_tokens: l.share * budget,
-            tokens: x.share * budget,
+            base_tokens: (l.share * budget).round(),
+            tokens: (x.share * budget).round(),
             tokens_available: l.tokens,
             epochs: if l.tokens > 0.0 {
                 x.share * budget / l.tokens
