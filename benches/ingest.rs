@@ -19,6 +19,7 @@ fn logs(items: usize) -> (tempfile::TempDir, PathBuf) {
         seed: 1,
         out: tmp.path().to_path_buf(),
         effect: None,
+        after: false,
     })
     .unwrap();
     (tmp, PathBuf::from(planted.logs))

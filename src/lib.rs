@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod error;
+pub mod history;
 pub mod ingest;
 pub mod mapping;
 pub mod pipeline;
@@ -21,5 +22,6 @@ pub mod synth;
 pub mod table;
 pub mod tagging;
 pub mod taxonomy;
+pub mod verify;
 
 pub use error::{Error, ExitCode, Result};

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::diagnose::{self, DiagnoseSettings, Evidence};
 use crate::error::{Error, Result};
+use crate::history::History;
 use crate::ingest::{self, Format, IngestOptions, IngestReport};
 use crate::plan::{Plan, PlanFiles, PlanSettings};
 use crate::progress::Progress;
@@ -14,6 +15,7 @@ use crate::report::{charts, html, markdown, ExampleItem, Grid, ReportInput, Sect
 use crate::slices::{self, CompareSettings, Comparison, SliceStats};
 use crate::tagging::{self, Coverage};
 use crate::taxonomy::TaxonomySet;
+use crate::verify::{Verification, VerifyOptions};
 
 /// A pipeline config file. Relative paths are relative to the file's folder.
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +48,16 @@ pub struct PipelineConfig {
     pub mapping: Option<PathBuf>,
     #[serde(default)]
     pub plan: PlanSettings,
+    /// Later runs to verify the plan against (the candidate is their baseline).
+    #[serde(default)]
+    pub verify: Vec<String>,
+    /// Verify even when the evaluation changed between the runs.
+    #[serde(default)]
+    pub allow_changed_eval: bool,
+    /// A checkpoint series for the history section (run ids in training
+    /// order); empty for none.
+    #[serde(default)]
+    pub history: Vec<String>,
 }
 
 impl PipelineConfig {
@@ -70,6 +82,9 @@ impl PipelineConfig {
             data_taxonomy: None,
             mapping: None,
             plan: PlanSettings::default(),
+            verify: Vec::new(),
+            allow_changed_eval: false,
+            history: Vec::new(),
         }
     }
 
@@ -108,6 +123,8 @@ pub struct Outcome {
     pub comparison: Comparison,
     pub evidence: Evidence,
     pub plan: Plan,
+    pub verifications: Vec<Verification>,
+    pub history: Option<History>,
 }
 
 /// Example items for the report: the first examples of the strongest
@@ -240,6 +257,26 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         &cfg.plan,
     )?;
     crate::plan::write(&plan, out)?;
+    let mut verifications = Vec::new();
+    for run in &cfg.verify {
+        let v = crate::verify::verify(&VerifyOptions {
+            plan: &out.join("plan.json"),
+            samples: &samples,
+            baseline: &cfg.candidate,
+            candidate: run,
+            allow_changed_eval: cfg.allow_changed_eval,
+            compare: &cfg.compare,
+        })?;
+        crate::verify::write(&v, &out.join(format!("verify-{run}")))?;
+        verifications.push(v);
+    }
+    let history = if cfg.history.is_empty() {
+        None
+    } else {
+        let h = crate::history::history(&ds, &cfg.history, &cfg.compare)?;
+        crate::slices::write::write_json(&out.join("history.json"), &h)?;
+        Some(h)
+    };
     let input = ReportInput {
         title: format!("caploop: {} vs {}", cfg.baseline, cfg.candidate),
         ingest: Some(&ingest_report),
@@ -257,6 +294,8 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         examples: &examples,
         diagnosis: Some(&evidence),
         plan: Some(&plan),
+        verifications: &verifications,
+        history: history.as_ref(),
     };
     let chart_files = charts::write_all(out, &input, &sections)?;
     crate::error::write_file(&out.join("report.html"), html::render(&input, &sections))?;
@@ -268,7 +307,14 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         report.push_str(&diagnose::markdown::render(&evidence));
     }
     if let Some(at) = report.find("\n## Summary") {
-        report.insert_str(at + 1, &crate::plan::markdown::section(&plan));
+        let mut loop_md = crate::plan::markdown::section(&plan);
+        for v in &verifications {
+            loop_md.push_str(&crate::verify::markdown::section(v));
+        }
+        if let Some(h) = &history {
+            loop_md.push_str(&crate::history::markdown(h));
+        }
+        report.insert_str(at + 1, &loop_md);
     }
     crate::error::write_file(&out.join("report.md"), report)?;
     stage.finish();
@@ -280,5 +326,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         comparison,
         evidence,
         plan,
+        verifications,
+        history,
     })
 }

@@ -20,6 +20,7 @@ fn evidence(scenario: Scenario, items: usize, seed: u64) -> Evidence {
         seed,
         out: tmp.path().to_path_buf(),
         effect: None,
+        after: false,
     })
     .unwrap();
     let cfg = PipelineConfig::new(
@@ -167,6 +168,7 @@ fn without_a_baseline_weakness_that_persists_across_runs_is_flagged() {
         seed: 12,
         out: tmp.path().to_path_buf(),
         effect: None,
+        after: false,
     })
     .unwrap();
     let tax = Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomies");

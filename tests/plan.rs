@@ -26,6 +26,7 @@ fn pipeline_plan(dir: &Path, scenario: Scenario, items: usize, seed: u64, mappin
         seed,
         out: dir.join("synth"),
         effect: None,
+        after: false,
     })
     .unwrap();
     let mut cfg = PipelineConfig::new(

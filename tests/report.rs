@@ -497,6 +497,8 @@ fn every_string_from_a_log_is_escaped() {
         examples: &examples,
         diagnosis: None,
         plan: None,
+        verifications: &[],
+        history: None,
     };
     let page = html::render(&input, &sections);
     assert!(
@@ -526,6 +528,8 @@ fn the_page_references_nothing_outside_itself() {
         examples: &examples,
         diagnosis: None,
         plan: None,
+        verifications: &[],
+        history: None,
     };
     let page = html::render(&input, &sections);
     let lower = page.to_lowercase();
@@ -636,6 +640,7 @@ fn demo_report_shows_every_benchmark_with_its_charts_and_nothing_external() {
         seed: 7,
         out: tmp.path().join("demo"),
         effect: None,
+        after: false,
     })
     .unwrap();
     let taxonomies = caploop::shipped::write_taxonomies(&tmp.path().join("taxonomies")).unwrap();
@@ -696,6 +701,8 @@ fn demo_report_shows_every_benchmark_with_its_charts_and_nothing_external() {
         examples: &examples,
         diagnosis: None,
         plan: None,
+        verifications: &[],
+        history: None,
     };
     let out = match std::env::var_os("CAPLOOP_REPORT_DIR") {
         Some(d) => std::path::PathBuf::from(d),
@@ -846,6 +853,7 @@ fn pipeline_draws_the_failure_modes_of_a_diagnosed_benchmark() {
         seed: 1,
         out: tmp.path().join("eos"),
         effect: None,
+        after: false,
     })
     .unwrap();
     let tax = Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomies");

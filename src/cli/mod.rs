@@ -10,6 +10,7 @@ mod plan;
 mod run;
 mod synth;
 mod tag;
+mod verify;
 
 use std::fmt::Display;
 use std::io::Write;
@@ -51,6 +52,8 @@ pub enum Command {
     Plan(plan::Args),
     /// Write a synthetic evaluation with planted effects.
     Synth(synth::Args),
+    /// Check a plan's hypotheses against the next evaluation (exit 1 when one is refuted).
+    Verify(verify::Args),
     /// Validate taxonomy, mapping and pipeline configs.
     Check(check::Args),
 }
@@ -88,6 +91,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Diagnose(a) => diagnose::run(a, out),
         Command::Plan(a) => plan::run(a, out),
         Command::Synth(a) => synth::run(a, out),
+        Command::Verify(a) => verify::run(a, out),
         Command::Check(a) => check::run(a, out),
     }
 }
@@ -122,6 +126,45 @@ pub(crate) fn say_plan(p: &crate::plan::Plan, out: Out) {
     ));
     for i in &p.interventions {
         out.say(format!("  {:<4} {:<14} {}", i.id, i.kind.as_str(), i.summary));
+    }
+}
+
+/// The outcome of a verification, one line per check.
+pub(crate) fn say_verification(v: &crate::verify::Verification, out: Out) {
+    out.say(format!("verify {} -> {}: {}", v.baseline, v.candidate, v.result));
+    for t in &v.targets {
+        let m = t.measured.as_ref().map_or("not measurable".to_string(), |m| {
+            format!(
+                "{:+.1} pp [{:+.1}, {:+.1}]",
+                100.0 * m.delta,
+                100.0 * m.ci_low,
+                100.0 * m.ci_high
+            )
+        });
+        out.say(format!(
+            "  {:<4} {:<13} {:<8} {} (predicted >= {:+.1} pp): {m}",
+            t.hypothesis,
+            t.outcome.as_str(),
+            t.benchmark,
+            t.slice,
+            100.0 * t.min_effect
+        ));
+    }
+    for g in &v.guardrails {
+        out.say(format!(
+            "  guard {:<12} {:<8} {}",
+            g.outcome.as_str(),
+            g.benchmark,
+            g.slice
+        ));
+    }
+    if !v.collateral.is_empty() {
+        out.say(format!(
+            "  {} collateral regressions outside the plan, first: {} on {}",
+            v.collateral.len(),
+            v.collateral[0].slice,
+            v.collateral[0].benchmark
+        ));
     }
 }
 

@@ -21,6 +21,11 @@ pub struct Args {
     /// Change in success probability planted on the `ops` combination (default -0.35).
     #[arg(long, allow_hyphen_values = true)]
     pub effect: Option<f64>,
+    /// Also write two later checkpoints for `caploop verify`: ckpt-3000-fixed
+    /// (planted weakness fixed, a collateral regression planted elsewhere)
+    /// and ckpt-3000-unfixed (nothing fixed).
+    #[arg(long)]
+    pub after: bool,
 }
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
@@ -31,6 +36,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         seed: a.seed,
         out: a.out.clone(),
         effect: a.effect,
+        after: a.after,
     })?;
     out.say(format!(
         "wrote {} ({} vs {}); planted effects in {}",

@@ -44,6 +44,10 @@ pub struct Sections<'a> {
     pub diagnosis: Option<&'a crate::diagnose::Evidence>,
     /// The plan made from the diagnosis.
     pub plan: Option<&'a crate::plan::Plan>,
+    /// The plan checked against later runs.
+    pub verifications: &'a [crate::verify::Verification],
+    /// A checkpoint series.
+    pub history: Option<&'a crate::history::History>,
 }
 
 /// The cells of the slice heatmap: every pair of a `rows` tag and a `cols`

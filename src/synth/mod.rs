@@ -55,6 +55,10 @@ pub struct SynthOptions {
     /// Change in success probability on the planted `ops` combination
     /// (default -0.35); 0 plants nothing there.
     pub effect: Option<f64>,
+    /// Also write two later checkpoints for `verify`: [`AFTER_FIXED`], where
+    /// the planted weakness is fixed (and a collateral regression is
+    /// planted on `operation=sequences`), and [`AFTER_UNFIXED`], where nothing changed.
+    pub after: bool,
 }
 
 /// The planted truth, written as `planted.json`.
@@ -66,6 +70,8 @@ pub struct Planted {
     pub samples: u32,
     pub baseline: String,
     pub candidate: String,
+    /// The later checkpoints, when asked for: (run, what it is).
+    pub after: Vec<(String, String)>,
     pub effects: Vec<Effect>,
     /// Where the logs are: an lm-eval folder, or a generic JSONL file.
     pub logs: String,
@@ -86,6 +92,14 @@ pub struct Effect {
 
 pub const BASELINE: &str = "ckpt-1000";
 pub const CANDIDATE: &str = "ckpt-2000";
+/// The `after` run where the planted weaknesses are fixed.
+pub const AFTER_FIXED: &str = "ckpt-3000-fixed";
+/// The `after` run where they are not.
+pub const AFTER_UNFIXED: &str = "ckpt-3000-unfixed";
+/// The collateral regression of [`AFTER_FIXED`]: a MATH operation outside
+/// the planted combination, and its change in success probability.
+pub const COLLATERAL_OP: &str = "sequences";
+const COLLATERAL_DELTA: f64 = -0.3;
 /// The planted weak combination of the `ops` scenario.
 pub const PLANTED_OPS: [&str; 2] = ["counting", "modular_arithmetic"];
 const OPS_DELTA: f64 = -0.35;
@@ -146,7 +160,17 @@ fn gen_math(opts: &SynthOptions, planted: bool, w: &mut Writers) -> Result<()> {
             "answer": answer,
         });
         let prompt = format!("Problem:\n{}\n\nSolution:", p.text);
-        for (run, rate) in [(0usize, p_base), (1, p_cand)] {
+        let p_fixed = if ops.contains(&COLLATERAL_OP) {
+            (p_base + COLLATERAL_DELTA).clamp(0.01, 0.99)
+        } else {
+            p_base
+        };
+        let runs: &[(usize, f64)] = if opts.after {
+            &[(0, p_base), (1, p_cand), (2, p_fixed), (3, p_cand)]
+        } else {
+            &[(0, p_base), (1, p_cand)]
+        };
+        for &(run, rate) in runs {
             for k in 0..opts.samples {
                 let ok = rng.random_bool(rate);
                 let given = if ok {
@@ -203,9 +227,13 @@ fn gen_bbh(opts: &SynthOptions, effect: BbhEffect, w: &mut Writers) -> Result<()
             bbh::response(&other.input, &other.target),
             it.input
         );
-        for run in [0usize, 1] {
+        let runs: &[usize] = if opts.after { &[0, 1, 2, 3] } else { &[0, 1] };
+        for &run in runs {
+            // The fixed `after` run (2) behaves like the baseline; the unfixed
+            // one (3) like the candidate.
+            let like_candidate = run == 1 || run == 3;
             for k in 0..opts.samples {
-                let rate = if run == 1 {
+                let rate = if like_candidate {
                     (p + effect.content_gain).min(0.99)
                 } else {
                     p
@@ -213,7 +241,7 @@ fn gen_bbh(opts: &SynthOptions, effect: BbhEffect, w: &mut Writers) -> Result<()
                 let reasoned_right = rng.random_bool(rate);
                 let own = if reasoned_right { &it.target } else { &it.wrong };
                 let mut response = bbh::response(&it.input, own);
-                if run == 1 && effect.runaway > 0.0 && rng.random_bool(effect.runaway) {
+                if like_candidate && effect.runaway > 0.0 && rng.random_bool(effect.runaway) {
                     let other_answer = if rng.random_bool(0.5) {
                         &other.target
                     } else {
@@ -275,7 +303,12 @@ pub fn generate(opts: &SynthOptions) -> Result<Planted> {
         Scenario::Demo => (Some(eos), Some(true)),
         Scenario::Mixed => (Some(mixed), None),
     };
-    let mut w = Writers::new(&opts.out, opts.samples > 1, [BASELINE, CANDIDATE], BBH_MAX_TOKS)?;
+    let runs: &[&str] = if opts.after {
+        &[BASELINE, CANDIDATE, AFTER_FIXED, AFTER_UNFIXED]
+    } else {
+        &[BASELINE, CANDIDATE]
+    };
+    let mut w = Writers::new(&opts.out, opts.samples > 1, runs, BBH_MAX_TOKS)?;
     let mut effects = Vec::new();
     if let Some(effect) = bbh_effect {
         gen_bbh(opts, effect, &mut w)?;
@@ -318,6 +351,19 @@ pub fn generate(opts: &SynthOptions) -> Result<Planted> {
         samples: opts.samples,
         baseline: BASELINE.into(),
         candidate: CANDIDATE.into(),
+        after: if opts.after {
+            vec![
+                (
+                    AFTER_FIXED.into(),
+                    format!(
+                        "planted weaknesses fixed (back to the baseline); collateral regression of {COLLATERAL_DELTA} on math operation={COLLATERAL_OP}"
+                    ),
+                ),
+                (AFTER_UNFIXED.into(), "nothing fixed: behaves like the candidate".into()),
+            ]
+        } else {
+            Vec::new()
+        },
         effects,
         logs: logs.display().to_string(),
     };

@@ -27,7 +27,12 @@ pub struct Sample<'a> {
     pub correct: bool,
 }
 
-const DATES: [&str; 2] = ["2026-01-01T00-00-00.000001", "2026-01-02T00-00-00.000001"];
+const DATES: [&str; 4] = [
+    "2026-01-01T00-00-00.000001",
+    "2026-01-02T00-00-00.000001",
+    "2026-01-03T00-00-00.000001",
+    "2026-01-04T00-00-00.000001",
+];
 
 pub fn logs_path(out: &Path, generic: bool) -> PathBuf {
     if generic {
@@ -41,6 +46,7 @@ fn sha256(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
+#[derive(Clone)]
 struct TaskSeen {
     filter: String,
 }
@@ -48,10 +54,10 @@ struct TaskSeen {
 pub struct Writers {
     out: PathBuf,
     generic: bool,
-    runs: [String; 2],
+    runs: Vec<String>,
     max_gen_toks: u32,
     files: BTreeMap<(usize, String), (PathBuf, BufWriter<File>)>,
-    tasks: [BTreeMap<String, TaskSeen>; 2],
+    tasks: Vec<BTreeMap<String, TaskSeen>>,
 }
 
 fn open(path: &Path) -> Result<BufWriter<File>> {
@@ -65,7 +71,10 @@ fn open(path: &Path) -> Result<BufWriter<File>> {
 }
 
 impl Writers {
-    pub fn new(out: &Path, generic: bool, runs: [&str; 2], max_gen_toks: u32) -> Result<Writers> {
+    pub fn new(out: &Path, generic: bool, runs: &[&str], max_gen_toks: u32) -> Result<Writers> {
+        if runs.len() > DATES.len() {
+            return Err(Error::usage("synth: too many runs"));
+        }
         let logs = logs_path(out, generic);
         if logs.exists() {
             let removed = if generic {
@@ -78,10 +87,10 @@ impl Writers {
         Ok(Writers {
             out: out.to_path_buf(),
             generic,
-            runs: runs.map(str::to_string),
+            runs: runs.iter().map(|r| r.to_string()).collect(),
             max_gen_toks,
             files: BTreeMap::new(),
-            tasks: [BTreeMap::new(), BTreeMap::new()],
+            tasks: vec![BTreeMap::new(); runs.len()],
         })
     }
 
@@ -162,7 +171,7 @@ impl Writers {
             f.flush().map_err(|e| Error::io(path, e))?;
         }
         if !self.generic {
-            for (run, date) in DATES.iter().enumerate() {
+            for (run, date) in DATES.iter().enumerate().take(self.runs.len()) {
                 let mut configs = serde_json::Map::new();
                 let mut versions = serde_json::Map::new();
                 let mut nshot = serde_json::Map::new();

@@ -46,6 +46,7 @@ pub fn compare_scenario(
         seed,
         out: dir.to_path_buf(),
         effect,
+        after: false,
     })
     .unwrap();
     let taxonomy = caploop::taxonomy::TaxonomySet::load(&taxonomies()).unwrap();
