@@ -14,6 +14,7 @@
 mod diagnosis;
 mod examples;
 mod plan;
+mod verify;
 
 use examples::examples_html;
 
@@ -120,6 +121,8 @@ type Section = fn(&mut Page<'_>, &ReportInput<'_>, &Sections<'_>);
 const SECTIONS: &[Section] = &[
     diagnosis::section,
     plan::section,
+    verify::section,
+    verify::history,
     summary,
     pairing,
     benchmarks,
