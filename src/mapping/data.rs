@@ -126,7 +126,7 @@ impl DataTaxonomy {
 }
 
 fn sorted(mut errs: Vec<ConfigError>) -> Vec<ConfigError> {
-    errs.sort_by(|a, b| (a.line, a.col).cmp(&(b.line, b.col)));
+    errs.sort_by_key(|a| (a.line, a.col));
     errs
 }
 

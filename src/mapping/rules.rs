@@ -281,7 +281,7 @@ impl MappingRules {
                 rules,
             })
         } else {
-            errs.sort_by(|a, b| (a.line, a.col).cmp(&(b.line, b.col)));
+            errs.sort_by_key(|a| (a.line, a.col));
             Err(crate::Error::Config(crate::taxonomy::ConfigErrors(errs)))
         }
     }
