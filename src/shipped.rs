@@ -5,6 +5,15 @@
 pub const TAXONOMIES: &[(&str, &str)] = &[
     ("bbh.yaml", include_str!("../taxonomies/bbh.yaml")),
     ("math.yaml", include_str!("../taxonomies/math.yaml")),
+    ("mmlu.yaml", include_str!("../taxonomies/mmlu.yaml")),
+    ("mmlu_pro.yaml", include_str!("../taxonomies/mmlu_pro.yaml")),
+    ("gpqa.yaml", include_str!("../taxonomies/gpqa.yaml")),
+    ("arc.yaml", include_str!("../taxonomies/arc.yaml")),
+    ("hellaswag.yaml", include_str!("../taxonomies/hellaswag.yaml")),
+    ("winogrande.yaml", include_str!("../taxonomies/winogrande.yaml")),
+    ("musr.yaml", include_str!("../taxonomies/musr.yaml")),
+    ("code.yaml", include_str!("../taxonomies/code.yaml")),
+    ("ifeval.yaml", include_str!("../taxonomies/ifeval.yaml")),
 ];
 
 /// Write the shipped taxonomies into `dir`, returning their paths.

@@ -147,3 +147,47 @@ fn real_harness_regressions_are_the_items_the_noeos_model_broke() {
         );
     }
 }
+
+/// Per benchmark of these logs, the axes whose values the task name or the
+/// doc fields determine (see the README's taxonomy coverage table).
+fn determined_axes(benchmark: &str) -> &'static [&'static str] {
+    match benchmark {
+        "gsm8k" | "bbh" | "winogrande" => &["background", "task_type", "operation", "output_constraint"],
+        "arc" => &["background", "task_type", "operation", "output_constraint", "difficulty"],
+        "math" => &["background", "task_type", "output_constraint", "difficulty"],
+        _ => &[],
+    }
+}
+
+/// The shipped taxonomies tag what the real harness logs: the unknown share
+/// per axis is printed, and stays under 5% on the axes the doc fields
+/// determine.
+#[test]
+fn real_harness_logs_get_their_capability_tags() {
+    let Some(dir) = logs() else { return };
+    let (mut t, _) = ingest(&[dir], &IngestOptions::default()).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("taxonomies");
+    let paths: Vec<PathBuf> = caploop::shipped::TAXONOMIES
+        .iter()
+        .map(|(name, _)| dir.join(name))
+        .collect();
+    let taxonomy = caploop::taxonomy::TaxonomySet::load(&paths).unwrap();
+    let coverage = caploop::tagging::tag_table(&mut t, &taxonomy);
+    let families: BTreeSet<&str> = FAMILY.iter().map(|(_, f)| *f).collect();
+    assert_eq!(coverage.iter().map(|c| c.benchmark.as_str()).collect::<BTreeSet<_>>(), families);
+    for c in &coverage {
+        let shares: Vec<String> = c
+            .unknown
+            .iter()
+            .map(|(axis, n)| format!("{axis} {:.0}%", 100.0 * *n as f64 / c.items as f64))
+            .collect();
+        println!("{} ({} items) unknown: {}", c.benchmark, c.items, shares.join(", "));
+        let axes = determined_axes(&c.benchmark);
+        assert!(!axes.is_empty(), "{}", c.benchmark);
+        for axis in axes {
+            let n = c.unknown.iter().find(|(a, _)| a == axis).unwrap().1;
+            let share = n as f64 / c.items as f64;
+            assert!(share < 0.05, "{} {axis}: {:.1}% unknown", c.benchmark, 100.0 * share);
+        }
+    }
+}

@@ -19,6 +19,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("gsm8k", "gsm8k"),
     ("hendrycks_math", "math"),
     ("minerva_math", "math"),
+    ("minerva_math500", "math"),
     ("leaderboard_math", "math"),
     ("math_500", "math"),
     ("arc_easy", "arc"),
@@ -34,6 +35,9 @@ const FAMILIES: &[(&str, &str)] = &[
     ("leaderboard_ifeval", "ifeval"),
     ("ifeval", "ifeval"),
     ("aime", "aime"),
+    ("aime24", "aime"),
+    ("aime25", "aime"),
+    ("aime26", "aime"),
 ];
 
 /// The family of `task`, or `None` when no known prefix matches.
@@ -71,6 +75,21 @@ mod tests {
         assert_eq!(known_family("gsm8k_cot_self_consistency"), Some("gsm8k"));
         assert_eq!(known_family("minerva_math_algebra"), Some("math"));
         assert_eq!(known_family("arc_challenge"), Some("arc"));
+        assert_eq!(known_family("minerva_math500"), Some("math"));
+        assert_eq!(known_family("leaderboard_math_num_theory_hard"), Some("math"));
+        assert_eq!(known_family("aime24"), Some("aime"));
+        assert_eq!(known_family("aime25"), Some("aime"));
+        assert_eq!(known_family("aime_2024"), Some("aime"));
+        assert_eq!(known_family("gpqa_diamond_cot_n_shot"), Some("gpqa"));
+        assert_eq!(known_family("leaderboard_gpqa_main"), Some("gpqa"));
+        assert_eq!(known_family("leaderboard_musr_team_allocation"), Some("musr"));
+        assert_eq!(known_family("leaderboard_ifeval"), Some("ifeval"));
+        assert_eq!(known_family("humaneval_plus"), Some("humaneval"));
+        assert_eq!(known_family("mbpp_plus_instruct"), Some("mbpp"));
+        assert_eq!(known_family("mmlu_flan_cot_fewshot_virology"), Some("mmlu"));
+        assert_eq!(known_family("mmlu_pro_computer_science"), Some("mmlu_pro"));
+        assert_eq!(known_family("bbh_zeroshot_word_sorting"), Some("bbh"));
+        assert_eq!(known_family("hellaswag"), Some("hellaswag"));
     }
 
     #[test]
