@@ -106,13 +106,15 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
                 crate::shipped::DATA_TAXONOMY.1,
             ),
         };
-        let axes = if taxonomies.is_empty() {
-            crate::shipped::known_axes()
-        } else {
-            TaxonomySet::load(&taxonomies)
-                .map(|t| crate::mapping::known_axes(&t))
-                .map_err(Error::from)
-        };
+        let axes = crate::shipped::known_axes().and_then(|mut axes| {
+            if !taxonomies.is_empty() {
+                let set = TaxonomySet::load(&taxonomies).map_err(Error::from)?;
+                for (axis, values) in crate::mapping::known_axes(&set) {
+                    axes.entry(axis).or_default().extend(values);
+                }
+            }
+            Ok(axes)
+        });
         match (data, axes) {
             (Ok(data), Ok(axes)) => {
                 for (f, text) in &mappings {

@@ -733,16 +733,19 @@ pub fn make(files: &PlanFiles, settings: &PlanSettings) -> Result<Plan> {
         dtext.as_bytes(),
     ));
 
-    let axes = if files.taxonomies.is_empty() {
-        crate::shipped::known_axes()?
-    } else {
+    // Mapping rules may name the values of the given taxonomies and of the
+    // shipped ones (the shipped rules cover every shipped family).
+    let mut axes = crate::shipped::known_axes()?;
+    if !files.taxonomies.is_empty() {
         let set = crate::taxonomy::TaxonomySet::load(&files.taxonomies)?;
         for t in &files.taxonomies {
             let bytes = crate::error::read_file(t)?;
             inputs.push(InputFile::new("taxonomy", &t.display().to_string(), &bytes));
         }
-        crate::mapping::known_axes(&set)
-    };
+        for (axis, values) in crate::mapping::known_axes(&set) {
+            axes.entry(axis).or_default().extend(values);
+        }
+    }
     let (mpath, mtext) = config_text(&files.mapping, crate::shipped::MAPPING)?;
     let mapping = MappingRules::from_yaml_str(&mpath, &mtext, &data, &axes)?;
     inputs.push(InputFile::new(
