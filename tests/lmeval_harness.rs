@@ -153,7 +153,13 @@ fn real_harness_regressions_are_the_items_the_noeos_model_broke() {
 fn determined_axes(benchmark: &str) -> &'static [&'static str] {
     match benchmark {
         "gsm8k" | "bbh" | "winogrande" => &["background", "task_type", "operation", "output_constraint"],
-        "arc" => &["background", "task_type", "operation", "output_constraint", "difficulty"],
+        "arc" => &[
+            "background",
+            "task_type",
+            "operation",
+            "output_constraint",
+            "difficulty",
+        ],
         "math" => &["background", "task_type", "output_constraint", "difficulty"],
         _ => &[],
     }
@@ -174,20 +180,36 @@ fn real_harness_logs_get_their_capability_tags() {
     let taxonomy = caploop::taxonomy::TaxonomySet::load(&paths).unwrap();
     let coverage = caploop::tagging::tag_table(&mut t, &taxonomy);
     let families: BTreeSet<&str> = FAMILY.iter().map(|(_, f)| *f).collect();
-    assert_eq!(coverage.iter().map(|c| c.benchmark.as_str()).collect::<BTreeSet<_>>(), families);
+    assert_eq!(
+        coverage
+            .iter()
+            .map(|c| c.benchmark.as_str())
+            .collect::<BTreeSet<_>>(),
+        families
+    );
     for c in &coverage {
         let shares: Vec<String> = c
             .unknown
             .iter()
             .map(|(axis, n)| format!("{axis} {:.0}%", 100.0 * *n as f64 / c.items as f64))
             .collect();
-        println!("{} ({} items) unknown: {}", c.benchmark, c.items, shares.join(", "));
+        println!(
+            "{} ({} items) unknown: {}",
+            c.benchmark,
+            c.items,
+            shares.join(", ")
+        );
         let axes = determined_axes(&c.benchmark);
         assert!(!axes.is_empty(), "{}", c.benchmark);
         for axis in axes {
             let n = c.unknown.iter().find(|(a, _)| a == axis).unwrap().1;
             let share = n as f64 / c.items as f64;
-            assert!(share < 0.05, "{} {axis}: {:.1}% unknown", c.benchmark, 100.0 * share);
+            assert!(
+                share < 0.05,
+                "{} {axis}: {:.1}% unknown",
+                c.benchmark,
+                100.0 * share
+            );
         }
     }
 }

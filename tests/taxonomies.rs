@@ -67,7 +67,11 @@ fn every_yaml_in_taxonomies_is_shipped_with_the_same_text() {
         .collect();
     assert_eq!(on_disk, shipped);
     for (name, text) in caploop::shipped::TAXONOMIES {
-        assert_eq!(std::fs::read_to_string(taxonomy_dir().join(name)).unwrap(), *text, "{name}");
+        assert_eq!(
+            std::fs::read_to_string(taxonomy_dir().join(name)).unwrap(),
+            *text,
+            "{name}"
+        );
     }
 }
 
@@ -91,7 +95,9 @@ fn shipped_taxonomies_load_together_with_the_standard_axes_first() {
     assert_eq!(axes[..4], STANDARD_AXES, "{axes:?}");
     for axis in set.axes() {
         for v in &axis.values {
-            let snake = v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            let snake = v
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             assert!(snake, "axis {} value '{v}' is not lower_snake_case", axis.name);
         }
     }
@@ -130,7 +136,11 @@ fn examples() -> Vec<Example> {
                 .unwrap()
                 .iter()
                 .map(|(axis, vals)| {
-                    let vals = vals.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string());
+                    let vals = vals
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_str().unwrap().to_string());
                     (axis.clone(), vals.collect())
                 })
                 .collect();
@@ -178,7 +188,12 @@ fn hand_checked_items_get_exactly_their_tags() {
             }
         }
     }
-    assert!(problems.is_empty(), "{} mismatches:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} mismatches:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
     let families = [
         "bbh",
         "gsm8k",
@@ -239,13 +254,22 @@ const BBH_SUBTASKS: [&str; 27] = [
 #[test]
 fn every_bbh_subtask_is_tagged_under_every_task_name_variant() {
     let set = load_shipped();
-    let prefixes = ["bbh_cot_fewshot_", "bbh_cot_zeroshot_", "bbh_fewshot_", "bbh_zeroshot_", "leaderboard_bbh_"];
+    let prefixes = [
+        "bbh_cot_fewshot_",
+        "bbh_cot_zeroshot_",
+        "bbh_fewshot_",
+        "bbh_zeroshot_",
+        "leaderboard_bbh_",
+    ];
     let meta = r#"{"input": "x", "target": "y"}"#;
     for sub in BBH_SUBTASKS {
         let reference = tag(&set, &format!("{}{sub}", prefixes[0]), meta);
         assert_eq!(reference.rules, vec![format!("bbh.{sub}")], "{sub}");
         for axis in STANDARD_AXES {
-            assert!(!is_unknown(values(&set, &reference, axis)), "{sub}: {axis} unknown");
+            assert!(
+                !is_unknown(values(&set, &reference, axis)),
+                "{sub}: {axis} unknown"
+            );
         }
         for p in &prefixes[1..] {
             let task = format!("{p}{sub}");
@@ -273,25 +297,44 @@ fn every_mmlu_subject_is_tagged_from_the_task_name_or_the_doc() {
     ];
     let mut per_category: BTreeMap<String, usize> = BTreeMap::new();
     for s in subjects {
-        let by_doc = tag(&set, "mmlu_unnamed_variant", &format!(r#"{{"question": "Q", "subject": "{s}"}}"#));
+        let by_doc = tag(
+            &set,
+            "mmlu_unnamed_variant",
+            &format!(r#"{{"question": "Q", "subject": "{s}"}}"#),
+        );
         let bg = values(&set, &by_doc, "background").to_vec();
         assert_eq!(bg.len(), 1, "{s}: {bg:?}");
         *per_category.entry(bg[0].clone()).or_default() += 1;
-        assert_eq!(values(&set, &by_doc, "subject"), [s.clone()]);
+        assert_eq!(values(&set, &by_doc, "subject"), std::slice::from_ref(s));
         assert!(!is_unknown(values(&set, &by_doc, "domain")), "{s}");
         for p in prefixes {
             let task = format!("{p}{s}");
             assert_eq!(family(&task, None), "mmlu", "{task}");
             let by_task = tag(&set, &task, r#"{"question": "Q"}"#);
-            for axis in ["background", "domain", "subject", "task_type", "output_constraint"] {
-                assert_eq!(values(&set, &by_task, axis), values(&set, &by_doc, axis), "{task} {axis}");
+            for axis in [
+                "background",
+                "domain",
+                "subject",
+                "task_type",
+                "output_constraint",
+            ] {
+                assert_eq!(
+                    values(&set, &by_task, axis),
+                    values(&set, &by_doc, axis),
+                    "{task} {axis}"
+                );
             }
         }
     }
-    let expected: BTreeMap<String, usize> = [("stem", 19), ("humanities", 13), ("social_sciences", 12), ("other_disciplines", 13)]
-        .into_iter()
-        .map(|(c, n)| (c.to_string(), n))
-        .collect();
+    let expected: BTreeMap<String, usize> = [
+        ("stem", 19),
+        ("humanities", 13),
+        ("social_sciences", 12),
+        ("other_disciplines", 13),
+    ]
+    .into_iter()
+    .map(|(c, n)| (c.to_string(), n))
+    .collect();
     assert_eq!(per_category, expected);
 }
 
@@ -317,11 +360,18 @@ fn every_mmlu_pro_category_has_a_background_and_a_domain() {
     let mut domains = BTreeSet::new();
     for task in ["leaderboard_mmlu_pro", "mmlu_pro_biology", "mmlu_pro_plus_law"] {
         for c in categories {
-            let t = tag(&set, task, &format!(r#"{{"question": "Q", "category": "{c}", "src": "stemez-X"}}"#));
+            let t = tag(
+                &set,
+                task,
+                &format!(r#"{{"question": "Q", "category": "{c}", "src": "stemez-X"}}"#),
+            );
             for axis in STANDARD_AXES.iter().chain(&["domain"]) {
                 assert!(!is_unknown(values(&set, &t, axis)), "{task} {c}: {axis}");
             }
-            assert!(is_unknown(values(&set, &t, "subject")), "{task} {c}: not from MMLU");
+            assert!(
+                is_unknown(values(&set, &t, "subject")),
+                "{task} {c}: not from MMLU"
+            );
             domains.insert(values(&set, &t, "domain").to_vec());
         }
     }
@@ -331,7 +381,8 @@ fn every_mmlu_pro_category_has_a_background_and_a_domain() {
 #[test]
 fn gpqa_musr_and_math_task_variants_map_to_their_slices() {
     let set = load_shipped();
-    let gpqa_doc = r#"{"Question": "Q", "High-level domain": "Chemistry", "Subdomain": "Chemistry (general)"}"#;
+    let gpqa_doc =
+        r#"{"Question": "Q", "High-level domain": "Chemistry", "Subdomain": "Chemistry (general)"}"#;
     for (task, subset) in [
         ("gpqa_main_zeroshot", "main"),
         ("gpqa_main_n_shot", "main"),
@@ -361,9 +412,17 @@ fn gpqa_musr_and_math_task_variants_map_to_their_slices() {
     }
     let subjects = [
         ("algebra", "Algebra", "algebra"),
-        ("counting_and_prob", "Counting & Probability", "counting_and_probability"),
+        (
+            "counting_and_prob",
+            "Counting & Probability",
+            "counting_and_probability",
+        ),
         ("geometry", "Geometry", "geometry"),
-        ("intermediate_algebra", "Intermediate Algebra", "intermediate_algebra"),
+        (
+            "intermediate_algebra",
+            "Intermediate Algebra",
+            "intermediate_algebra",
+        ),
         ("num_theory", "Number Theory", "number_theory"),
         ("prealgebra", "Prealgebra", "prealgebra"),
         ("precalc", "Precalculus", "precalculus"),
@@ -374,12 +433,20 @@ fn gpqa_musr_and_math_task_variants_map_to_their_slices() {
             format!("minerva_math_{sub}"),
             format!("leaderboard_math_{sub}_hard"),
         ] {
-            let t = tag(&set, &task, &format!(r#"{{"problem": "p", "type": "{typ}", "level": "Level 4"}}"#));
+            let t = tag(
+                &set,
+                &task,
+                &format!(r#"{{"problem": "p", "type": "{typ}", "level": "Level 4"}}"#),
+            );
             assert_eq!(values(&set, &t, "background"), [bg], "{task}");
             assert_eq!(values(&set, &t, "difficulty"), ["level_4"], "{task}");
         }
         // MATH-500: `subject` and an integer `level`.
-        let t = tag(&set, "minerva_math500", &format!(r#"{{"problem": "p", "subject": "{typ}", "level": 4}}"#));
+        let t = tag(
+            &set,
+            "minerva_math500",
+            &format!(r#"{{"problem": "p", "subject": "{typ}", "level": 4}}"#),
+        );
         assert_eq!(values(&set, &t, "background"), [bg], "math500 {typ}");
         assert_eq!(values(&set, &t, "difficulty"), ["level_4"], "math500 {typ}");
     }
@@ -398,7 +465,11 @@ fn every_ifeval_instruction_id_has_its_own_output_constraint() {
     assert_eq!(ids.len(), 25);
     let mut seen = BTreeSet::new();
     for id in &ids {
-        let t = tag(&set, "leaderboard_ifeval", &format!(r#"{{"prompt": "p", "instruction_id_list": ["{id}"]}}"#));
+        let t = tag(
+            &set,
+            "leaderboard_ifeval",
+            &format!(r#"{{"prompt": "p", "instruction_id_list": ["{id}"]}}"#),
+        );
         let oc = values(&set, &t, "output_constraint").to_vec();
         assert_eq!(oc.len(), 1, "{id}: {oc:?}");
         assert!(seen.insert(oc[0].clone()), "{id}: {} used twice", oc[0]);
@@ -423,7 +494,8 @@ fn the_other_taxonomies_leave_the_demo_tags_alone() {
     })
     .unwrap();
     let (table, _) = ingest(&[PathBuf::from(&planted.logs)], &IngestOptions::default()).unwrap();
-    let only = TaxonomySet::load(&[taxonomy_dir().join("bbh.yaml"), taxonomy_dir().join("math.yaml")]).unwrap();
+    let only =
+        TaxonomySet::load(&[taxonomy_dir().join("bbh.yaml"), taxonomy_dir().join("math.yaml")]).unwrap();
     let all = load_shipped();
     for i in 0..table.len() {
         let item = ItemRef {
@@ -436,7 +508,13 @@ fn the_other_taxonomies_leave_the_demo_tags_alone() {
         let (a, b) = (only.tag(&item), all.tag(&item));
         assert_eq!(a.rules, b.rules, "{}", table.meta[i]);
         for (k, axis) in only.axes().iter().enumerate() {
-            assert_eq!(a.values[k], values(&all, &b, &axis.name), "{} {}", axis.name, table.meta[i]);
+            assert_eq!(
+                a.values[k],
+                values(&all, &b, &axis.name),
+                "{} {}",
+                axis.name,
+                table.meta[i]
+            );
         }
     }
 }
@@ -448,11 +526,43 @@ pub fn determined_axes(benchmark: &str) -> &'static [&'static str] {
         "gsm8k" => &["background", "task_type", "operation", "output_constraint"],
         "bbh" | "musr" | "winogrande" => &["background", "task_type", "operation", "output_constraint"],
         "math" => &["background", "task_type", "output_constraint", "difficulty"],
-        "arc" => &["background", "task_type", "operation", "output_constraint", "difficulty"],
-        "mmlu" => &["background", "task_type", "operation", "output_constraint", "domain", "subject"],
-        "mmlu_pro" | "mmlu_pro_plus" => &["background", "task_type", "operation", "output_constraint", "domain"],
-        "hellaswag" => &["background", "task_type", "operation", "output_constraint", "context_source"],
-        "gpqa" => &["background", "task_type", "operation", "output_constraint", "domain", "subdomain"],
+        "arc" => &[
+            "background",
+            "task_type",
+            "operation",
+            "output_constraint",
+            "difficulty",
+        ],
+        "mmlu" => &[
+            "background",
+            "task_type",
+            "operation",
+            "output_constraint",
+            "domain",
+            "subject",
+        ],
+        "mmlu_pro" | "mmlu_pro_plus" => &[
+            "background",
+            "task_type",
+            "operation",
+            "output_constraint",
+            "domain",
+        ],
+        "hellaswag" => &[
+            "background",
+            "task_type",
+            "operation",
+            "output_constraint",
+            "context_source",
+        ],
+        "gpqa" => &[
+            "background",
+            "task_type",
+            "operation",
+            "output_constraint",
+            "domain",
+            "subdomain",
+        ],
         "ifeval" => &["task_type", "operation", "output_constraint"],
         "humaneval" | "mbpp" | "aime" => &["background", "task_type", "output_constraint"],
         _ => &[],
@@ -471,18 +581,31 @@ fn few_unknowns_on_real_lm_eval_logs() {
     let (mut table, _) = ingest(&dirs, &IngestOptions::default()).unwrap();
     let coverage = caploop::tagging::tag_table(&mut table, &load_shipped());
     let benchmarks: BTreeSet<&str> = coverage.iter().map(|c| c.benchmark.as_str()).collect();
-    assert_eq!(benchmarks, BTreeSet::from(["gsm8k", "mmlu_pro_plus", "winogrande"]));
+    assert_eq!(
+        benchmarks,
+        BTreeSet::from(["gsm8k", "mmlu_pro_plus", "winogrande"])
+    );
     for c in &coverage {
         let shares: Vec<String> = c
             .unknown
             .iter()
             .map(|(axis, n)| format!("{axis} {:.0}%", 100.0 * *n as f64 / c.items as f64))
             .collect();
-        println!("{} ({} items) unknown: {}", c.benchmark, c.items, shares.join(", "));
+        println!(
+            "{} ({} items) unknown: {}",
+            c.benchmark,
+            c.items,
+            shares.join(", ")
+        );
         for axis in determined_axes(&c.benchmark) {
             let n = c.unknown.iter().find(|(a, _)| a == axis).unwrap().1;
             let share = n as f64 / c.items as f64;
-            assert!(share < 0.05, "{} {axis}: {:.1}% unknown", c.benchmark, 100.0 * share);
+            assert!(
+                share < 0.05,
+                "{} {axis}: {:.1}% unknown",
+                c.benchmark,
+                100.0 * share
+            );
         }
     }
 }
