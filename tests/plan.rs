@@ -299,62 +299,53 @@ fn plan_json_follows_the_documented_schema() {
     assert_eq!(errs.len(), 2, "{errs:#?}");
 }
 
+/// Write `text` to `path`, run `caploop check` on it, and assert exit code 2
+/// with every wanted `line:col: message` fragment on stderr.
+fn assert_check_errors(path: &Path, text: &str, wants: &[&str]) {
+    std::fs::write(path, text).unwrap();
+    let out = caploop()
+        .arg("check")
+        .arg(path)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    for want in wants {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+}
+
 #[test]
 fn config_mistakes_are_all_reported_with_their_locations() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data.yaml");
-    std::fs::write(
-        &data,
+    assert_check_errors(
+        &dir.path().join("data.yaml"),
         "name: d\nbudget_tokens: -5\ncategories:\n  - id: web\n    share: 0.5\n    children:\n      - { id: a, share: 0.2, tokens: 1e9 }\n      - { id: a, share: 1.2 }\n",
-    )
-    .unwrap();
-    let out = caploop()
-        .arg("check")
-        .arg(&data)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
-    for want in [
-        ":2:16: budget_tokens must be a positive number",
-        ":4:3: the leaf shares of the base mixture sum to 1.400000, not 1",
-        ":5:12: 'web' has children",
-        ":8:15: duplicate category 'a' under 'web'",
-        ":8:15: leaf category 'web/a' needs `tokens`",
-        ":8:25: share of 'web/a' must be between 0 and 1, found 1.2",
-    ] {
-        assert!(err.contains(want), "missing {want:?} in:\n{err}");
-    }
-
-    let mapping = dir.path().join("mapping.yaml");
-    std::fs::write(
-        &mapping,
+        &[
+            ":2:16: budget_tokens must be a positive number",
+            ":4:3: the leaf shares of the base mixture sum to 1.400000, not 1",
+            ":5:12: 'web' has children",
+            ":8:15: duplicate category 'a' under 'web'",
+            ":8:15: leaf category 'web/a' needs `tokens`",
+            ":8:25: share of 'web/a' must be between 0 and 1, found 1.2",
+        ],
+    );
+    assert_check_errors(
+        &dir.path().join("mapping.yaml"),
         "name: bad\nrules:\n  - id: r1\n    when: { operation: [modular, counting], colour: red }\n    then:\n      - { category: math/competiton, weight: 0.5 }\n      - { category: web/math, weight: 1.5 }\n    rationale: because\n  - id: r1\n    when: { benchmark: math }\n    then: [ { category: web, weight: 0.0 } ]\n    rationale: ok\n",
-    )
-    .unwrap();
-    let out = caploop()
-        .arg("check")
-        .arg(&mapping)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
-    for want in [
-        ":4:24: unknown axis value 'modular' for axis operation; did you mean 'modular_arithmetic'?",
-        ":4:53: unknown axis 'colour'",
-        ":6:7: the weights of rule 'r1' sum to 2",
-        ":6:21: unknown data category 'math/competiton'",
-        "did you mean 'math/competition'?",
-        ":7:39: weight of 'web/math' must be in (0, 1], found 1.5",
-        ":9:9: duplicate rule id 'r1'",
-        ":11:38: weight of 'web' must be in (0, 1], found 0",
-    ] {
-        assert!(err.contains(want), "missing {want:?} in:\n{err}");
-    }
+        &[
+            ":4:24: unknown axis value 'modular' for axis operation; did you mean 'modular_arithmetic'?",
+            ":4:53: unknown axis 'colour'",
+            ":6:7: the weights of rule 'r1' sum to 2",
+            ":6:21: unknown data category 'math/competiton'",
+            "did you mean 'math/competition'?",
+            ":7:39: weight of 'web/math' must be in (0, 1], found 1.5",
+            ":9:9: duplicate rule id 'r1'",
+            ":11:38: weight of 'web' must be in (0, 1], found 0",
+        ],
+    );
 }
 
 #[test]
