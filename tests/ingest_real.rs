@@ -1,4 +1,4 @@
-//! Ingest of real lm-evaluation-harness logs from `../shared/samples`
+//! Ingest of real lm-evaluation-harness logs from `tests/fixtures/samples`
 //! (provenance in its SOURCES.md).
 
 mod common;

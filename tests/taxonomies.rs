@@ -570,7 +570,7 @@ pub fn determined_axes(benchmark: &str) -> &'static [&'static str] {
     }
 }
 
-/// The real lm-evaluation-harness logs in `shared/samples` (gsm8k,
+/// The real lm-evaluation-harness logs in `tests/fixtures/samples` (gsm8k,
 /// winogrande, mmlu_pro_plus): the unknown share per axis is printed, and
 /// must stay under 5% on the axes the doc fields determine.
 #[test]

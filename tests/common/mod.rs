@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-/// `../shared/samples` beside the repository (CI clones it there).
+/// Real evaluation logs copied into the repository (`tests/fixtures/samples`,
+/// provenance in its SOURCES.md).
 pub fn samples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samples")
 }
 
 /// Non-empty lines of a file: the records of a JSONL file.
