@@ -8,12 +8,12 @@ use serde::Deserialize;
 use crate::diagnose::{self, DiagnoseSettings, Evidence};
 use crate::error::{Error, Result};
 use crate::history::History;
-use crate::ingest::{self, Format, IngestOptions, IngestReport};
+use crate::ingest::{self, Format, IngestOptions, IngestReport, SinkOptions};
 use crate::plan::{Plan, PlanFiles, PlanSettings};
 use crate::progress::Progress;
 use crate::report::{charts, html, markdown, ExampleItem, Grid, ReportInput, Sections};
 use crate::slices::{self, CompareSettings, Comparison, SliceStats};
-use crate::tagging::{self, Coverage};
+use crate::tagging::Coverage;
 use crate::taxonomy::TaxonomySet;
 use crate::verify::{Verification, VerifyOptions};
 
@@ -129,13 +129,10 @@ pub struct Outcome {
 
 /// Example items for the report: the first examples of the strongest
 /// discovered slices, and the largest regressions of benchmarks whose
-/// verdict is not about slices.
-fn examples(
-    table: &crate::table::SampleTable,
-    evidence: &Evidence,
-    base: &str,
-    cand: &str,
-) -> Vec<ExampleItem> {
+/// verdict is not about slices. Their text is read back from the sample
+/// table, keeping only the rows wanted.
+fn examples(samples: &Path, evidence: &Evidence, base: &str, cand: &str) -> Result<Vec<ExampleItem>> {
+    use crate::table::columns as c;
     let mut wanted: Vec<(String, String, String)> = Vec::new();
     for v in &evidence.verdicts {
         let picks: Vec<(String, &[String])> = if v.verdict == diagnose::Verdict::DataIn {
@@ -160,36 +157,75 @@ fn examples(
             }
         }
     }
-    let mut rows: std::collections::HashMap<(&str, &str, &str), usize> = std::collections::HashMap::new();
-    for i in 0..table.len() {
-        if table.primary_filter[i] && table.sample_idx[i] == 0 {
-            rows.entry((
-                table.run[i].as_str(),
-                table.benchmark[i].as_str(),
-                table.item_id[i].as_str(),
-            ))
-            .or_insert(i);
-        }
+    type Row = (Option<String>, Option<String>, Option<String>, f64);
+    let keys: std::collections::HashSet<(&str, &str)> =
+        wanted.iter().map(|(b, _, i)| (b.as_str(), i.as_str())).collect();
+    let mut rows: std::collections::HashMap<(String, String, String), Row> = std::collections::HashMap::new();
+    if !keys.is_empty() {
+        let cols = [
+            c::RUN,
+            c::BENCHMARK,
+            c::ITEM_ID,
+            c::PRIMARY_FILTER,
+            c::SAMPLE_IDX,
+            c::PROMPT,
+            c::TARGET,
+            c::RESPONSE,
+            c::SCORE,
+        ];
+        crate::table::for_each_batch(samples, &cols, |df, _| {
+            let frame = |e| Error::frame(samples, e);
+            let get = |n: &str| df.column(n).map_err(frame);
+            let run = get(c::RUN)?.str().map_err(frame)?;
+            let bench = get(c::BENCHMARK)?.str().map_err(frame)?;
+            let item = get(c::ITEM_ID)?.str().map_err(frame)?;
+            let primary = get(c::PRIMARY_FILTER)?.bool().map_err(frame)?;
+            let sample = get(c::SAMPLE_IDX)?.u32().map_err(frame)?;
+            let prompt = get(c::PROMPT)?.str().map_err(frame)?;
+            let target = get(c::TARGET)?.str().map_err(frame)?;
+            let response = get(c::RESPONSE)?.str().map_err(frame)?;
+            let score = get(c::SCORE)?.f64().map_err(frame)?;
+            for i in 0..df.height() {
+                let r = run.get(i).unwrap_or("");
+                if !(r == base || r == cand) || !primary.get(i).unwrap_or(true) || sample.get(i) != Some(0) {
+                    continue;
+                }
+                let (b, it) = (bench.get(i).unwrap_or(""), item.get(i).unwrap_or(""));
+                if !keys.contains(&(b, it)) {
+                    continue;
+                }
+                rows.entry((r.to_string(), b.to_string(), it.to_string()))
+                    .or_insert_with(|| {
+                        (
+                            prompt.get(i).map(str::to_string),
+                            target.get(i).map(str::to_string),
+                            response.get(i).map(str::to_string),
+                            score.get(i).unwrap_or(f64::NAN),
+                        )
+                    });
+            }
+            Ok(())
+        })?;
     }
-    wanted
+    Ok(wanted
         .into_iter()
         .map(|(benchmark, slice, item_id)| {
-            let b = rows.get(&(base, benchmark.as_str(), item_id.as_str())).copied();
-            let c = rows.get(&(cand, benchmark.as_str(), item_id.as_str())).copied();
+            let b = rows.get(&(base.to_string(), benchmark.clone(), item_id.clone()));
+            let c = rows.get(&(cand.to_string(), benchmark.clone(), item_id.clone()));
             let any = c.or(b);
             ExampleItem {
-                prompt: any.and_then(|i| table.prompt[i].clone()),
-                target: any.and_then(|i| table.target[i].clone()),
-                baseline_response: b.and_then(|i| table.response[i].clone()),
-                candidate_response: c.and_then(|i| table.response[i].clone()),
-                baseline_score: b.map(|i| table.score[i]),
-                candidate_score: c.map(|i| table.score[i]),
+                prompt: any.and_then(|r| r.0.clone()),
+                target: any.and_then(|r| r.1.clone()),
+                baseline_response: b.and_then(|r| r.2.clone()),
+                candidate_response: c.and_then(|r| r.2.clone()),
+                baseline_score: b.map(|r| r.3),
+                candidate_score: c.map(|r| r.3),
                 benchmark,
                 slice,
                 item_id,
             }
         })
-        .collect()
+        .collect())
 }
 
 /// Run the pipeline, writing every output file into `out`.
@@ -197,10 +233,19 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<Outcome> {
     run_with(cfg, out, &Progress::new(true))
 }
 
-/// [`run`], showing progress.
+/// [`run`], showing progress. Values pass between stages in memory; each
+/// output file is written once.
 pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result<Outcome> {
-    // Fail fast: configs and output folder before the expensive steps.
+    // Fail fast: every config and the output folder before the expensive steps.
     let taxonomy = TaxonomySet::load(&cfg.taxonomies)?;
+    let rescorer = diagnose::rescore::Rescorer::new(&cfg.diagnose.rescore_patterns)?;
+    let plan_files = PlanFiles {
+        evidence: out.join("evidence.json"),
+        data_taxonomy: cfg.data_taxonomy.clone(),
+        mapping: cfg.mapping.clone(),
+        taxonomies: cfg.taxonomies.clone(),
+    };
+    crate::plan::check_configs(&plan_files)?;
     crate::error::create_dir(out)?;
     let opts = IngestOptions {
         format: cfg.format()?,
@@ -208,17 +253,26 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         skip_bad: cfg.skip_bad,
         ..IngestOptions::default()
     };
-    let stage = progress.stage("ingest", 0);
-    let (mut table, ingest_report) = ingest::ingest(&cfg.inputs, &opts)?;
-    stage.finish();
-    let stage = progress.stage("tag", 0);
-    let coverage = tagging::tag_table(&mut table, &taxonomy);
     let samples = out.join("samples.parquet");
-    crate::table::write_parquet(&table, &samples)?;
+    let stage = progress.stage("ingest and tag", 0);
+    let (ingested, ingest_report) = ingest::ingest_into(
+        &cfg.inputs,
+        &opts,
+        SinkOptions {
+            out: Some(&samples),
+            taxonomy: Some(&taxonomy),
+            filters: &cfg.compare.filters,
+            diagnosis: Some((&cfg.diagnose.detectors, &rescorer)),
+            collect: false,
+            skip_bad: cfg.skip_bad,
+        },
+    )?;
+    let coverage = ingested.coverage;
+    let ds = ingested.dataset;
+    let diags = ingested.diags.unwrap_or_default();
     stage.finish();
 
     let stage = progress.stage("compare", 0);
-    let ds = slices::load(&samples, &cfg.compare.filters)?;
     let base = ds.run_index(&cfg.baseline)?;
     let cand = ds.run_index(&cfg.candidate)?;
     let defined = slices::slices(&ds, cfg.compare.max_order, cfg.compare.min_items);
@@ -227,16 +281,16 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     stage.finish();
     let stage = progress.stage("diagnose", 0);
     let evidence = diagnose::diagnose_loaded(
-        &samples,
         &ds,
+        &diags,
         Some(base),
         cand,
         Some(&comparison),
         &cfg.compare,
         &cfg.diagnose,
-    )?;
-    let examples = examples(&table, &evidence, &cfg.baseline, &cfg.candidate);
-    drop(table);
+    );
+    drop(diags);
+    let examples = examples(&samples, &evidence, &cfg.baseline, &cfg.candidate)?;
     stage.finish();
     let stage = progress.stage("report", 0);
     let cells = charts::cell_slices(&ds, "operation", "task_type");
@@ -246,28 +300,26 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     slices::write::write_comparison_csv(&out.join("comparison.csv"), &comparison)?;
     slices::write::write_json(&out.join("comparison.json"), &comparison)?;
     slices::write::write_json(&out.join("ingest.json"), &ingest_report)?;
-    slices::write::write_json(&out.join("evidence.json"), &evidence)?;
-    let plan = crate::plan::make(
-        &PlanFiles {
-            evidence: out.join("evidence.json"),
-            data_taxonomy: cfg.data_taxonomy.clone(),
-            mapping: cfg.mapping.clone(),
-            taxonomies: cfg.taxonomies.clone(),
-        },
-        &cfg.plan,
-    )?;
+    let ev_bytes = slices::write::json_bytes(&evidence)?;
+    crate::error::write_file(&plan_files.evidence, &ev_bytes)?;
+    let plan = crate::plan::make_with_evidence(&plan_files.evidence, &ev_bytes, &plan_files, &cfg.plan)?;
     crate::plan::write(&plan, out)?;
+    let plan_bytes = slices::write::json_bytes(&plan)?;
     let mut verifications = Vec::new();
     for run in &cfg.verify {
-        let v = crate::verify::verify(&VerifyOptions {
-            plan: &out.join("plan.json"),
-            samples: &samples,
-            baseline: &cfg.candidate,
-            candidate: run,
-            allow_changed_eval: cfg.allow_changed_eval,
-            compare: &cfg.compare,
-        })?;
-        crate::verify::write(&v, &out.join(format!("verify-{run}")))?;
+        let v = crate::verify::verify_loaded(
+            &VerifyOptions {
+                plan: &out.join("plan.json"),
+                samples: &samples,
+                baseline: &cfg.candidate,
+                candidate: run,
+                allow_changed_eval: cfg.allow_changed_eval,
+                compare: &cfg.compare,
+            },
+            &plan_bytes,
+            &ds,
+        )?;
+        crate::verify::write(&v, &out.join(format!("verify-{}", crate::error::safe_name(run))))?;
         verifications.push(v);
     }
     let history = if cfg.history.is_empty() {

@@ -22,6 +22,32 @@ pub struct Coverage {
     pub unknown: Vec<(String, usize)>,
 }
 
+/// Tag a sample table file into `out` (which may be the input: the output
+/// is renamed into place only when complete), streaming row group by row
+/// group; every item is tagged once. Returns the coverage per benchmark.
+pub fn tag_file(
+    samples: &std::path::Path,
+    taxonomy: &TaxonomySet,
+    out: &std::path::Path,
+) -> crate::Result<Vec<Coverage>> {
+    use crate::error::Error;
+    let filters = std::collections::BTreeMap::new();
+    let mut report = crate::ingest::IngestReport::default();
+    let mut sink = crate::ingest::Sink::new(crate::ingest::SinkOptions {
+        out: Some(out),
+        taxonomy: Some(taxonomy),
+        filters: &filters,
+        diagnosis: None,
+        collect: false,
+        skip_bad: false,
+    })?;
+    crate::table::for_each_batch(samples, &columns::BASE, |df, _| {
+        let t = crate::table::table_of_frame(df).map_err(|e| Error::frame(samples, e))?;
+        sink.push_table(t, &mut report)
+    })?;
+    Ok(sink.finish(&mut report)?.coverage)
+}
+
 /// Tag every row's item; returns the coverage per benchmark.
 pub fn tag_table(table: &mut SampleTable, taxonomy: &TaxonomySet) -> Vec<Coverage> {
     let mut first: HashMap<(&str, &str, &str), u32> = HashMap::new();

@@ -36,15 +36,26 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         skip_bad: a.skip_bad,
         pass_threshold: a.pass_threshold,
     };
-    let (table, report) = ingest::ingest(&a.paths, &opts)?;
-    crate::table::write_parquet(&table, &a.out)?;
+    let filters = std::collections::BTreeMap::new();
+    let (done, report) = ingest::ingest_into(
+        &a.paths,
+        &opts,
+        ingest::SinkOptions {
+            out: Some(&a.out),
+            taxonomy: None,
+            filters: &filters,
+            diagnosis: None,
+            collect: false,
+            skip_bad: opts.skip_bad,
+        },
+    )?;
     let report_path = a.out.with_extension("ingest.json");
     crate::slices::write::write_json(&report_path, &report)?;
     out.say(format!(
         "{} rows from {} files, runs: {}",
-        table.len(),
+        done.rows,
         report.files.len(),
-        table.runs().join(", ")
+        done.runs.join(", ")
     ));
     if !report.skipped.is_empty() {
         out.say(format!(

@@ -19,9 +19,7 @@ pub struct Args {
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     let taxonomy = TaxonomySet::load(&a.taxonomy)?;
-    let mut table = crate::table::read_parquet(&a.samples)?;
-    let coverage = crate::tagging::tag_table(&mut table, &taxonomy);
-    crate::table::write_parquet(&table, &a.out)?;
+    let coverage = crate::tagging::tag_file(&a.samples, &taxonomy, &a.out)?;
     for c in &coverage {
         let unknown: Vec<String> = c
             .unknown

@@ -323,32 +323,31 @@ pub fn diagnose(
     compare: &CompareSettings,
     s: &DiagnoseSettings,
 ) -> Result<(Option<Comparison>, Evidence)> {
-    let ds = slices::load(samples_path, &compare.filters)?;
+    let rescorer = rescore::Rescorer::new(&s.rescore_patterns)?;
+    let (ds, diags) = samples::load(samples_path, &compare.filters, &s.detectors, &rescorer)?;
     let cand = ds.run_index(candidate)?;
     let base = baseline.map(|b| ds.run_index(b)).transpose()?;
     let comparison = base.map(|b| {
         let defined = slices::slices(&ds, compare.max_order, compare.min_items);
         slices::compare(&ds, b, cand, &defined, compare)
     });
-    let evidence = diagnose_loaded(samples_path, &ds, base, cand, comparison.as_ref(), compare, s)?;
+    let evidence = diagnose_loaded(&ds, &diags, base, cand, comparison.as_ref(), compare, s);
     Ok((comparison, evidence))
 }
 
-/// [`diagnose`] on an already loaded dataset and comparison (which must be
-/// of `base` against `cand` when `base` is given).
+/// [`diagnose`] on an already loaded dataset, its failure summaries and
+/// comparison (which must be of `base` against `cand` when `base` is given).
 pub fn diagnose_loaded(
-    samples_path: &Path,
     ds: &Dataset,
+    diags: &samples::Diags,
     base: Option<usize>,
     cand: usize,
     comparison: Option<&Comparison>,
     compare: &CompareSettings,
     s: &DiagnoseSettings,
-) -> Result<Evidence> {
+) -> Evidence {
     let candidate = ds.runs[cand].as_str();
-    let rescorer = rescore::Rescorer::new(&s.rescore_patterns)?;
     let runs: Vec<usize> = base.into_iter().chain([cand]).collect();
-    let diags = samples::load(samples_path, ds, &runs, &compare.filters, &s.detectors, &rescorer)?;
     let empty = Vec::new();
     let cand_diag = diags.get(&cand).unwrap_or(&empty);
     let fdr = compare.fdr;
@@ -365,9 +364,9 @@ pub fn diagnose_loaded(
             verdicts: Vec::new(),
             weak,
             persistent,
-            failure_modes: run_modes(ds, &runs, &diags),
+            failure_modes: run_modes(ds, &runs, diags),
         };
-        return Ok(evidence);
+        return evidence;
     };
     let base_diag = diags.get(&base).unwrap_or(&empty);
     let mut verdicts = Vec::new();
@@ -429,7 +428,7 @@ pub fn diagnose_loaded(
         verdicts,
         weak: Vec::new(),
         persistent: Vec::new(),
-        failure_modes: run_modes(ds, &runs, &diags),
+        failure_modes: run_modes(ds, &runs, diags),
     };
-    Ok(evidence)
+    evidence
 }

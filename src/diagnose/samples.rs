@@ -10,9 +10,9 @@ use polars::prelude::*;
 use super::failure::{classify, leaks_template, Detectors, FailedSample, FailureMode};
 use super::rescore::Rescorer;
 use crate::error::{Error, Result};
+use crate::slices::dataset::{DatasetBuilder, RowPlace, RowTags};
 use crate::slices::Dataset;
-use crate::table::columns as c;
-use crate::table::read_parquet_columns;
+use crate::table::view::{Columns, SCORE_COLUMNS, TEXT_COLUMNS};
 
 /// What went wrong with one item in one run.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -42,131 +42,89 @@ impl ItemDiag {
     }
 }
 
-/// `diag[run][item]` for the requested runs (indices into `ds.runs`).
-pub fn load(
-    path: &Path,
-    ds: &Dataset,
-    runs: &[usize],
-    filters: &BTreeMap<String, String>,
-    detectors: &Detectors,
-    rescorer: &Rescorer,
-) -> Result<HashMap<usize, Vec<Option<ItemDiag>>>> {
-    let cols = [
-        c::RUN,
-        c::BENCHMARK,
-        c::TASK,
-        c::FILTER,
-        c::PRIMARY_FILTER,
-        c::ITEM_ID,
-        c::SAMPLE_IDX,
-        c::TARGET,
-        c::RESPONSE,
-        c::EXTRACTED,
-        c::CORRECT,
-        c::FINISH_REASON,
-        c::RESPONSE_TOKENS,
-        c::RESPONSE_CHARS,
-        c::MAX_GEN_TOKS,
-    ];
-    let df = read_parquet_columns(path, &cols)?;
-    build(&df, ds, runs, filters, detectors, rescorer).map_err(|e| Error::frame(path, e))
+/// `diag[run][item]`, by dataset run index.
+pub type Diags = HashMap<usize, Vec<Option<ItemDiag>>>;
+
+/// Accumulates [`ItemDiag`]s batch by batch, beside a
+/// [`DatasetBuilder`](crate::slices::dataset::DatasetBuilder): the text of a
+/// sample is looked at once, when its batch goes by, and then dropped.
+pub struct DiagBuilder<'d> {
+    detectors: &'d Detectors,
+    rescorer: &'d Rescorer,
+    /// By provisional run, then provisional item.
+    per: Vec<Vec<Option<ItemDiag>>>,
+    /// (run, item, sample) of correct rows of a non-scoring filter.
+    other_ok: HashSet<(u32, u32, u32)>,
+    /// Failed scoring samples classified `wrong` that become `no_answer`
+    /// when another filter of the same sample got them right.
+    pending: Vec<(u32, u32, u32)>,
 }
 
-fn build(
-    df: &DataFrame,
-    ds: &Dataset,
-    runs: &[usize],
-    filters: &BTreeMap<String, String>,
-    d: &Detectors,
-    rescorer: &Rescorer,
-) -> PolarsResult<HashMap<usize, Vec<Option<ItemDiag>>>> {
-    let run = df.column(c::RUN)?.str()?;
-    let bench = df.column(c::BENCHMARK)?.str()?;
-    let task = df.column(c::TASK)?.str()?;
-    let filter = df.column(c::FILTER)?.str()?;
-    let primary = df.column(c::PRIMARY_FILTER)?.bool()?;
-    let item = df.column(c::ITEM_ID)?.str()?;
-    let sample = df.column(c::SAMPLE_IDX)?.u32()?;
-    let target = df.column(c::TARGET)?.str()?;
-    let response = df.column(c::RESPONSE)?.str()?;
-    let extracted = df.column(c::EXTRACTED)?.str()?;
-    let correct = df.column(c::CORRECT)?.bool()?;
-    let finish = df.column(c::FINISH_REASON)?.str()?;
-    let tokens = df.column(c::RESPONSE_TOKENS)?.u32()?;
-    let chars = df.column(c::RESPONSE_CHARS)?.u32()?;
-    let max_toks = df.column(c::MAX_GEN_TOKS)?.u32()?;
-
-    let run_ix: HashMap<&str, usize> = runs.iter().map(|&r| (ds.runs[r].as_str(), r)).collect();
-    let bench_ix: HashMap<&str, u32> = ds
-        .benchmarks
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (b.as_str(), i as u32))
-        .collect();
-    let item_ix: HashMap<(u32, &str, &str), usize> = ds
-        .items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| ((it.benchmark, it.task.as_str(), it.id.as_str()), i))
-        .collect();
-    let scoring = |i: usize| -> bool {
-        let t = task.get(i).unwrap_or("");
-        match filters.get(t) {
-            Some(want) => filter.get(i) == Some(want.as_str()),
-            None => primary.get(i).unwrap_or(true),
-        }
-    };
-    // Samples that another (non-scoring) filter got right.
-    let mut other_ok: HashSet<(usize, usize, u32)> = HashSet::new();
-    let locate = |i: usize| -> Option<(usize, usize)> {
-        let r = *run_ix.get(run.get(i)?)?;
-        let b = *bench_ix.get(bench.get(i)?)?;
-        let it = *item_ix.get(&(b, task.get(i)?, item.get(i)?))?;
-        Some((r, it))
-    };
-    let mut rows = Vec::new();
-    for i in 0..df.height() {
-        let Some((r, it)) = locate(i) else { continue };
-        if scoring(i) {
-            rows.push((i, r, it));
-        } else if correct.get(i).unwrap_or(false) {
-            other_ok.insert((r, it, sample.get(i).unwrap_or(0)));
+impl<'d> DiagBuilder<'d> {
+    pub fn new(detectors: &'d Detectors, rescorer: &'d Rescorer) -> DiagBuilder<'d> {
+        DiagBuilder {
+            detectors,
+            rescorer,
+            per: Vec::new(),
+            other_ok: HashSet::new(),
+            pending: Vec::new(),
         }
     }
-    let mut out: HashMap<usize, Vec<Option<ItemDiag>>> =
-        runs.iter().map(|&r| (r, vec![None; ds.items.len()])).collect();
-    for (i, r, it) in rows {
-        let b = &ds.benchmarks[ds.items[it].benchmark as usize];
-        let resp = response.get(i);
-        let ext = extracted.get(i);
-        // Loglikelihood rows hold the chosen option's index as response and answer.
-        let generative = resp.is_some_and(|t| !(Some(t) == ext && t.parse::<u32>().is_ok()));
-        let ok = correct.get(i).unwrap_or(false);
-        let first = resp.and_then(|t| rescorer.first_answer(b, t));
-        let mode = (!ok).then(|| {
-            classify(
-                &FailedSample {
-                    response: resp,
-                    extracted: ext,
-                    finish_reason: finish.get(i),
-                    response_tokens: tokens.get(i),
-                    response_chars: chars.get(i).unwrap_or(0),
-                    max_gen_toks: max_toks.get(i),
-                    other_filter_correct: other_ok.contains(&(r, it, sample.get(i).unwrap_or(0))),
-                    first_answer_end: first.map(|f| f.1),
-                    generative,
-                },
-                d,
-            )
-        });
-        let rescored = match (generative, resp, target.get(i)) {
-            (true, Some(t), Some(tg)) => rescorer.rescore(b, t, tg).unwrap_or(ok),
-            _ => ok,
-        };
-        let slot = out.get_mut(&r).and_then(|v| v.get_mut(it));
-        if let Some(slot) = slot {
-            let e = slot.get_or_insert_with(ItemDiag::default);
-            e.add(mode);
+
+    /// Add a batch whose rows landed at `places`; `cols` must carry text.
+    pub fn add(&mut self, cols: &Columns<'_>, places: &[RowPlace]) {
+        let Some(text) = &cols.text else { return };
+        let d = self.detectors;
+        for (i, p) in places.iter().enumerate() {
+            let ok = cols.correct[i];
+            if !p.scoring {
+                if ok {
+                    self.other_ok.insert((p.run, p.item, cols.sample_idx[i]));
+                }
+                continue;
+            }
+            let b = cols.benchmark[i];
+            let resp = text.response[i];
+            let ext = text.extracted[i];
+            // Loglikelihood rows hold the chosen option's index as response and answer.
+            let generative = resp.is_some_and(|t| !(Some(t) == ext && t.parse::<u32>().is_ok()));
+            let first = resp.and_then(|t| self.rescorer.first_answer(b, t));
+            let mode = (!ok).then(|| {
+                classify(
+                    &FailedSample {
+                        response: resp,
+                        extracted: ext,
+                        finish_reason: text.finish_reason[i],
+                        response_tokens: text.response_tokens[i],
+                        response_chars: text.response_chars[i],
+                        max_gen_toks: cols.max_gen_toks[i],
+                        other_filter_correct: false,
+                        first_answer_end: first.map(|f| f.1),
+                        generative,
+                    },
+                    d,
+                )
+            });
+            let rescored = match (generative, resp, text.target[i]) {
+                (true, Some(t), Some(tg)) => self.rescorer.rescore(b, t, tg).unwrap_or(ok),
+                _ => ok,
+            };
+            let (r, it) = (p.run as usize, p.item as usize);
+            if self.per.len() <= r {
+                self.per.resize_with(r + 1, Vec::new);
+            }
+            let v = &mut self.per[r];
+            if v.len() <= it {
+                v.resize(it + 1, None);
+            }
+            let e = v[it].get_or_insert_with(ItemDiag::default);
+            if mode == Some(FailureMode::Wrong) {
+                // Counted at the end, once every filter of the sample is seen.
+                e.samples += 1;
+                self.pending.push((p.run, p.item, cols.sample_idx[i]));
+            } else {
+                e.add(mode);
+            }
             if rescored {
                 e.rescored_correct += 1;
             }
@@ -175,5 +133,66 @@ fn build(
             }
         }
     }
-    Ok(out)
+
+    /// Resolve pending samples and index by dataset run and item.
+    pub fn finish(mut self, runs_of_prov: &[u32], items_of_prov: &[u32], items: usize) -> Diags {
+        for (r, it, sample) in std::mem::take(&mut self.pending) {
+            let m = if self.other_ok.contains(&(r, it, sample)) {
+                FailureMode::NoAnswer
+            } else {
+                FailureMode::Wrong
+            };
+            if let Some(e) = self.per[r as usize][it as usize].as_mut() {
+                e.samples -= 1;
+                e.add(Some(m));
+            }
+        }
+        let mut out: Diags = HashMap::new();
+        for (r, per_item) in self.per.into_iter().enumerate() {
+            let Some(&run) = runs_of_prov.get(r).filter(|&&x| x != u32::MAX) else {
+                continue;
+            };
+            let v = out.entry(run as usize).or_insert_with(|| vec![None; items]);
+            for (p, d) in per_item.into_iter().enumerate() {
+                if let (Some(d), Some(&it)) = (d, items_of_prov.get(p)) {
+                    if it != u32::MAX {
+                        v[it as usize] = Some(d);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Load a sample table with the failure summaries of every run, in one
+/// streaming pass (row group by row group).
+pub fn load(
+    path: &Path,
+    filters: &BTreeMap<String, String>,
+    detectors: &Detectors,
+    rescorer: &Rescorer,
+) -> Result<(Dataset, Diags)> {
+    let axes = crate::slices::dataset::axes_of(path)?;
+    let mut cols: Vec<&str> = SCORE_COLUMNS.to_vec();
+    cols.extend(TEXT_COLUMNS);
+    cols.extend(axes.iter().map(String::as_str));
+    let mut b = DatasetBuilder::new(axes.clone(), filters);
+    let mut d = DiagBuilder::new(detectors, rescorer);
+    crate::table::for_each_batch(path, &cols, |df, _| {
+        let frame = |e| Error::frame(path, e);
+        let view = Columns::of_frame(df, true).map_err(frame)?;
+        let lists: Vec<&ListChunked> = axes
+            .iter()
+            .map(|a| df.column(a).and_then(|c| c.list()))
+            .collect::<PolarsResult<_>>()
+            .map_err(frame)?;
+        let places = b.add(&view, &RowTags::Lists(&lists)).map_err(frame)?;
+        d.add(&view, &places);
+        Ok(())
+    })?;
+    let (runs, items) = b.index_maps();
+    let ds = b.finish();
+    let diags = d.finish(&runs, &items, ds.items.len());
+    Ok((ds, diags))
 }

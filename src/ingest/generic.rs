@@ -20,10 +20,11 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::sink::Sink;
 use super::{IngestOptions, IngestReport, Skipped};
 use crate::error::{Error, Result};
 use crate::table::columns as c;
-use crate::table::{SampleRow, SampleTable};
+use crate::table::SampleRow;
 
 /// The mapping file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -228,27 +229,28 @@ fn row_of(
     })
 }
 
-/// Records of a file with their 1-based line (row for Parquet); a record
-/// that cannot be read is its error message.
-type Records = Vec<(usize, std::result::Result<Map<String, Value>, String>)>;
-
-fn records(path: &Path) -> Result<Records> {
+/// Call `f` with each record of a JSONL or CSV file, in order.
+fn for_each_record(
+    path: &Path,
+    mut f: impl FnMut(usize, std::result::Result<Map<String, Value>, String>) -> Result<()>,
+) -> Result<()> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     match ext {
         "jsonl" => {
-            let text = crate::error::read_text(path)?;
-            Ok(text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-                .map(|(i, l)| {
-                    (
-                        i + 1,
-                        serde_json::from_str::<Map<String, Value>>(l)
-                            .map_err(|e| format!("not a JSON object: {e}")),
-                    )
-                })
-                .collect())
+            use std::io::BufRead;
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let reader = std::io::BufReader::with_capacity(1 << 20, file);
+            for (i, line) in reader.split(b'\n').enumerate() {
+                let line = line.map_err(|e| Error::io(path, e))?;
+                let rec = match std::str::from_utf8(&line) {
+                    Ok(l) if l.trim().is_empty() => continue,
+                    Ok(l) => serde_json::from_str::<Map<String, Value>>(l)
+                        .map_err(|e| format!("not a JSON object: {e}")),
+                    Err(e) => Err(format!("not UTF-8: {e}")),
+                };
+                f(i + 1, rec)?;
+            }
+            Ok(())
         }
         "csv" => {
             let mut rdr =
@@ -257,7 +259,6 @@ fn records(path: &Path) -> Result<Records> {
                 .headers()
                 .map_err(|e| Error::input(path, 1, None, e.to_string()))?
                 .clone();
-            let mut out = Vec::new();
             for rec in rdr.records() {
                 match rec {
                     Ok(r) => {
@@ -274,17 +275,16 @@ fn records(path: &Path) -> Result<Records> {
                                 (h.to_string(), v)
                             })
                             .collect();
-                        out.push((line, Ok(map)));
+                        f(line, Ok(map))?;
                     }
                     Err(e) => {
                         let line = e.position().map_or(0, |p| p.line() as usize);
-                        out.push((line, Err(e.to_string())));
+                        f(line, Err(e.to_string()))?;
                     }
                 }
             }
-            Ok(out)
+            Ok(())
         }
-        "parquet" => parquet_records(path),
         _ => Err(Error::usage(format!(
             "{}: generic input must be .jsonl, .csv or .parquet",
             path.display()
@@ -292,47 +292,76 @@ fn records(path: &Path) -> Result<Records> {
     }
 }
 
-fn parquet_records(path: &Path) -> Result<Records> {
+/// The rows of one Parquet batch as records, column by column: mapped
+/// columns are cast once per batch; only `meta` columns go through JSON.
+fn parquet_batch_records(
+    df: &polars::prelude::DataFrame,
+    m: &ColumnMapping,
+) -> std::result::Result<Vec<Map<String, Value>>, String> {
     use polars::prelude::*;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| Error::frame(path, e))?;
+    let mapped: Vec<&str> = FIELDS.iter().map(|f| m.column(f)).collect();
     let mut out: Vec<Map<String, Value>> = vec![Map::new(); df.height()];
     for col in df.columns() {
         let name = col.name().to_string();
+        let is_mapped = mapped.contains(&name.as_str());
+        let in_meta = match &m.meta {
+            MetaColumns::Rest => !is_mapped,
+            MetaColumns::Keyword(k) => k == "rest" && !is_mapped,
+            MetaColumns::List(cols) => cols.iter().any(|c| c == &name),
+        };
+        if !is_mapped && !in_meta {
+            continue;
+        }
         let s = col.as_materialized_series();
-        for (i, rec) in out.iter_mut().enumerate() {
-            let v = s.get(i).map_err(|e| Error::frame(path, e))?;
-            let json = match v {
-                AnyValue::Null => Value::Null,
-                AnyValue::Boolean(b) => Value::Bool(b),
-                AnyValue::String(x) => Value::String(x.to_string()),
-                AnyValue::StringOwned(x) => Value::String(x.to_string()),
-                AnyValue::Float64(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
-                AnyValue::Float32(x) => {
-                    serde_json::Number::from_f64(f64::from(x)).map_or(Value::Null, Value::Number)
+        let fast = if s.dtype().is_primitive_numeric() || s.dtype() == &DataType::Boolean {
+            None
+        } else {
+            s.cast(&DataType::String).ok()
+        };
+        match (&fast, s.dtype()) {
+            (Some(strs), _) => {
+                let ca = strs.str().map_err(|e| format!("column '{name}': {e}"))?;
+                for (rec, v) in out.iter_mut().zip(ca.iter()) {
+                    rec.insert(
+                        name.clone(),
+                        v.map_or(Value::Null, |x| Value::String(x.to_string())),
+                    );
                 }
-                AnyValue::Int64(x) => Value::from(x),
-                AnyValue::Int32(x) => Value::from(x),
-                AnyValue::UInt32(x) => Value::from(x),
-                AnyValue::UInt64(x) => Value::from(x),
-                other => Value::String(other.to_string()),
-            };
-            rec.insert(name.clone(), json);
+            }
+            (None, DataType::Boolean) => {
+                let ca = s.bool().map_err(|e| format!("column '{name}': {e}"))?;
+                for (rec, v) in out.iter_mut().zip(ca.iter()) {
+                    rec.insert(name.clone(), v.map_or(Value::Null, Value::Bool));
+                }
+            }
+            (None, dt) if dt.is_integer() => {
+                let ca = s
+                    .cast(&DataType::Int64)
+                    .map_err(|e| format!("column '{name}': {e}"))?;
+                let ca = ca.i64().map_err(|e| format!("column '{name}': {e}"))?;
+                for (rec, v) in out.iter_mut().zip(ca.iter()) {
+                    rec.insert(name.clone(), v.map_or(Value::Null, Value::from));
+                }
+            }
+            (None, _) => {
+                let ca = s
+                    .cast(&DataType::Float64)
+                    .map_err(|e| format!("column '{name}': {e}"))?;
+                let ca = ca.f64().map_err(|e| format!("column '{name}': {e}"))?;
+                for (rec, v) in out.iter_mut().zip(ca.iter()) {
+                    let j = v
+                        .and_then(serde_json::Number::from_f64)
+                        .map_or(Value::Null, Value::Number);
+                    rec.insert(name.clone(), j);
+                }
+            }
         }
     }
-    // Parquet has no lines: errors name the 1-based row.
-    Ok(out.into_iter().enumerate().map(|(i, m)| (i + 1, Ok(m))).collect())
+    Ok(out)
 }
 
-/// Read one generic file into the table.
-pub fn read(
-    path: &Path,
-    opts: &IngestOptions,
-    table: &mut SampleTable,
-    report: &mut IngestReport,
-) -> Result<()> {
+/// Read one generic file into the sink.
+pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut IngestReport) -> Result<()> {
     let mapping = match &opts.columns {
         Some(p) => ColumnMapping::load(p)?,
         None => ColumnMapping::default(),
@@ -342,7 +371,11 @@ pub fn read(
     let mut rows = 0usize;
     let mut runs = std::collections::BTreeSet::new();
     let mut tasks = std::collections::BTreeSet::new();
-    for (line, rec) in records(path)? {
+    let mut take = |line: usize,
+                    rec: std::result::Result<Map<String, Value>, String>,
+                    sink: &mut Sink<'_>,
+                    report: &mut IngestReport|
+     -> Result<()> {
         let res = rec
             .map_err(|m| (None, m))
             .and_then(|r| row_of(&r, &mapping, threshold, format!("{display}:{line}")));
@@ -351,20 +384,40 @@ pub fn read(
                 if let Some(run) = &opts.run {
                     row.run = run.clone();
                 }
-                runs.insert(row.run.clone());
-                tasks.insert(row.task.clone());
-                table.push(row);
+                if !runs.contains(&row.run) {
+                    runs.insert(row.run.clone());
+                }
+                if !tasks.contains(&row.task) {
+                    tasks.insert(row.task.clone());
+                }
                 rows += 1;
+                sink.push(row, report)
             }
             Err((field, message)) => {
                 let e = Error::input(path, line, field.as_deref(), message);
                 if opts.skip_bad {
                     report.skipped.push(Skipped::from_error(&e));
+                    Ok(())
                 } else {
-                    return Err(e);
+                    Err(e)
                 }
             }
         }
+    };
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext == "parquet" {
+        let cols = crate::table::parquet_column_names(path)?;
+        let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
+        crate::table::for_each_batch(path, &cols, |df, offset| {
+            let recs = parquet_batch_records(df, &mapping).map_err(|m| Error::frame(path, m))?;
+            // Parquet has no lines: errors name the 1-based row.
+            for (i, rec) in recs.into_iter().enumerate() {
+                take(offset + i + 1, Ok(rec), sink, report)?;
+            }
+            Ok(())
+        })?;
+    } else {
+        for_each_record(path, |line, rec| take(line, rec, sink, report))?;
     }
     let join = |s: std::collections::BTreeSet<String>| s.into_iter().collect::<Vec<_>>().join(",");
     report.add_file(path, "generic", &join(runs), &join(tasks), rows);

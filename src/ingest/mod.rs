@@ -11,9 +11,11 @@
 pub mod family;
 pub mod generic;
 pub mod lmeval;
+pub mod sink;
 
-use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
+
+pub use sink::{Sink, SinkOptions, SinkOutput};
 
 use serde::Serialize;
 
@@ -156,8 +158,32 @@ fn first_line_looks_like_lmeval(path: &Path) -> Result<bool> {
     Ok(false)
 }
 
-/// Read every evaluation log under `paths` into one table.
+/// Read every evaluation log under `paths` into one in-memory table (for
+/// tests and small inputs; the pipeline streams through [`ingest_into`]).
 pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, IngestReport)> {
+    let filters = std::collections::BTreeMap::new();
+    let (out, report) = ingest_into(
+        paths,
+        opts,
+        SinkOptions {
+            out: None,
+            taxonomy: None,
+            filters: &filters,
+            diagnosis: None,
+            collect: true,
+            skip_bad: opts.skip_bad,
+        },
+    )?;
+    Ok((out.table.unwrap_or_default(), report))
+}
+
+/// Read every evaluation log under `paths` into a [`Sink`]: rows are
+/// checked, tagged, indexed and written batch by batch.
+pub fn ingest_into(
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    sink_opts: SinkOptions<'_>,
+) -> Result<(SinkOutput, IngestReport)> {
     if matches!(
         opts.format,
         Format::Inspect | Format::Lighteval | Format::Opencompass
@@ -169,7 +195,6 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, I
     }
     let files = walk(paths)?;
     let mut report = IngestReport::default();
-    let mut table = SampleTable::default();
     let mut results_files = Vec::new();
     let mut lm_samples = Vec::new();
     let mut legacy: Vec<PathBuf> = Vec::new();
@@ -247,71 +272,30 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, I
             date_id,
         });
     }
-    lmeval::read_all(&results_files, &lm_samples, opts, &mut table, &mut report)?;
-    for f in &generic_files {
-        generic::read(f, opts, &mut table, &mut report)?;
+    // Refuse to overwrite an input with the output.
+    if let Some(out) = sink_opts.out {
+        if let Ok(o) = std::fs::canonicalize(out) {
+            for f in &files {
+                if std::fs::canonicalize(f).ok().as_ref() == Some(&o) {
+                    return Err(Error::usage(format!(
+                        "{}: the output would overwrite an input; choose another --out",
+                        out.display()
+                    )));
+                }
+            }
+        }
     }
-    if table.is_empty() {
+    let mut sink = Sink::new(sink_opts)?;
+    lmeval::read_all(&results_files, &lm_samples, opts, &mut sink, &mut report)?;
+    for f in &generic_files {
+        generic::read(f, opts, &mut sink, &mut report)?;
+    }
+    let out = sink.finish(&mut report)?;
+    if out.rows == 0 {
         return Err(Error::usage(format!(
             "no samples found in {}; caploop reads lm-evaluation-harness --log_samples folders and generic .jsonl/.csv/.parquet files",
             paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         )));
     }
-    check_duplicates(&mut table, opts.skip_bad, &mut report)?;
-    Ok((table, report))
-}
-
-/// Two rows with the same (run, task, item, filter, sample) cannot both be right.
-fn check_duplicates(table: &mut SampleTable, skip_bad: bool, report: &mut IngestReport) -> Result<()> {
-    let mut first: FxHashMap<(&str, &str, &str, Option<&str>, u32), usize> =
-        FxHashMap::with_capacity_and_hasher(table.len(), Default::default());
-    let mut dup_rows = Vec::new();
-    for i in 0..table.len() {
-        let key = (
-            table.run[i].as_str(),
-            table.task[i].as_str(),
-            table.item_id[i].as_str(),
-            table.filter[i].as_deref(),
-            table.sample_idx[i],
-        );
-        if let Some(&j) = first.get(&key) {
-            let message = format!(
-                "duplicate sample: same run '{}', task '{}', item '{}', filter '{}' and sample {} as {}; a log written twice into one folder appends, so remove one copy",
-                key.0,
-                key.1,
-                key.2,
-                key.3.unwrap_or("-"),
-                key.4,
-                table.source[j]
-            );
-            if !skip_bad {
-                return Err(Error::usage(format!("{}: {message}", table.source[i])));
-            }
-            report.skipped.push(Skipped {
-                location: table.source[i].clone(),
-                field: None,
-                message,
-            });
-            dup_rows.push(i);
-        } else {
-            first.insert(key, i);
-        }
-    }
-    drop(first);
-    if !dup_rows.is_empty() {
-        let keep: Vec<bool> = {
-            let mut k = vec![true; table.len()];
-            for i in dup_rows {
-                k[i] = false;
-            }
-            k
-        };
-        let old = std::mem::take(table);
-        for (i, keep) in keep.into_iter().enumerate() {
-            if keep {
-                table.push(old.row(i));
-            }
-        }
-    }
-    Ok(())
+    Ok((out, report))
 }

@@ -304,17 +304,10 @@ fn config_text(
     }
 }
 
-/// Load every input, record its SHA-256, and build the plan.
-pub fn make(files: &PlanFiles, settings: &PlanSettings) -> Result<Plan> {
-    let ev_file = evidence::evidence_file(&files.evidence);
-    let ev_bytes = crate::error::read_file(&ev_file)?;
-    let ev = evidence::load(&ev_file, &ev_bytes)?;
-    let mut inputs = vec![InputFile::new(
-        "evidence",
-        &ev_file.display().to_string(),
-        &ev_bytes,
-    )];
-
+/// Load and validate the data taxonomy and the mapping rules (every error
+/// at once), with the inputs to record.
+fn load_configs(files: &PlanFiles) -> Result<(DataTaxonomy, MappingRules, Vec<InputFile>)> {
+    let mut inputs = Vec::new();
     let (dpath, dtext) = config_text(&files.data_taxonomy, crate::shipped::DATA_TAXONOMY)?;
     let data = DataTaxonomy::from_yaml_str(&dpath, &dtext)?;
     inputs.push(InputFile::new(
@@ -344,6 +337,38 @@ pub fn make(files: &PlanFiles, settings: &PlanSettings) -> Result<Plan> {
         mtext.as_bytes(),
     ));
 
+    Ok((data, mapping, inputs))
+}
+
+/// Validate the plan's configs before any expensive stage runs.
+pub fn check_configs(files: &PlanFiles) -> Result<()> {
+    load_configs(files).map(|_| ())
+}
+
+/// Load every input, record its SHA-256, and build the plan.
+pub fn make(files: &PlanFiles, settings: &PlanSettings) -> Result<Plan> {
+    let ev_file = evidence::evidence_file(&files.evidence);
+    let ev_bytes = crate::error::read_file(&ev_file)?;
+    make_with_evidence(&ev_file, &ev_bytes, files, settings)
+}
+
+/// [`make`] from evidence already in memory (`evidence.json`'s bytes, as
+/// written to `ev_file`); `files.evidence` is not read.
+pub fn make_with_evidence(
+    ev_file: &Path,
+    ev_bytes: &[u8],
+    files: &PlanFiles,
+    settings: &PlanSettings,
+) -> Result<Plan> {
+    let ev = evidence::load(ev_file, ev_bytes)?;
+    let mut inputs = vec![InputFile::new(
+        "evidence",
+        &ev_file.display().to_string(),
+        ev_bytes,
+    )];
+
+    let (data, mapping, more) = load_configs(files)?;
+    inputs.extend(more);
     build(PlanInput {
         evidence: &ev,
         data: &data,

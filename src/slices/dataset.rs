@@ -5,14 +5,15 @@
 //! (`axis=value`). Plain Rust over typed columns: one pass, no frames after
 //! loading.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use polars::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 use crate::table::columns as c;
-use crate::table::read_parquet_columns;
+use crate::table::view::{Columns, SCORE_COLUMNS};
 
 /// One benchmark item.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +61,8 @@ pub struct Dataset {
     pub scores: Vec<Vec<Option<ItemScore>>>,
     /// Per benchmark and axis: items whose only value is `unknown`.
     pub unknown: Vec<Vec<usize>>,
+    /// Per (run, task): the settings the logs record (scoring rows).
+    pub task_settings: BTreeMap<(String, String), TaskSettings>,
 }
 
 impl Dataset {
@@ -89,12 +92,12 @@ fn hash_str(s: &str) -> u64 {
     h.finish()
 }
 
-/// Load a (tagged or untagged) sample table. `filters` overrides the scoring
-/// filter per task; otherwise rows marked `primary_filter` score the task.
-pub fn load(path: &Path, filters: &std::collections::BTreeMap<String, String>) -> Result<Dataset> {
+/// Names of the tag columns of a sample table: every column that is not a
+/// base column, when the table is tagged.
+pub fn axes_of(path: &Path) -> Result<Vec<String>> {
     let names = crate::table::parquet_column_names(path)?;
     let tagged = names.iter().any(|n| n == c::TAG_RULES);
-    let axes: Vec<String> = if tagged {
+    Ok(if tagged {
         names
             .iter()
             .filter(|n| !c::BASE.contains(&n.as_str()) && n.as_str() != c::TAG_RULES)
@@ -102,24 +105,389 @@ pub fn load(path: &Path, filters: &std::collections::BTreeMap<String, String>) -
             .collect()
     } else {
         Vec::new()
-    };
-    let mut cols = vec![
-        c::RUN,
-        c::BENCHMARK,
-        c::TASK,
-        c::FILTER,
-        c::PRIMARY_FILTER,
-        c::ITEM_ID,
-        c::SCORE,
-        c::CORRECT,
-        c::PROMPT_HASH,
-    ];
-    cols.extend(axes.iter().map(String::as_str));
-    let df = read_parquet_columns(path, &cols)?;
-    build(&df, &axes, filters).map_err(|e| Error::frame(path, e))
+    })
 }
 
-fn build(
+/// Load a (tagged or untagged) sample table. `filters` overrides the scoring
+/// filter per task; otherwise rows marked `primary_filter` score the task.
+/// The file is read row group by row group: memory follows the items, not
+/// the rows.
+pub fn load(path: &Path, filters: &BTreeMap<String, String>) -> Result<Dataset> {
+    let axes = axes_of(path)?;
+    let mut cols: Vec<&str> = SCORE_COLUMNS.to_vec();
+    cols.extend(axes.iter().map(String::as_str));
+    let mut b = DatasetBuilder::new(axes.clone(), filters);
+    crate::table::for_each_batch(path, &cols, |df, _| {
+        let view = Columns::of_frame(df, false).map_err(|e| Error::frame(path, e))?;
+        let lists: Vec<&ListChunked> = axes
+            .iter()
+            .map(|a| df.column(a).and_then(|c| c.list()))
+            .collect::<PolarsResult<_>>()
+            .map_err(|e| Error::frame(path, e))?;
+        b.add(&view, &RowTags::Lists(&lists))
+            .map_err(|e| Error::frame(path, e))?;
+        Ok(())
+    })?;
+    Ok(b.finish())
+}
+
+/// Where the tags of a batch's rows come from.
+pub enum RowTags<'t> {
+    /// An untagged table.
+    None,
+    /// Distinct tag sets and, per row, the index of its set.
+    Sets {
+        sets: &'t [crate::table::TagSet],
+        row_set: &'t [u32],
+    },
+    /// One list column per axis (a tagged Parquet file).
+    Lists(&'t [&'t ListChunked]),
+    /// Distinct tag sets and, per provisional item, the index of its set.
+    PerItem {
+        sets: &'t [crate::table::TagSet],
+        item_set: &'t [u32],
+    },
+}
+
+impl RowTags<'_> {
+    /// Per axis, the row's values.
+    fn values(&self, row: usize, item: u32, axes: usize) -> PolarsResult<Vec<Vec<String>>> {
+        Ok(match self {
+            RowTags::None => vec![Vec::new(); axes],
+            RowTags::PerItem { sets, item_set } => sets[item_set[item as usize] as usize].values.clone(),
+            RowTags::Sets { sets, row_set } => sets[row_set[row] as usize].values.clone(),
+            RowTags::Lists(lists) => {
+                let mut out = Vec::with_capacity(lists.len());
+                for l in lists.iter() {
+                    out.push(match l.get_as_series(row) {
+                        Some(s) => s.str()?.iter().flatten().map(str::to_string).collect(),
+                        None => Vec::new(),
+                    });
+                }
+                out
+            }
+        })
+    }
+}
+
+/// Where a row landed: its run and item under provisional ids (every row
+/// gets them, scoring or not), and whether it scores its task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowPlace {
+    pub run: u32,
+    pub bench: u32,
+    /// Task index (global over benchmarks).
+    pub task: u32,
+    pub item: u32,
+    pub scoring: bool,
+}
+
+/// The settings a task ran with in one run, as the logs record them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskSettings {
+    pub versions: BTreeSet<String>,
+    pub n_shot: BTreeSet<u32>,
+    pub max_gen_toks: BTreeSet<u32>,
+    /// Scoring rows without a prompt hash.
+    pub unhashed: usize,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Builds a [`Dataset`] batch by batch, in one pass over the rows.
+///
+/// Items and runs get provisional ids in order of first appearance in any
+/// row; they enter the dataset in order of their first scoring row, which
+/// is the order a single pass over the whole table gives.
+pub struct DatasetBuilder<'s> {
+    filters: &'s BTreeMap<String, String>,
+    ds: Dataset,
+    run_prov: FxHashMap<String, u32>,
+    run_of_prov: Vec<u32>,
+    bench_prov: FxHashMap<String, u32>,
+    bench_of_prov: Vec<u32>,
+    /// Per provisional benchmark: task -> task index.
+    task_of: Vec<FxHashMap<Box<str>, u32>>,
+    /// Per task index: item id -> provisional item id.
+    item_prov: Vec<FxHashMap<Box<str>, u32>>,
+    item_of_prov: Vec<u32>,
+    tag_ix: FxHashMap<String, u32>,
+    item_unknown: Vec<u64>,
+    task_names: Vec<String>,
+    settings_ix: FxHashMap<(u32, u32), usize>,
+    settings: Vec<((u32, u32), TaskSettings)>,
+}
+
+impl<'s> DatasetBuilder<'s> {
+    pub fn new(axes: Vec<String>, filters: &'s BTreeMap<String, String>) -> DatasetBuilder<'s> {
+        DatasetBuilder {
+            filters,
+            ds: Dataset {
+                axes,
+                ..Dataset::default()
+            },
+            run_prov: FxHashMap::default(),
+            run_of_prov: Vec::new(),
+            bench_prov: FxHashMap::default(),
+            bench_of_prov: Vec::new(),
+            task_of: Vec::new(),
+            item_prov: Vec::new(),
+            item_of_prov: Vec::new(),
+            tag_ix: FxHashMap::default(),
+            item_unknown: Vec::new(),
+            task_names: Vec::new(),
+            settings_ix: FxHashMap::default(),
+            settings: Vec::new(),
+        }
+    }
+
+    /// Does row `i` score its task?
+    pub fn scoring(&self, cols: &Columns<'_>, i: usize) -> bool {
+        match self.filters.get(cols.task[i]) {
+            Some(want) => cols.filter[i] == Some(want.as_str()),
+            None => cols.primary_filter[i],
+        }
+    }
+
+    /// Add a batch; returns where each row landed.
+    pub fn add(&mut self, cols: &Columns<'_>, tags: &RowTags<'_>) -> PolarsResult<Vec<RowPlace>> {
+        let places = self.place(cols);
+        self.accumulate(cols, &places, tags)?;
+        Ok(places)
+    }
+
+    /// Provisional ids of every row of a batch (nothing is scored yet).
+    pub fn place(&mut self, cols: &Columns<'_>) -> Vec<RowPlace> {
+        let mut places = Vec::with_capacity(cols.len);
+        for i in 0..cols.len {
+            let scoring = self.scoring(cols, i);
+            let r = match self.run_prov.get(cols.run[i]) {
+                Some(&x) => x,
+                None => {
+                    let x = self.run_of_prov.len() as u32;
+                    self.run_prov.insert(cols.run[i].to_string(), x);
+                    self.run_of_prov.push(NONE);
+                    x
+                }
+            };
+            let bp = match self.bench_prov.get(cols.benchmark[i]) {
+                Some(&x) => x,
+                None => {
+                    let x = self.bench_of_prov.len() as u32;
+                    self.bench_prov.insert(cols.benchmark[i].to_string(), x);
+                    self.bench_of_prov.push(NONE);
+                    self.task_of.push(FxHashMap::default());
+                    x
+                }
+            };
+            let tasks = &mut self.task_of[bp as usize];
+            let t = match tasks.get(cols.task[i]) {
+                Some(&x) => x,
+                None => {
+                    let x = self.item_prov.len() as u32;
+                    tasks.insert(cols.task[i].into(), x);
+                    self.task_names.push(cols.task[i].to_string());
+                    self.item_prov.push(FxHashMap::default());
+                    x
+                }
+            };
+            let ids = &mut self.item_prov[t as usize];
+            let p = match ids.get(cols.item_id[i]) {
+                Some(&x) => x,
+                None => {
+                    let x = self.item_of_prov.len() as u32;
+                    ids.insert(cols.item_id[i].into(), x);
+                    self.item_of_prov.push(NONE);
+                    x
+                }
+            };
+            places.push(RowPlace {
+                run: r,
+                bench: bp,
+                task: t,
+                item: p,
+                scoring,
+            });
+        }
+        places
+    }
+
+    /// Provisional items seen so far.
+    pub fn provisional_items(&self) -> usize {
+        self.item_of_prov.len()
+    }
+
+    /// Score the rows of a placed batch.
+    pub fn accumulate(
+        &mut self,
+        cols: &Columns<'_>,
+        places: &[RowPlace],
+        tags: &RowTags<'_>,
+    ) -> PolarsResult<()> {
+        for (i, pl) in places.iter().enumerate() {
+            if !pl.scoring {
+                continue;
+            }
+            let (r, bp, t, p) = (pl.run, pl.bench, pl.task, pl.item);
+            let run = match self.run_of_prov[r as usize] {
+                NONE => {
+                    self.ds.runs.push(cols.run[i].to_string());
+                    self.ds.scores.push(vec![None; self.ds.items.len()]);
+                    let x = self.ds.runs.len() as u32 - 1;
+                    self.run_of_prov[r as usize] = x;
+                    x
+                }
+                x => x,
+            } as usize;
+            let b = match self.bench_of_prov[bp as usize] {
+                NONE => {
+                    self.ds.benchmarks.push(cols.benchmark[i].to_string());
+                    let x = self.ds.benchmarks.len() as u32 - 1;
+                    self.bench_of_prov[bp as usize] = x;
+                    x
+                }
+                x => x,
+            };
+            let it = match self.item_of_prov[p as usize] {
+                NONE => {
+                    let values = tags.values(i, p, self.ds.axes.len())?;
+                    self.new_item(b, cols.task[i], cols.item_id[i], values);
+                    let x = self.ds.items.len() as u32 - 1;
+                    self.item_of_prov[p as usize] = x;
+                    x
+                }
+                x => x,
+            } as usize;
+            let sc = cols.score[i];
+            let slot = self.ds.scores[run][it].get_or_insert(ItemScore {
+                binary: true,
+                prompt_hash: cols.prompt_hash[i].map(hash_str),
+                ..ItemScore::default()
+            });
+            slot.n += 1;
+            slot.sum += sc;
+            if cols.correct[i] {
+                slot.correct += 1;
+            }
+            if sc != 0.0 && sc != 1.0 {
+                slot.binary = false;
+            }
+            let k = match self.settings_ix.get(&(run as u32, t)) {
+                Some(&k) => k,
+                None => {
+                    let k = self.settings.len();
+                    self.settings_ix.insert((run as u32, t), k);
+                    self.settings.push(((run as u32, t), TaskSettings::default()));
+                    k
+                }
+            };
+            let e = &mut self.settings[k].1;
+            if let Some(v) = cols.task_version[i] {
+                if !e.versions.contains(v) {
+                    e.versions.insert(v.to_string());
+                }
+            }
+            if let Some(n) = cols.n_shot[i] {
+                e.n_shot.insert(n);
+            }
+            if let Some(n) = cols.max_gen_toks[i] {
+                e.max_gen_toks.insert(n);
+            }
+            if cols.prompt_hash[i].is_none() {
+                e.unhashed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn new_item(&mut self, b: u32, task: &str, id: &str, values: Vec<Vec<String>>) {
+        let mut tags = Vec::new();
+        let mut unknown = 0u64;
+        for (a, vals) in values.iter().enumerate() {
+            if vals.iter().all(|v| v == c::UNKNOWN) && a < 64 {
+                unknown |= 1 << a;
+            }
+            for v in vals.iter().filter(|v| *v != c::UNKNOWN) {
+                let name = format!("{}={v}", self.ds.axes[a]);
+                let next = self.tag_ix.len() as u32;
+                tags.push(*self.tag_ix.entry(name).or_insert(next));
+            }
+        }
+        tags.sort_unstable();
+        tags.dedup();
+        self.ds.items.push(Item {
+            benchmark: b,
+            task: task.to_string(),
+            id: id.to_string(),
+            tags,
+        });
+        self.item_unknown.push(unknown);
+        for s in self.ds.scores.iter_mut() {
+            s.push(None);
+        }
+    }
+
+    /// The dataset index of a provisional run id, if the run has scoring rows.
+    pub fn run_index(&self, prov: u32) -> Option<usize> {
+        self.run_of_prov
+            .get(prov as usize)
+            .filter(|&&x| x != NONE)
+            .map(|&x| x as usize)
+    }
+
+    /// The dataset index of a provisional item id, if the item has scoring rows.
+    pub fn item_index(&self, prov: u32) -> Option<usize> {
+        self.item_of_prov
+            .get(prov as usize)
+            .filter(|&&x| x != NONE)
+            .map(|&x| x as usize)
+    }
+
+    /// Provisional run and item ids -> dataset indices.
+    pub fn index_maps(&self) -> (Vec<u32>, Vec<u32>) {
+        (self.run_of_prov.clone(), self.item_of_prov.clone())
+    }
+
+    pub fn finish(mut self) -> Dataset {
+        // Sort the tag vocabulary and remap ids so every output is ordered by name.
+        let mut names: Vec<(String, u32)> = self.tag_ix.into_iter().collect();
+        names.sort();
+        let mut remap = vec![0u32; names.len()];
+        for (new, (_, old)) in names.iter().enumerate() {
+            remap[*old as usize] = new as u32;
+        }
+        let ds = &mut self.ds;
+        ds.tags = names.into_iter().map(|(n, _)| n).collect();
+        for it in ds.items.iter_mut() {
+            for t in it.tags.iter_mut() {
+                *t = remap[*t as usize];
+            }
+            it.tags.sort_unstable();
+        }
+        ds.unknown = vec![vec![0; ds.axes.len()]; ds.benchmarks.len()];
+        for (it, unk) in ds.items.iter().zip(&self.item_unknown) {
+            for a in 0..ds.axes.len().min(64) {
+                if unk & (1 << a) != 0 {
+                    ds.unknown[it.benchmark as usize][a] += 1;
+                }
+            }
+        }
+        for ((r, t), v) in std::mem::take(&mut self.settings) {
+            let key = (ds.runs[r as usize].clone(), self.task_names[t as usize].clone());
+            let e: &mut TaskSettings = ds.task_settings.entry(key).or_default();
+            e.versions.extend(v.versions);
+            e.n_shot.extend(v.n_shot);
+            e.max_gen_toks.extend(v.max_gen_toks);
+            e.unhashed += v.unhashed;
+        }
+        self.ds
+    }
+}
+
+/// The reference one-pass build over a whole frame, kept to check the
+/// streaming builder against (tests only; it holds every row in memory).
+#[doc(hidden)]
+pub fn reference(
     df: &DataFrame,
     axes: &[String],
     filters: &std::collections::BTreeMap<String, String>,

@@ -113,6 +113,14 @@ pub fn write_comparison_csv(path: &Path, c: &Comparison) -> Result<()> {
 }
 
 /// Write any serialisable result as pretty JSON (NaN becomes null).
+/// A value as the pretty JSON text [`write_json`] writes.
+pub fn json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let v = serde_json::to_value(value).map_err(|e| Error::usage(format!("cannot serialise: {e}")))?;
+    let text =
+        serde_json::to_string_pretty(&v).map_err(|e| Error::usage(format!("cannot serialise: {e}")))?;
+    Ok((text + "\n").into_bytes())
+}
+
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let v = serde_json::to_value(value).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
     let text =

@@ -7,8 +7,12 @@
 
 pub mod columns;
 mod parquet;
+pub mod view;
 
-pub use parquet::{column_names as parquet_column_names, read_parquet, read_parquet_columns, write_parquet};
+pub use parquet::{
+    column_names as parquet_column_names, for_each_batch, frame_with, read_parquet, read_parquet_columns,
+    table_of_frame, write_parquet, RowTagSets, SamplesWriter,
+};
 
 /// One sample, as readers produce it.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -19,6 +19,21 @@ fn opt_str_col(name: &str, v: &[Option<String>]) -> Column {
 }
 
 fn frame(t: &SampleTable) -> PolarsResult<DataFrame> {
+    match &t.tags {
+        Some(tags) => frame_tags(t, Some((&tags.axes, &tags.sets, &tags.row_set))),
+        None => frame_tags(t, None),
+    }
+}
+
+/// Axis names, distinct tag sets, and per row the index of its set.
+pub type RowTagSets<'a> = (&'a [String], &'a [TagSet], &'a [u32]);
+
+/// A batch as a frame, with tags given apart from the table.
+pub fn frame_with(t: &SampleTable, tags: Option<RowTagSets<'_>>) -> Result<DataFrame> {
+    frame_tags(t, tags).map_err(|e| Error::Usage(format!("cannot build the sample table: {e}")))
+}
+
+fn frame_tags(t: &SampleTable, tags: Option<RowTagSets<'_>>) -> PolarsResult<DataFrame> {
     let mut cols = vec![
         str_col(c::RUN, &t.run),
         str_col(c::BENCHMARK, &t.benchmark),
@@ -43,35 +58,181 @@ fn frame(t: &SampleTable) -> PolarsResult<DataFrame> {
         Column::new(c::MAX_GEN_TOKS.into(), &t.max_gen_toks),
         str_col(c::SOURCE, &t.source),
     ];
-    if let Some(tags) = &t.tags {
-        for (a, axis) in tags.axes.iter().enumerate() {
+    if let Some((axes, sets, row_set)) = tags {
+        for (a, axis) in axes.iter().enumerate() {
             let mut b = ListStringChunkedBuilder::new(axis.as_str().into(), t.len(), t.len() * 2);
-            for &s in &tags.row_set {
-                b.append_values_iter(tags.sets[s as usize].values[a].iter().map(String::as_str));
+            for &s in row_set {
+                b.append_values_iter(sets[s as usize].values[a].iter().map(String::as_str));
             }
             cols.push(b.finish().into_column());
         }
         let mut b = ListStringChunkedBuilder::new(c::TAG_RULES.into(), t.len(), t.len() * 2);
-        for &s in &tags.row_set {
-            b.append_values_iter(tags.sets[s as usize].rules.iter().map(String::as_str));
+        for &s in row_set {
+            b.append_values_iter(sets[s as usize].rules.iter().map(String::as_str));
         }
         cols.push(b.finish().into_column());
     }
     DataFrame::new(t.len(), cols)
 }
 
-/// Write the table (and its tags, when present) to a Parquet file.
-pub fn write_parquet(t: &SampleTable, path: &Path) -> Result<()> {
-    let mut df = frame(t).map_err(|e| Error::frame(path, e))?;
-    if let Some(parent) = path.parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+/// The `ARROW:schema` metadata of a frame's schema at the oldest Arrow
+/// compatibility level: plain `large_string` and `large_list` columns, which
+/// pyarrow and pandas read (the newest level declares `string_view`, which
+/// pandas cannot convert inside a list).
+fn compat_metadata(schema: &Schema) -> KeyValueMetadata {
+    use polars::prelude::SchemaExt;
+    let arrow = schema.to_arrow(CompatLevel::oldest());
+    let kv = polars_parquet::write::schema_to_metadata_key(&arrow);
+    KeyValueMetadata::from_static(vec![(kv.key, kv.value.unwrap_or_default())])
+}
+
+/// The file a writer fills before it is renamed into place: a run killed
+/// midway never leaves a truncated file under the final name.
+pub(crate) fn temp_path(path: &Path) -> std::path::PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// A Parquet file written batch by batch (one row group per batch), to a
+/// temporary name renamed into place by [`SamplesWriter::finish`].
+pub struct SamplesWriter {
+    inner: Option<BatchedWriter<std::io::BufWriter<File>>>,
+    metadata: Option<KeyValueMetadata>,
+    tmp: std::path::PathBuf,
+    path: std::path::PathBuf,
+    rows: usize,
+}
+
+impl SamplesWriter {
+    pub fn create(path: &Path) -> Result<SamplesWriter> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            }
+        }
+        let tmp = temp_path(path);
+        Ok(SamplesWriter {
+            inner: None,
+            metadata: None,
+            tmp,
+            path: path.to_path_buf(),
+            rows: 0,
+        })
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Append a batch; every batch must have the first batch's schema.
+    pub fn write(&mut self, df: &mut DataFrame) -> Result<()> {
+        if df.height() == 0 && self.inner.is_some() {
+            return Ok(());
+        }
+        df.rechunk_mut();
+        if self.inner.is_none() {
+            let file = File::create(&self.tmp).map_err(|e| Error::io(&self.tmp, e))?;
+            let schema = df.schema().as_ref().clone();
+            let md = compat_metadata(&schema);
+            self.metadata = Some(md.clone());
+            let w = ParquetWriter::new(std::io::BufWriter::with_capacity(1 << 20, file))
+                .with_compression(ParquetCompression::Zstd(None))
+                .with_key_value_metadata(Some(md))
+                .batched(&schema)
+                .map_err(|e| Error::frame(&self.path, e))?;
+            self.inner = Some(w);
+        }
+        if let Some(w) = self.inner.as_mut() {
+            w.write_batch(df).map_err(|e| Error::frame(&self.path, e))?;
+        }
+        self.rows += df.height();
+        Ok(())
+    }
+
+    /// Close the file and move it into place.
+    pub fn finish(mut self) -> Result<()> {
+        let Some(w) = self.inner.take() else {
+            return Err(Error::frame(&self.path, "no rows to write"));
+        };
+        let done = w.finish().map_err(|e| Error::frame(&self.path, e));
+        drop(w);
+        if let Err(e) = done {
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(e);
+        }
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+impl Drop for SamplesWriter {
+    fn drop(&mut self) {
+        // An unfinished writer leaves nothing behind.
+        if self.inner.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
         }
     }
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    ParquetWriter::new(file)
-        .finish(&mut df)
-        .map_err(|e| Error::frame(path, e))?;
+}
+
+/// Write the table (and its tags, when present) to a Parquet file.
+pub fn write_parquet(t: &SampleTable, path: &Path) -> Result<()> {
+    let df = frame(t).map_err(|e| Error::frame(path, e))?;
+    let mut w = SamplesWriter::create(path)?;
+    const ROW_GROUP: usize = 1 << 16;
+    let mut offset = 0;
+    while offset < df.height() || offset == 0 {
+        let mut part = df.slice(offset as i64, ROW_GROUP);
+        w.write(&mut part)?;
+        offset += ROW_GROUP;
+        if df.height() == 0 {
+            break;
+        }
+    }
+    w.finish()
+}
+
+/// Call `f` with each row group of a Parquet file, holding only the given
+/// columns (checked to exist), with the row offset of the group.
+pub fn for_each_batch(
+    path: &Path,
+    columns: &[&str],
+    mut f: impl FnMut(&DataFrame, usize) -> Result<()>,
+) -> Result<()> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = ParquetReader::new(file);
+    let schema = reader.schema().map_err(|e| Error::frame(path, e))?;
+    let missing: Vec<&str> = columns
+        .iter()
+        .copied()
+        .filter(|name| !schema.contains(name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::frame(
+            path,
+            format!(
+                "not a caploop sample table: missing column(s) {}; write it with `caploop ingest` (and `caploop tag` for tag columns)",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let md = reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone();
+    let mut offset = 0usize;
+    for rg in &md.row_groups {
+        let n = rg.num_rows();
+        if n == 0 {
+            continue;
+        }
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut r = ParquetReader::new(file);
+        r.set_metadata(md.clone());
+        let df = r
+            .with_columns(Some(columns.iter().map(|s| s.to_string()).collect()))
+            .with_slice(Some((offset, n)))
+            .finish()
+            .map_err(|e| Error::frame(path, e))?;
+        f(&df, offset)?;
+        offset += n;
+    }
     Ok(())
 }
 
@@ -160,6 +321,11 @@ pub fn read_parquet(path: &Path) -> Result<SampleTable> {
     }
     let df = read_parquet_columns(path, &wanted)?;
     from_frame(&df, &axis_names, has_tags).map_err(|e| Error::frame(path, e))
+}
+
+/// The base columns of a frame as an (untagged) table.
+pub fn table_of_frame(df: &DataFrame) -> PolarsResult<SampleTable> {
+    from_frame(df, &[], false)
 }
 
 fn from_frame(df: &DataFrame, axes: &[String], has_tags: bool) -> PolarsResult<SampleTable> {

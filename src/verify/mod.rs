@@ -222,30 +222,7 @@ fn slice_of(ds: &Dataset, benchmark: &str, name: &str) -> Option<Slice> {
     })
 }
 
-/// Task versions per (run, task) from the table, when it has them.
-fn task_versions(samples: &Path) -> Result<BTreeMap<(String, String), BTreeSet<String>>> {
-    use crate::table::columns as c;
-    let names = crate::table::parquet_column_names(samples)?;
-    let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    if !names.iter().any(|n| n == c::TASK_VERSION) {
-        return Ok(out);
-    }
-    let df = crate::table::read_parquet_columns(samples, &[c::RUN, c::TASK, c::TASK_VERSION])?;
-    let frame = |e| Error::frame(samples, e);
-    let run = df.column(c::RUN).and_then(|x| x.str()).map_err(frame)?;
-    let task = df.column(c::TASK).and_then(|x| x.str()).map_err(frame)?;
-    let version = df.column(c::TASK_VERSION).and_then(|x| x.str()).map_err(frame)?;
-    for i in 0..df.height() {
-        if let (Some(r), Some(t), Some(v)) = (run.get(i), task.get(i), version.get(i)) {
-            out.entry((r.to_string(), t.to_string()))
-                .or_default()
-                .insert(v.to_string());
-        }
-    }
-    Ok(out)
-}
-
-fn eval_changes(ds: &Dataset, samples: &Path, base: usize, cand: usize) -> Result<Vec<EvalChange>> {
+fn eval_changes(ds: &Dataset, base: usize, cand: usize) -> Vec<EvalChange> {
     let mut out = Vec::new();
     for p in slices::compare::pairing(ds, base, cand) {
         let mut what = Vec::new();
@@ -268,30 +245,47 @@ fn eval_changes(ds: &Dataset, samples: &Path, base: usize, cand: usize) -> Resul
             });
         }
     }
-    let versions = task_versions(samples)?;
-    let tasks: BTreeSet<&String> = versions.keys().map(|(_, t)| t).collect();
+    let tasks: BTreeSet<&String> = ds.task_settings.keys().map(|(_, t)| t).collect();
+    let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(",");
+    let join_n = |s: &BTreeSet<u32>| s.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
     for t in tasks {
-        let a = versions.get(&(ds.runs[base].clone(), t.clone()));
-        let b = versions.get(&(ds.runs[cand].clone(), t.clone()));
-        if let (Some(a), Some(b)) = (a, b) {
-            if a != b {
-                let bench = ds
-                    .items
-                    .iter()
-                    .find(|i| &i.task == t)
-                    .map_or_else(|| t.clone(), |i| ds.benchmarks[i.benchmark as usize].clone());
-                out.push(EvalChange {
-                    benchmark: bench,
-                    what: format!(
-                        "task {t} changed version ({} -> {})",
-                        a.iter().cloned().collect::<Vec<_>>().join(","),
-                        b.iter().cloned().collect::<Vec<_>>().join(",")
-                    ),
-                });
-            }
+        let a = ds.task_settings.get(&(ds.runs[base].clone(), t.clone()));
+        let b = ds.task_settings.get(&(ds.runs[cand].clone(), t.clone()));
+        let (Some(a), Some(b)) = (a, b) else { continue };
+        let bench = ds
+            .items
+            .iter()
+            .find(|i| &i.task == t)
+            .map_or_else(|| t.clone(), |i| ds.benchmarks[i.benchmark as usize].clone());
+        let mut push = |what: String| {
+            out.push(EvalChange {
+                benchmark: bench.clone(),
+                what,
+            })
+        };
+        if !a.versions.is_empty() && !b.versions.is_empty() && a.versions != b.versions {
+            push(format!(
+                "task {t} changed version ({} -> {})",
+                join(&a.versions),
+                join(&b.versions)
+            ));
+        }
+        if !a.n_shot.is_empty() && !b.n_shot.is_empty() && a.n_shot != b.n_shot {
+            push(format!(
+                "task {t} changed n-shot ({} -> {})",
+                join_n(&a.n_shot),
+                join_n(&b.n_shot)
+            ));
+        }
+        if !a.max_gen_toks.is_empty() && !b.max_gen_toks.is_empty() && a.max_gen_toks != b.max_gen_toks {
+            push(format!(
+                "task {t} changed its generation limit max_gen_toks ({} -> {})",
+                join_n(&a.max_gen_toks),
+                join_n(&b.max_gen_toks)
+            ));
         }
     }
-    Ok(out)
+    out
 }
 
 fn judge_target(m: &Measured, min_effect: f64, alpha: f64) -> Outcome {
@@ -317,7 +311,14 @@ fn judge_guardrail(m: &Measured, max_drop: f64, alpha: f64) -> Outcome {
 /// Verify a plan.
 pub fn verify(o: &VerifyOptions<'_>) -> Result<Verification> {
     let plan_bytes = crate::error::read_file(o.plan)?;
-    let plan: PlanView = serde_json::from_slice(&plan_bytes).map_err(|e| {
+    let ds = slices::load(o.samples, &o.compare.filters)?;
+    verify_loaded(o, &plan_bytes, &ds)
+}
+
+/// [`verify`] with the plan's bytes and the dataset already in memory
+/// (`o.plan` and `o.samples` only name them).
+pub fn verify_loaded(o: &VerifyOptions<'_>, plan_bytes: &[u8], ds: &Dataset) -> Result<Verification> {
+    let plan: PlanView = serde_json::from_slice(plan_bytes).map_err(|e| {
         Error::input(
             o.plan,
             e.line(),
@@ -337,10 +338,9 @@ pub fn verify(o: &VerifyOptions<'_>) -> Result<Verification> {
             ),
         ));
     }
-    let ds = slices::load(o.samples, &o.compare.filters)?;
     let base = ds.run_index(o.baseline)?;
     let cand = ds.run_index(o.candidate)?;
-    let changes = eval_changes(&ds, o.samples, base, cand)?;
+    let changes = eval_changes(ds, base, cand);
     if !changes.is_empty() && !o.allow_changed_eval {
         let list: Vec<String> = changes
             .iter()
@@ -377,8 +377,8 @@ pub fn verify(o: &VerifyOptions<'_>) -> Result<Verification> {
     }
     wanted.sort();
     wanted.dedup();
-    let built: Vec<Slice> = wanted.iter().filter_map(|(b, s)| slice_of(&ds, b, s)).collect();
-    let cmp = slices::compare(&ds, base, cand, &built, o.compare);
+    let built: Vec<Slice> = wanted.iter().filter_map(|(b, s)| slice_of(ds, b, s)).collect();
+    let cmp = slices::compare(ds, base, cand, &built, o.compare);
     let find = |b: &str, s: &str| {
         cmp.slices
             .iter()
@@ -434,8 +434,8 @@ pub fn verify(o: &VerifyOptions<'_>) -> Result<Verification> {
     }
 
     // Collateral: every slice of the evaluation, regressed, not in the plan.
-    let defined = slices::slices(&ds, o.compare.max_order, o.compare.min_items);
-    let all = slices::compare(&ds, base, cand, &defined, o.compare);
+    let defined = slices::slices(ds, o.compare.max_order, o.compare.min_items);
+    let all = slices::compare(ds, base, cand, &defined, o.compare);
     let planned: BTreeSet<(&str, &str)> = wanted.iter().map(|(b, s)| (b.as_str(), s.as_str())).collect();
     let mut collateral: Vec<SliceComparison> = all
         .slices
@@ -456,7 +456,7 @@ pub fn verify(o: &VerifyOptions<'_>) -> Result<Verification> {
     let failed = targets.iter().any(|t| t.outcome.fails()) || guardrails.iter().any(|g| g.outcome.fails());
     Ok(Verification {
         schema_version: 1,
-        plan: InputFile::new("plan", &o.plan.display().to_string(), &plan_bytes),
+        plan: InputFile::new("plan", &o.plan.display().to_string(), plan_bytes),
         samples: o.samples.display().to_string(),
         baseline: o.baseline.to_string(),
         candidate: o.candidate.to_string(),

@@ -18,9 +18,10 @@ use serde_json::value::RawValue;
 use self::record::{parse_record, Parsed, RecordContext, RecordError};
 use self::results::ResultsFile;
 use super::family::family;
+use super::sink::Sink;
 use super::{IngestOptions, IngestReport, Skipped};
 use crate::error::{Error, Result};
-use crate::table::{SampleRow, SampleTable};
+use crate::table::SampleRow;
 
 /// A per-sample file of one task.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,14 +84,16 @@ fn records<'a>(path: &Path, text: &'a str) -> Result<Vec<Record<'a>>> {
         .collect())
 }
 
-/// Read the samples files of one run (one invocation of the harness).
+/// Read the samples files of one run (one invocation of the harness);
+/// returns the run id and whether any row was read.
 pub fn read_run(
     results: Option<&ResultsFile>,
     files: &[SamplesFile],
     opts: &IngestOptions,
-    table: &mut SampleTable,
+    sink: &mut Sink<'_>,
     report: &mut IngestReport,
-) -> Result<()> {
+) -> Result<(String, bool)> {
+    let mut any = false;
     let run = match (&opts.run, results.and_then(|r| r.model_name.clone())) {
         (Some(r), _) => r.clone(),
         (None, Some(m)) => m,
@@ -159,11 +162,12 @@ pub fn read_run(
             split_duplicate_docs(&mut rows, &doc_ids);
         }
         report.add_file(&f.path, "lm-eval", &run, &f.task, rows.len());
+        any |= !rows.is_empty();
         for row in rows {
-            table.push(row);
+            sink.push(row, report)?;
         }
     }
-    Ok(())
+    Ok((run, any))
 }
 
 /// Before v0.4.7 a task with k filters wrote k rows per doc without a
@@ -240,7 +244,7 @@ pub fn read_all(
     results_files: &[ResultsFile],
     samples: &[SamplesFile],
     opts: &IngestOptions,
-    table: &mut SampleTable,
+    sink: &mut Sink<'_>,
     report: &mut IngestReport,
 ) -> Result<()> {
     let mut groups: BTreeMap<(PathBuf, Option<String>), Vec<SamplesFile>> = BTreeMap::new();
@@ -256,14 +260,12 @@ pub fn read_all(
         let results = results_files.iter().find(|r| {
             r.path.parent().map(Path::to_path_buf).unwrap_or_default() == *dir && r.date_id == *date
         });
-        let before = table.len();
-        read_run(results, files, opts, table, report)?;
+        let (run, any) = read_run(results, files, opts, sink, report)?;
         // The same (run, task) from two invocations would pair unrelated rows.
         for f in files {
-            if table.len() == before {
+            if !any {
                 break;
             }
-            let run = table.run[table.len() - 1].clone();
             if let Some(prev) = seen.insert((run.clone(), f.task.clone()), f.path.clone()) {
                 if prev != f.path {
                     return Err(Error::usage(format!(

@@ -1,0 +1,380 @@
+//! Where readers put their rows: a bounded batch that, when full, is checked
+//! for duplicates, tagged (each new item once, in parallel), folded into the
+//! item-level [`Dataset`] and the diagnosis summaries, written to
+//! `samples.parquet` as one row group, and dropped.
+//!
+//! Memory follows the batch size and the per-item state (ids, scores, tag
+//! sets), never the input size: no stage after ingest has to hold every
+//! response. With [`SinkOptions::collect`] the whole table is also kept (the
+//! in-memory [`super::ingest`] API, for tests and small inputs).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+
+use super::{IngestReport, Skipped};
+use crate::diagnose::failure::Detectors;
+use crate::diagnose::rescore::Rescorer;
+use crate::diagnose::samples::{DiagBuilder, Diags};
+use crate::error::{Error, Result};
+use crate::slices::dataset::{DatasetBuilder, RowPlace, RowTags};
+use crate::slices::Dataset;
+use crate::table::view::Columns;
+use crate::table::{columns as c, SampleRow, SampleTable, SamplesWriter, TagSet, Tags};
+use crate::tagging::Coverage;
+use crate::taxonomy::{ItemRef, TaxonomySet};
+
+/// Rows per batch (one Parquet row group).
+pub const BATCH_ROWS: usize = 1 << 16;
+/// Text bytes per batch: long few-shot prompts flush earlier.
+pub const BATCH_BYTES: usize = 96 << 20;
+
+/// What the sink does with the rows besides checking them.
+pub struct SinkOptions<'a> {
+    /// Write the canonical table here (atomically, when the sink finishes).
+    pub out: Option<&'a Path>,
+    /// Tag every item with these taxonomies.
+    pub taxonomy: Option<&'a TaxonomySet>,
+    /// The scoring filter per task (compare settings).
+    pub filters: &'a BTreeMap<String, String>,
+    /// Compute the failure summaries of the diagnosis.
+    pub diagnosis: Option<(&'a Detectors, &'a Rescorer)>,
+    /// Keep the whole table in memory too.
+    pub collect: bool,
+    pub skip_bad: bool,
+}
+
+/// What a finished sink holds.
+pub struct SinkOutput {
+    pub dataset: Dataset,
+    pub diags: Option<Diags>,
+    /// Per benchmark: items and unknown values per axis (tagged sinks only).
+    pub coverage: Vec<Coverage>,
+    /// The whole table, when collected.
+    pub table: Option<SampleTable>,
+    pub rows: usize,
+    /// Distinct run ids, sorted.
+    pub runs: Vec<String>,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// The sink itself; see the module docs.
+pub struct Sink<'a> {
+    opts: SinkOptions<'a>,
+    batch: SampleTable,
+    batch_bytes: usize,
+    builder: DatasetBuilder<'a>,
+    diag: Option<DiagBuilder<'a>>,
+    writer: Option<SamplesWriter>,
+    filter_ix: FxHashMap<Box<str>, u32>,
+    /// (run, item, filter, sample) -> the first row's source: file id
+    /// (high 32 bits) and line.
+    seen: FxHashMap<(u32, u32, u32, u32), u64>,
+    sources: Vec<String>,
+    source_ix: FxHashMap<String, u32>,
+    axes: Vec<String>,
+    item_set: Vec<u32>,
+    sets: Vec<TagSet>,
+    set_ix: HashMap<TagSet, u32>,
+    coverage: BTreeMap<String, (usize, Vec<usize>)>,
+    collected: Option<(SampleTable, Vec<u32>)>,
+    rows: usize,
+    runs: BTreeSet<String>,
+}
+
+impl<'a> Sink<'a> {
+    pub fn new(opts: SinkOptions<'a>) -> Result<Sink<'a>> {
+        let axes: Vec<String> = opts
+            .taxonomy
+            .map(|t| t.axes().iter().map(|a| a.name.clone()).collect())
+            .unwrap_or_default();
+        let writer = opts.out.map(SamplesWriter::create).transpose()?;
+        Ok(Sink {
+            builder: DatasetBuilder::new(axes.clone(), opts.filters),
+            diag: opts.diagnosis.map(|(d, r)| DiagBuilder::new(d, r)),
+            collected: opts.collect.then(|| (SampleTable::default(), Vec::new())),
+            opts,
+            batch: SampleTable::default(),
+            batch_bytes: 0,
+            writer,
+            filter_ix: FxHashMap::default(),
+            seen: FxHashMap::default(),
+            sources: Vec::new(),
+            source_ix: FxHashMap::default(),
+            axes,
+            item_set: Vec::new(),
+            sets: Vec::new(),
+            set_ix: HashMap::new(),
+            coverage: BTreeMap::new(),
+            rows: 0,
+            runs: BTreeSet::new(),
+        })
+    }
+
+    /// Add one row; a full batch is processed at once.
+    pub fn push(&mut self, row: SampleRow, report: &mut IngestReport) -> Result<()> {
+        let bytes = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        self.batch_bytes += bytes(&row.prompt)
+            + bytes(&row.response)
+            + bytes(&row.target)
+            + row.meta.len()
+            + row.item_id.len();
+        self.batch.push(row);
+        if self.batch.len() >= BATCH_ROWS || self.batch_bytes >= BATCH_BYTES {
+            self.flush(report)?;
+        }
+        Ok(())
+    }
+
+    /// Add a whole batch (a reader that builds columns itself).
+    pub fn push_table(&mut self, t: SampleTable, report: &mut IngestReport) -> Result<()> {
+        if self.batch.is_empty() && t.len() >= BATCH_ROWS / 2 {
+            self.batch = t;
+            return self.flush(report);
+        }
+        self.batch.append(t);
+        if self.batch.len() >= BATCH_ROWS {
+            self.flush(report)?;
+        }
+        Ok(())
+    }
+
+    /// `file:line` packed as file id and line (files are interned, lines are not).
+    fn source_id(&mut self, source: &str) -> u64 {
+        let (file, line) = match source.rsplit_once(':') {
+            Some((f, l)) if l.parse::<u32>().is_ok() => (f, l.parse::<u32>().unwrap_or(0)),
+            _ => (source, 0),
+        };
+        let x = match self.source_ix.get(file) {
+            Some(&x) => x,
+            None => {
+                let x = self.sources.len() as u32;
+                self.sources.push(file.to_string());
+                self.source_ix.insert(file.to_string(), x);
+                x
+            }
+        };
+        (u64::from(x) << 32) | u64::from(line)
+    }
+
+    fn source_name(&self, packed: u64) -> String {
+        let file = &self.sources[(packed >> 32) as usize];
+        match packed & 0xffff_ffff {
+            0 => file.clone(),
+            line => format!("{file}:{line}"),
+        }
+    }
+
+    /// Two rows with the same (run, task, item, filter, sample) cannot both
+    /// be right. Returns the rows to drop (under `skip_bad`).
+    fn duplicates(&mut self, places: &[RowPlace], report: &mut IngestReport) -> Result<Vec<usize>> {
+        let mut drop = Vec::new();
+        for (i, p) in places.iter().enumerate() {
+            let f = match &self.batch.filter[i] {
+                None => NONE,
+                Some(name) => match self.filter_ix.get(name.as_str()) {
+                    Some(&x) => x,
+                    None => {
+                        let x = self.filter_ix.len() as u32;
+                        self.filter_ix.insert(name.as_str().into(), x);
+                        x
+                    }
+                },
+            };
+            let key = (p.run, p.item, f, self.batch.sample_idx[i]);
+            if let Some(&first) = self.seen.get(&key) {
+                let t = &self.batch;
+                let message = format!(
+                    "duplicate sample: same run '{}', task '{}', item '{}', filter '{}' and sample {} as {}; a log written twice into one folder appends, so remove one copy",
+                    t.run[i],
+                    t.task[i],
+                    t.item_id[i],
+                    t.filter[i].as_deref().unwrap_or("-"),
+                    t.sample_idx[i],
+                    self.source_name(first)
+                );
+                if !self.opts.skip_bad {
+                    return Err(Error::usage(format!("{}: {message}", t.source[i])));
+                }
+                report.skipped.push(Skipped {
+                    location: t.source[i].clone(),
+                    field: None,
+                    message,
+                });
+                drop.push(i);
+            } else {
+                let src = std::mem::take(&mut self.batch.source[i]);
+                let s = self.source_id(&src);
+                self.batch.source[i] = src;
+                self.seen.insert(key, s);
+            }
+        }
+        Ok(drop)
+    }
+
+    /// Tag the batch's items that have no tags yet.
+    fn tag_new(&mut self, places: &[RowPlace]) {
+        let Some(tax) = self.opts.taxonomy else { return };
+        if self.item_set.len() < self.builder.provisional_items() {
+            self.item_set.resize(self.builder.provisional_items(), NONE);
+        }
+        let mut rows = Vec::new();
+        for (i, p) in places.iter().enumerate() {
+            if self.item_set[p.item as usize] == NONE {
+                // Mark as queued so an item's later rows are not tagged again.
+                self.item_set[p.item as usize] = NONE - 1;
+                rows.push(i);
+            }
+        }
+        if rows.is_empty() {
+            return;
+        }
+        let t = &self.batch;
+        let refs: Vec<ItemRef<'_>> = rows
+            .iter()
+            .map(|&i| ItemRef {
+                benchmark: &t.benchmark[i],
+                task: &t.task[i],
+                prompt: t.prompt[i].as_deref(),
+                target: t.target[i].as_deref(),
+                meta: &t.meta[i],
+            })
+            .collect();
+        let tagged = tax.tag_all(&refs);
+        drop(refs);
+        for (tags, &i) in tagged.into_iter().zip(&rows) {
+            let cov = self
+                .coverage
+                .entry(self.batch.benchmark[i].clone())
+                .or_insert_with(|| (0, vec![0; self.axes.len()]));
+            cov.0 += 1;
+            for (a, vals) in tags.values.iter().enumerate() {
+                if vals.iter().all(|v| v == c::UNKNOWN) {
+                    cov.1[a] += 1;
+                }
+            }
+            let set = TagSet {
+                values: tags.values,
+                rules: tags.rules,
+            };
+            let next = self.sets.len() as u32;
+            let s = *self.set_ix.entry(set.clone()).or_insert(next);
+            if s == next {
+                self.sets.push(set);
+            }
+            self.item_set[places[i].item as usize] = s;
+        }
+    }
+
+    /// Process and write the current batch.
+    fn flush(&mut self, report: &mut IngestReport) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let mut places = self.builder.place(&Columns::of_table(&self.batch, false));
+        let dropped = self.duplicates(&places, report)?;
+        if !dropped.is_empty() {
+            let mut keep = vec![true; self.batch.len()];
+            for i in dropped {
+                keep[i] = false;
+            }
+            let old = std::mem::take(&mut self.batch);
+            let mut kept_places = Vec::with_capacity(places.len());
+            for (i, k) in keep.iter().enumerate() {
+                if *k {
+                    self.batch.push(old.row(i));
+                    kept_places.push(places[i]);
+                }
+            }
+            places = kept_places;
+        }
+        self.tag_new(&places);
+        let tagged = self.opts.taxonomy.is_some();
+        {
+            let cols = Columns::of_table(&self.batch, self.diag.is_some());
+            let item_set = &self.item_set;
+            let tags = if tagged {
+                RowTags::PerItem {
+                    sets: &self.sets,
+                    item_set,
+                }
+            } else {
+                RowTags::None
+            };
+            self.builder
+                .accumulate(&cols, &places, &tags)
+                .map_err(|e| Error::Usage(format!("cannot index the samples: {e}")))?;
+            if let Some(d) = self.diag.as_mut() {
+                d.add(&cols, &places);
+            }
+        }
+        let row_set: Vec<u32> = if tagged {
+            places.iter().map(|p| self.item_set[p.item as usize]).collect()
+        } else {
+            Vec::new()
+        };
+        for r in &self.batch.run {
+            if !self.runs.contains(r) {
+                self.runs.insert(r.clone());
+            }
+        }
+        self.rows += self.batch.len();
+        if let Some(w) = self.writer.as_mut() {
+            let tags = tagged.then_some((self.axes.as_slice(), self.sets.as_slice(), row_set.as_slice()));
+            let mut df = crate::table::frame_with(&self.batch, tags)?;
+            w.write(&mut df)?;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        if let Some((table, rows)) = self.collected.as_mut() {
+            table.append(batch);
+            rows.extend(row_set);
+        }
+        Ok(())
+    }
+
+    /// Process the last batch, close the output and hand back the results.
+    pub fn finish(mut self, report: &mut IngestReport) -> Result<SinkOutput> {
+        self.flush(report)?;
+        if let Some(w) = self.writer.take() {
+            if w.rows() > 0 {
+                w.finish()?;
+            }
+        }
+        let (runs_of_prov, items_of_prov) = self.builder.index_maps();
+        let dataset = self.builder.finish();
+        let diags = self
+            .diag
+            .map(|d| d.finish(&runs_of_prov, &items_of_prov, dataset.items.len()));
+        let tagged = self.opts.taxonomy.is_some();
+        let table = self.collected.map(|(mut t, row_set)| {
+            if tagged {
+                t.tags = Some(Tags {
+                    axes: self.axes.clone(),
+                    sets: self.sets.clone(),
+                    row_set,
+                });
+            }
+            t
+        });
+        let axes = self.axes;
+        Ok(SinkOutput {
+            dataset,
+            diags,
+            coverage: self
+                .coverage
+                .into_iter()
+                .map(|(benchmark, (items, unknown))| Coverage {
+                    benchmark,
+                    items,
+                    unknown: axes.iter().cloned().zip(unknown).collect(),
+                })
+                .collect(),
+            table,
+            rows: self.rows,
+            runs: self.runs.into_iter().collect(),
+        })
+    }
+}
