@@ -9,9 +9,14 @@
 # tests/lmeval/make_logs.py, which writes
 #   OUT_DIR/caploop__scripted-base/{results_<ts>.json,samples_<task>_<ts>.jsonl}
 #   OUT_DIR/caploop__scripted-noeos/...
-# and checks them against tests/lmeval/expected.json.  Only PyPI is used;
+# plus the diagnosis cases (tests/lmeval/README.md, "Diagnosis cases") in a
+# folder BESIDE it, ${CAPLOOP_LMEVAL_DIAGNOSIS_LOGS:-OUT_DIR-diagnosis}:
+#   OUT_DIR-diagnosis/caploop__scripted-{base,runon,loop,bare,suffix}/...
+# and checks them against tests/lmeval/expected.json, and the diagnosis logs
+# row by row against the scripted plan and tests/lmeval/diagnosis_truth.json.
+# Only PyPI is used;
 # the evaluation itself runs with HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1.
-# Re-running is safe: the venv is reused, the two model folders are replaced.
+# Re-running is safe: the venv is reused, the model folders are replaced.
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -23,6 +28,9 @@ LM_EVAL_VERSION=0.4.13
 start=$SECONDS
 mkdir -p "$1"
 out_dir=$(cd "$1" && pwd)
+diag_dir=${CAPLOOP_LMEVAL_DIAGNOSIS_LOGS:-$out_dir-diagnosis}
+mkdir -p "$diag_dir"
+diag_dir=$(cd "$diag_dir" && pwd)
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
@@ -51,5 +59,5 @@ fi
 
 gen_start=$SECONDS
 HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 "$venv/bin/python" tests/lmeval/make_logs.py \
-    "$out_dir" --check tests/lmeval/expected.json
+    "$out_dir" --diagnosis-out "$diag_dir" --check tests/lmeval/expected.json
 echo "lmeval: generated in $((SECONDS - gen_start))s, total $((SECONDS - start))s"

@@ -13,6 +13,12 @@ schema of the corresponding Hugging Face dataset so that lm-eval's task YAMLs
   hendrycks_math (algebra)   {problem, level, type, solution}  (\\boxed{} answer)
   winogrande                 {sentence, option1, option2, answer}  (answer "1"/"2")
 
+and, in data/diagnosis/ (README "Diagnosis cases"; new seeds, the files above
+are unchanged), 80-doc test splits of gsm8k and bbh date_understanding and
+  mmlu_pro (math)            {question_id, question, options[10], answer,
+                             answer_index, cot_content, category, src}
+                             (validation rows carry the CoT exemplar answer)
+
 Usage: python tests/lmeval/build_data.py   (stdlib only, no lm-eval needed)
 """
 
@@ -44,7 +50,7 @@ def _fmt_money(x: int) -> str:
     return f"${x}"
 
 
-def gsm8k_items(rng: random.Random) -> list[dict]:
+def gsm8k_items(rng: random.Random, n: int = 38) -> list[dict]:
     def t_clips(n):
         a = rng.randrange(20, 90, 2)
         b = a // 2
@@ -157,7 +163,7 @@ def gsm8k_items(rng: random.Random) -> list[dict]:
     templates = [t_clips, t_change, t_cookies, t_pages, t_train,
                  t_class, t_wage, t_legs, t_third, t_fence]
     rows = []
-    for i in range(38):
+    for i in range(n):
         tmpl = templates[i % len(templates)]
         name = NAMES[(i * 7) % len(NAMES)]
         q, steps, ans = tmpl(name)
@@ -185,7 +191,7 @@ def _shift_years(d: dt.date, k: int) -> dt.date:
         return d.replace(year=d.year + k, day=28)
 
 
-def bbh_items(rng: random.Random) -> list[dict]:
+def bbh_items(rng: random.Random, n: int = 25) -> list[dict]:
     def base_date():
         return dt.date(rng.randint(1930, 2030), rng.randint(1, 12), rng.randint(1, 28))
 
@@ -224,7 +230,7 @@ def bbh_items(rng: random.Random) -> list[dict]:
 
     gens = [days_ago, week_from_today, year_ago_tomorrow, yesterday_24h, birthday, delayed]
     rows = []
-    for i in range(25):
+    for i in range(n):
         text, gold = gens[i % len(gens)]()
         cands = [gold - dt.timedelta(days=1), gold + dt.timedelta(days=1),
                  _shift_years(gold, -1), _shift_years(gold, 1), gold - dt.timedelta(days=7),
@@ -391,6 +397,91 @@ def wino_rows(items):
     return [{"sentence": s, "option1": o1, "option2": o2, "answer": a} for s, o1, o2, a in items]
 
 
+# --------------------------------------------------------------------------- mmlu_pro (math)
+LETTERS10 = "ABCDEFGHIJ"
+
+
+def mmlu_pro_math_items(rng: random.Random, n: int, first_id: int, with_cot: bool) -> list[dict]:
+    """TIGER-Lab/MMLU-Pro rows of category "math": 10 options, letter answer.
+
+    The real test split has cot_content ""; the validation split (the 5-shot
+    exemplars) has "A: Let's think step by step. ... The answer is (X)."
+    """
+    def product():
+        a, b = rng.randint(12, 49), rng.randint(11, 29)
+        return f"What is the value of {a} * {b}?", f"{a} * {b} = {a * b}.", a * b
+
+    def linear():
+        a, x, b = rng.randint(2, 9), rng.randint(3, 40), rng.randint(5, 60)
+        return (f"Find x if {a}x + {b} = {a * x + b}.",
+                f"Subtracting {b} gives {a}x = {a * x}, so x = {x}.", x)
+
+    def percent():
+        p, q = rng.choice([10, 15, 20, 25, 30, 40, 60, 75]), rng.randrange(40, 400, 20)
+        return f"What is {p}% of {q}?", f"{p}/100 * {q} = {p * q // 100}.", p * q // 100
+
+    def remainder():
+        a, b = rng.randint(100, 999), rng.randint(6, 19)
+        return (f"What is the remainder when {a} is divided by {b}?",
+                f"{a} = {b} * {a // b} + {a % b}, so the remainder is {a % b}.", a % b)
+
+    def sum_diff():
+        a, b, c = rng.randint(100, 900), rng.randint(100, 900), rng.randint(10, 99)
+        return f"What is {a} + {b} - {c}?", f"{a} + {b} = {a + b} and {a + b} - {c} = {a + b - c}.", a + b - c
+
+    gens = [product, linear, percent, remainder, sum_diff]
+    rows = []
+    for i in range(n):
+        question, steps, gold = gens[i % len(gens)]()
+        values = {gold}
+        while len(values) < 10:
+            values.add(gold + rng.choice([-1, 1]) * rng.randint(1, max(12, abs(gold) // 4)))
+        opts = sorted(values)
+        rng.shuffle(opts)
+        k = opts.index(gold)
+        rows.append({
+            "question_id": first_id + i,
+            "question": question,
+            "options": [str(o) for o in opts],
+            "answer": LETTERS10[k],
+            "answer_index": k,
+            "cot_content": (f"A: Let's think step by step. {steps} The answer is ({LETTERS10[k]})."
+                            if with_cot else ""),
+            "category": "math",
+            "src": "caploop-local-math",
+        })
+    return rows
+
+
+def diagnosis_data() -> None:
+    """data/diagnosis/: the larger test splits of the diagnosis cases (README "Diagnosis cases").
+
+    New seeds, so the files above are unaffected; no item repeats one of the
+    main fixture set (the scripted model identifies items by their text).
+    """
+    (DATA / "diagnosis").mkdir(exist_ok=True)
+    main_gsm = {r["question"] for r in gsm8k_items(random.Random(8))}
+    gsm = [r for r in gsm8k_items(random.Random(2606), n=90) if r["question"] not in main_gsm]
+    seen = set()
+    gsm = [r for r in gsm if not (r["question"] in seen or seen.add(r["question"]))][:80]
+    assert len(gsm) == 80
+    write_jsonl("diagnosis/gsm8k_test.jsonl", gsm)
+    main_bbh = {r["input"] for r in bbh_items(random.Random(1937))}
+    bbh = [r for r in bbh_items(random.Random(2847), n=90) if r["input"] not in main_bbh]
+    seen = set()
+    bbh = [r for r in bbh if not (r["input"] in seen or seen.add(r["input"]))][:80]
+    assert len(bbh) == 80
+    write_jsonl("diagnosis/bbh_date_understanding_test.jsonl", bbh)
+    rng = random.Random(28471)
+    val = mmlu_pro_math_items(rng, 5, 70000, with_cot=True)
+    test = mmlu_pro_math_items(rng, 90, 71000, with_cot=False)
+    seen = {r["question"] for r in val}
+    test = [r for r in test if not (r["question"] in seen or seen.add(r["question"]))][:80]
+    assert len(test) == 80
+    write_jsonl("diagnosis/mmlu_pro_math_validation.jsonl", val)
+    write_jsonl("diagnosis/mmlu_pro_math_test.jsonl", test)
+
+
 def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     gsm = gsm8k_items(random.Random(8))
@@ -404,6 +495,7 @@ def main() -> None:
     write_jsonl("hendrycks_math_algebra_test.jsonl", m[3:])
     write_jsonl("winogrande_train.jsonl", wino_rows(WINO_TRAIN))
     write_jsonl("winogrande_validation.jsonl", wino_rows(WINO))
+    diagnosis_data()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ Checkpoints (chosen with ``--model_args pretrained=<name>``):
   1 = skips its own final answer line and rambles, 2 = degenerate loop
   re-asking its own question without ever answering.  All other items are
   byte-identical to the base checkpoint.
+* the diagnosis checkpoints (``caploop/scripted-{runon,loop,bare,suffix}``)
+  and ``caploop/scripted-base`` on the diagnosis tasks' items
+  (``data/diagnosis/``): answered from the plan in ``diagnosis.py``.  On
+  every other item the diagnosis checkpoints behave like the base one.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from pathlib import Path
 
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
+
+import diagnosis  # the diagnosis cases' plan (data/diagnosis/, README "Diagnosis cases")
 
 DATA = Path(__file__).resolve().parent / "data"
 DEFAULT_MAX_GEN_TOKS = 256  # lm-eval HFLM default when the task does not set one
@@ -327,7 +333,10 @@ class ScriptedLM(LM):
         out = []
         for req in requests:
             context, gen_kwargs = req.args
-            text = self.behaviour.generate(context, dict(gen_kwargs))
+            # diagnosis items answer from their plan; everything else as before
+            text = diagnosis.respond(self.pretrained, context, dict(gen_kwargs))
+            if text is None:
+                text = self.behaviour.generate(context, dict(gen_kwargs))
             self.cache_hook.add_partial("generate_until", req.args, text)
             out.append(text)
         return out
