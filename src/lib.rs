@@ -22,6 +22,7 @@ pub mod synth;
 pub mod table;
 pub mod tagging;
 pub mod taxonomy;
+pub mod trace;
 pub mod verify;
 
 pub use error::{Error, ExitCode, Result};

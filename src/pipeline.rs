@@ -265,8 +265,10 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
             diagnosis: Some((&cfg.diagnose.detectors, &rescorer)),
             collect: false,
             skip_bad: cfg.skip_bad,
+            batch_rows: crate::ingest::sink::BATCH_ROWS,
         },
     )?;
+    crate::trace::print();
     let coverage = ingested.coverage;
     let ds = ingested.dataset;
     let diags = ingested.diags.unwrap_or_default();

@@ -40,6 +40,7 @@ pub fn tag_file(
         diagnosis: None,
         collect: false,
         skip_bad: false,
+        batch_rows: crate::ingest::sink::BATCH_ROWS,
     })?;
     crate::table::for_each_batch(samples, &columns::BASE, |df, _| {
         let t = crate::table::table_of_frame(df).map_err(|e| Error::frame(samples, e))?;

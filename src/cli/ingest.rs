@@ -47,6 +47,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
             diagnosis: None,
             collect: false,
             skip_bad: opts.skip_bad,
+            batch_rows: crate::ingest::sink::BATCH_ROWS,
         },
     )?;
     let report_path = a.out.with_extension("ingest.json");

@@ -354,7 +354,7 @@ pub fn diagnose_loaded(
 
     let (Some(base), Some(comparison)) = (base, comparison) else {
         let (weak, persistent) = weak_and_persistent(ds, cand, s, fdr);
-        let evidence = Evidence {
+        return Evidence {
             schema_version: 1,
             baseline: None,
             candidate: candidate.to_string(),
@@ -366,7 +366,6 @@ pub fn diagnose_loaded(
             persistent,
             failure_modes: run_modes(ds, &runs, diags),
         };
-        return evidence;
     };
     let base_diag = diags.get(&base).unwrap_or(&empty);
     let mut verdicts = Vec::new();
@@ -418,7 +417,7 @@ pub fn diagnose_loaded(
         ));
     }
     let (verdict, reason) = verdict::overall(&verdicts);
-    let evidence = Evidence {
+    Evidence {
         schema_version: 1,
         baseline: Some(ds.runs[base].clone()),
         candidate: candidate.to_string(),
@@ -429,6 +428,5 @@ pub fn diagnose_loaded(
         weak: Vec::new(),
         persistent: Vec::new(),
         failure_modes: run_modes(ds, &runs, diags),
-    };
-    evidence
+    }
 }

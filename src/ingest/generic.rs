@@ -108,51 +108,110 @@ impl ColumnMapping {
     }
 }
 
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+/// One cell as the mapping reads it; nulls are never cells.
+enum Cell<'a> {
+    Str(&'a str),
+    Num(f64),
+    Int(i64),
+    Bool(bool),
+    /// Any other JSON value (numbers from JSON keep their exact text).
+    Json(&'a Value),
+}
+
+impl Cell<'_> {
+    /// The cell as text: strings as they are, anything else as JSON.
+    fn text(&self) -> String {
+        match self {
+            Cell::Str(s) => (*s).to_string(),
+            Cell::Num(x) => serde_json::Number::from_f64(*x).map_or_else(|| x.to_string(), |n| n.to_string()),
+            Cell::Int(i) => i.to_string(),
+            Cell::Bool(b) => b.to_string(),
+            Cell::Json(Value::String(s)) => s.clone(),
+            Cell::Json(v) => v.to_string(),
+        }
+    }
+
+    fn number(&self, column: &str) -> std::result::Result<Option<f64>, (Option<String>, String)> {
+        let parse = |s: &str| match s.trim() {
+            "true" | "True" | "TRUE" => Ok(Some(1.0)),
+            "false" | "False" | "FALSE" => Ok(Some(0.0)),
+            t => t
+                .parse::<f64>()
+                .map(Some)
+                .map_err(|_| (Some(column.to_string()), format!("'{s}' is not a number"))),
+        };
+        match self {
+            Cell::Str(s) => parse(s),
+            Cell::Num(x) => Ok(Some(*x)),
+            Cell::Int(i) => Ok(Some(*i as f64)),
+            Cell::Bool(b) => Ok(Some(f64::from(u8::from(*b)))),
+            Cell::Json(Value::Number(n)) => Ok(n.as_f64()),
+            Cell::Json(Value::Bool(b)) => Ok(Some(f64::from(u8::from(*b)))),
+            Cell::Json(Value::String(s)) => parse(s),
+            Cell::Json(v) => Err((Some(column.to_string()), format!("{v} is not a number"))),
+        }
     }
 }
 
-/// Turn one record (column -> JSON value) into a row.
+/// One input record, whatever the file format.
+trait Record {
+    /// The non-null value of a column.
+    fn cell(&self, column: &str) -> Option<Cell<'_>>;
+    /// The `meta` JSON object of the record.
+    fn meta(&self, m: &ColumnMapping, mapped: &[&str]) -> String;
+}
+
+impl Record for Map<String, Value> {
+    fn cell(&self, column: &str) -> Option<Cell<'_>> {
+        match self.get(column)? {
+            Value::Null => None,
+            Value::String(s) => Some(Cell::Str(s)),
+            Value::Bool(b) => Some(Cell::Bool(*b)),
+            v => Some(Cell::Json(v)),
+        }
+    }
+
+    fn meta(&self, m: &ColumnMapping, mapped: &[&str]) -> String {
+        let meta: Map<String, Value> = match &m.meta {
+            MetaColumns::Keyword(k) if k != "rest" => Map::new(),
+            MetaColumns::Rest | MetaColumns::Keyword(_) => self
+                .iter()
+                .filter(|(k, _)| !mapped.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            MetaColumns::List(cols) => cols
+                .iter()
+                .filter_map(|k| self.get(k).map(|v| (k.clone(), v.clone())))
+                .collect(),
+        };
+        Value::Object(meta).to_string()
+    }
+}
+
+/// Turn one record into a row.
 fn row_of(
-    rec: &Map<String, Value>,
+    rec: &impl Record,
     m: &ColumnMapping,
     threshold: f64,
     source: String,
 ) -> std::result::Result<SampleRow, (Option<String>, String)> {
-    let get = |field: &str| rec.get(m.column(field)).filter(|v| !v.is_null());
-    let req = |field: &str,
-               constant: &Option<String>|
-     -> std::result::Result<String, (Option<String>, String)> {
-        match (get(field), constant) {
-            (Some(v), _) => text(v).ok_or_else(|| (Some(m.column(field).to_string()), "empty".to_string())),
-            (None, Some(cst)) => Ok(cst.clone()),
-            (None, None) => Err((
-                Some(m.column(field).to_string()),
-                format!("missing; map the '{field}' field in --columns or give it as a constant"),
-            )),
-        }
-    };
-    let opt = |field: &str| get(field).and_then(text);
+    let get = |field: &str| rec.cell(m.column(field));
+    let req =
+        |field: &str, constant: &Option<String>| -> std::result::Result<String, (Option<String>, String)> {
+            match (get(field), constant) {
+                (Some(v), _) => Ok(v.text()),
+                (None, Some(cst)) => Ok(cst.clone()),
+                (None, None) => Err((
+                    Some(m.column(field).to_string()),
+                    format!("missing; map the '{field}' field in --columns or give it as a constant"),
+                )),
+            }
+        };
+    let opt = |field: &str| get(field).map(|v| v.text());
     let num = |field: &str| -> std::result::Result<Option<f64>, (Option<String>, String)> {
         match get(field) {
             None => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_f64()),
-            Some(Value::Bool(b)) => Ok(Some(f64::from(u8::from(*b)))),
-            Some(Value::String(s)) => match s.trim() {
-                "true" | "True" | "TRUE" => Ok(Some(1.0)),
-                "false" | "False" | "FALSE" => Ok(Some(0.0)),
-                t => t.parse::<f64>().map(Some).map_err(|_| {
-                    (
-                        Some(m.column(field).to_string()),
-                        format!("'{s}' is not a number"),
-                    )
-                }),
-            },
-            Some(v) => Err((Some(m.column(field).to_string()), format!("{v} is not a number"))),
+            Some(v) => v.number(m.column(field)),
         }
     };
     let score = num(c::SCORE)?;
@@ -185,23 +244,7 @@ fn row_of(
         }
     };
     let mapped: Vec<&str> = FIELDS.iter().map(|f| m.column(f)).collect();
-    let meta: Map<String, Value> = match &m.meta {
-        MetaColumns::Keyword(k) if k == "rest" => rec
-            .iter()
-            .filter(|(k, _)| !mapped.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        MetaColumns::Rest => rec
-            .iter()
-            .filter(|(k, _)| !mapped.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        MetaColumns::Keyword(_) => Map::new(),
-        MetaColumns::List(cols) => cols
-            .iter()
-            .filter_map(|k| rec.get(k).map(|v| (k.clone(), v.clone())))
-            .collect(),
-    };
+    let meta = rec.meta(m, &mapped);
     let response = opt(c::RESPONSE);
     Ok(SampleRow {
         run: req(c::RUN, &m.run)?,
@@ -220,7 +263,7 @@ fn row_of(
         correct,
         finish_reason: opt(c::FINISH_REASON),
         response_tokens: to_u32(c::RESPONSE_TOKENS)?,
-        meta: Value::Object(meta).to_string(),
+        meta,
         prompt_hash: opt(c::PROMPT_HASH),
         task_version: opt(c::TASK_VERSION),
         n_shot: None,
@@ -292,72 +335,115 @@ fn for_each_record(
     }
 }
 
-/// The rows of one Parquet batch as records, column by column: mapped
-/// columns are cast once per batch; only `meta` columns go through JSON.
-fn parquet_batch_records(
-    df: &polars::prelude::DataFrame,
-    m: &ColumnMapping,
-) -> std::result::Result<Vec<Map<String, Value>>, String> {
-    use polars::prelude::*;
-    let mapped: Vec<&str> = FIELDS.iter().map(|f| m.column(f)).collect();
-    let mut out: Vec<Map<String, Value>> = vec![Map::new(); df.height()];
-    for col in df.columns() {
-        let name = col.name().to_string();
-        let is_mapped = mapped.contains(&name.as_str());
-        let in_meta = match &m.meta {
-            MetaColumns::Rest => !is_mapped,
-            MetaColumns::Keyword(k) => k == "rest" && !is_mapped,
-            MetaColumns::List(cols) => cols.iter().any(|c| c == &name),
+/// One column of a Parquet batch, cast once to a type the mapping reads.
+enum Col {
+    Str(polars::prelude::StringChunked),
+    F64(polars::prelude::Float64Chunked),
+    I64(polars::prelude::Int64Chunked),
+    Bool(polars::prelude::BooleanChunked),
+}
+
+/// The columns of a Parquet batch the mapping reads (mapped or `meta`).
+struct FrameColumns {
+    names: Vec<String>,
+    cols: Vec<Col>,
+    /// Indices of the columns that go into `meta`.
+    meta: Vec<usize>,
+}
+
+impl FrameColumns {
+    fn new(df: &polars::prelude::DataFrame, m: &ColumnMapping) -> std::result::Result<FrameColumns, String> {
+        use polars::prelude::*;
+        let mapped: Vec<&str> = FIELDS.iter().map(|f| m.column(f)).collect();
+        let mut out = FrameColumns {
+            names: Vec::new(),
+            cols: Vec::new(),
+            meta: Vec::new(),
         };
-        if !is_mapped && !in_meta {
-            continue;
+        for col in df.columns() {
+            let name = col.name().to_string();
+            let is_mapped = mapped.contains(&name.as_str());
+            let in_meta = match &m.meta {
+                MetaColumns::Rest => !is_mapped,
+                MetaColumns::Keyword(k) => k == "rest" && !is_mapped,
+                MetaColumns::List(cols) => cols.iter().any(|c| c == &name),
+            };
+            if !is_mapped && !in_meta {
+                continue;
+            }
+            let s = col.as_materialized_series().rechunk();
+            let err = |e: PolarsError| format!("column '{name}' ({}): {e}", s.dtype());
+            let c = match s.dtype() {
+                DataType::Boolean => Col::Bool(s.bool().map_err(err)?.clone()),
+                dt if dt.is_integer() => {
+                    Col::I64(s.cast(&DataType::Int64).map_err(err)?.i64().map_err(err)?.clone())
+                }
+                dt if dt.is_primitive_numeric() => Col::F64(
+                    s.cast(&DataType::Float64)
+                        .map_err(err)?
+                        .f64()
+                        .map_err(err)?
+                        .clone(),
+                ),
+                _ => Col::Str(
+                    s.cast(&DataType::String)
+                        .map_err(err)?
+                        .str()
+                        .map_err(err)?
+                        .clone(),
+                ),
+            };
+            if in_meta {
+                out.meta.push(out.cols.len());
+            }
+            out.names.push(name);
+            out.cols.push(c);
         }
-        let s = col.as_materialized_series();
-        let fast = if s.dtype().is_primitive_numeric() || s.dtype() == &DataType::Boolean {
-            None
-        } else {
-            s.cast(&DataType::String).ok()
-        };
-        match (&fast, s.dtype()) {
-            (Some(strs), _) => {
-                let ca = strs.str().map_err(|e| format!("column '{name}': {e}"))?;
-                for (rec, v) in out.iter_mut().zip(ca.iter()) {
-                    rec.insert(
-                        name.clone(),
-                        v.map_or(Value::Null, |x| Value::String(x.to_string())),
-                    );
-                }
-            }
-            (None, DataType::Boolean) => {
-                let ca = s.bool().map_err(|e| format!("column '{name}': {e}"))?;
-                for (rec, v) in out.iter_mut().zip(ca.iter()) {
-                    rec.insert(name.clone(), v.map_or(Value::Null, Value::Bool));
-                }
-            }
-            (None, dt) if dt.is_integer() => {
-                let ca = s
-                    .cast(&DataType::Int64)
-                    .map_err(|e| format!("column '{name}': {e}"))?;
-                let ca = ca.i64().map_err(|e| format!("column '{name}': {e}"))?;
-                for (rec, v) in out.iter_mut().zip(ca.iter()) {
-                    rec.insert(name.clone(), v.map_or(Value::Null, Value::from));
-                }
-            }
-            (None, _) => {
-                let ca = s
-                    .cast(&DataType::Float64)
-                    .map_err(|e| format!("column '{name}': {e}"))?;
-                let ca = ca.f64().map_err(|e| format!("column '{name}': {e}"))?;
-                for (rec, v) in out.iter_mut().zip(ca.iter()) {
-                    let j = v
-                        .and_then(serde_json::Number::from_f64)
-                        .map_or(Value::Null, Value::Number);
-                    rec.insert(name.clone(), j);
-                }
-            }
+        Ok(out)
+    }
+}
+
+/// Row `row` of a Parquet batch.
+struct FrameRecord<'f> {
+    f: &'f FrameColumns,
+    row: usize,
+}
+
+impl FrameRecord<'_> {
+    fn at(&self, k: usize) -> Option<Cell<'_>> {
+        match &self.f.cols[k] {
+            Col::Str(c) => c.get(self.row).map(Cell::Str),
+            Col::F64(c) => c.get(self.row).map(Cell::Num),
+            Col::I64(c) => c.get(self.row).map(Cell::Int),
+            Col::Bool(c) => c.get(self.row).map(Cell::Bool),
         }
     }
-    Ok(out)
+}
+
+impl Record for FrameRecord<'_> {
+    fn cell(&self, column: &str) -> Option<Cell<'_>> {
+        let k = self.f.names.iter().position(|n| n == column)?;
+        self.at(k)
+    }
+
+    fn meta(&self, _m: &ColumnMapping, _mapped: &[&str]) -> String {
+        if self.f.meta.is_empty() {
+            return "{}".to_string();
+        }
+        let mut obj = Map::new();
+        for &k in &self.f.meta {
+            let v = match self.at(k) {
+                None => Value::Null,
+                Some(Cell::Str(s)) => Value::String(s.to_string()),
+                Some(Cell::Num(x)) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+                Some(Cell::Int(i)) => Value::from(i),
+                Some(Cell::Bool(b)) => Value::Bool(b),
+                Some(Cell::Json(v)) => v.clone(),
+            };
+            obj.insert(self.f.names[k].clone(), v);
+        }
+        Value::Object(obj).to_string()
+    }
 }
 
 /// Read one generic file into the sink.
@@ -372,13 +458,10 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
     let mut runs = std::collections::BTreeSet::new();
     let mut tasks = std::collections::BTreeSet::new();
     let mut take = |line: usize,
-                    rec: std::result::Result<Map<String, Value>, String>,
+                    res: std::result::Result<SampleRow, (Option<String>, String)>,
                     sink: &mut Sink<'_>,
                     report: &mut IngestReport|
      -> Result<()> {
-        let res = rec
-            .map_err(|m| (None, m))
-            .and_then(|r| row_of(&r, &mapping, threshold, format!("{display}:{line}")));
         match res {
             Ok(mut row) => {
                 if let Some(run) = &opts.run {
@@ -408,16 +491,38 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
     if ext == "parquet" {
         let cols = crate::table::parquet_column_names(path)?;
         let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let mut tr = std::time::Instant::now();
         crate::table::for_each_batch(path, &cols, |df, offset| {
-            let recs = parquet_batch_records(df, &mapping).map_err(|m| Error::frame(path, m))?;
-            // Parquet has no lines: errors name the 1-based row.
-            for (i, rec) in recs.into_iter().enumerate() {
-                take(offset + i + 1, Ok(rec), sink, report)?;
+            crate::trace::add("generic.read", tr.elapsed());
+            let f = FrameColumns::new(df, &mapping).map_err(|m| Error::frame(path, m))?;
+            // Parquet has no lines: errors name the 1-based row. Rows are
+            // converted in parallel, in chunks, and handed on in order.
+            use rayon::prelude::*;
+            const CHUNK: usize = 1 << 15;
+            for start in (0..df.height()).step_by(CHUNK) {
+                let end = (start + CHUNK).min(df.height());
+                let rows: Vec<_> = (start..end)
+                    .into_par_iter()
+                    .map(|row| {
+                        let line = offset + row + 1;
+                        let rec = FrameRecord { f: &f, row };
+                        row_of(&rec, &mapping, threshold, format!("{display}:{line}"))
+                    })
+                    .collect();
+                for (k, res) in rows.into_iter().enumerate() {
+                    take(offset + start + k + 1, res, sink, report)?;
+                }
             }
+            tr = std::time::Instant::now();
             Ok(())
         })?;
     } else {
-        for_each_record(path, |line, rec| take(line, rec, sink, report))?;
+        for_each_record(path, |line, rec| {
+            let res = rec
+                .map_err(|m| (None, m))
+                .and_then(|r| row_of(&r, &mapping, threshold, format!("{display}:{line}")));
+            take(line, res, sink, report)
+        })?;
     }
     let join = |s: std::collections::BTreeSet<String>| s.into_iter().collect::<Vec<_>>().join(",");
     report.add_file(path, "generic", &join(runs), &join(tasks), rows);

@@ -172,6 +172,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, I
             diagnosis: None,
             collect: true,
             skip_bad: opts.skip_bad,
+            batch_rows: crate::ingest::sink::BATCH_ROWS,
         },
     )?;
     Ok((out.table.unwrap_or_default(), report))

@@ -8,7 +8,7 @@
 //! response. With [`SinkOptions::collect`] the whole table is also kept (the
 //! in-memory [`super::ingest`] API, for tests and small inputs).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
@@ -21,14 +21,14 @@ use crate::error::{Error, Result};
 use crate::slices::dataset::{DatasetBuilder, RowPlace, RowTags};
 use crate::slices::Dataset;
 use crate::table::view::Columns;
-use crate::table::{columns as c, SampleRow, SampleTable, SamplesWriter, TagSet, Tags};
+use crate::table::{columns as c, BackgroundWriter, SampleRow, SampleTable, TagSet, Tags};
 use crate::tagging::Coverage;
 use crate::taxonomy::{ItemRef, TaxonomySet};
 
 /// Rows per batch (one Parquet row group).
 pub const BATCH_ROWS: usize = 1 << 16;
 /// Text bytes per batch: long few-shot prompts flush earlier.
-pub const BATCH_BYTES: usize = 96 << 20;
+pub const BATCH_BYTES: usize = 32 << 20;
 
 /// What the sink does with the rows besides checking them.
 pub struct SinkOptions<'a> {
@@ -43,6 +43,8 @@ pub struct SinkOptions<'a> {
     /// Keep the whole table in memory too.
     pub collect: bool,
     pub skip_bad: bool,
+    /// Rows per batch; [`BATCH_ROWS`] unless a test wants many batches.
+    pub batch_rows: usize,
 }
 
 /// What a finished sink holds.
@@ -67,7 +69,7 @@ pub struct Sink<'a> {
     batch_bytes: usize,
     builder: DatasetBuilder<'a>,
     diag: Option<DiagBuilder<'a>>,
-    writer: Option<SamplesWriter>,
+    writer: Option<BackgroundWriter>,
     filter_ix: FxHashMap<Box<str>, u32>,
     /// (run, item, filter, sample) -> the first row's source: file id
     /// (high 32 bits) and line.
@@ -77,7 +79,7 @@ pub struct Sink<'a> {
     axes: Vec<String>,
     item_set: Vec<u32>,
     sets: Vec<TagSet>,
-    set_ix: HashMap<TagSet, u32>,
+    set_ix: FxHashMap<crate::taxonomy::TagIds, u32>,
     coverage: BTreeMap<String, (usize, Vec<usize>)>,
     collected: Option<(SampleTable, Vec<u32>)>,
     rows: usize,
@@ -90,7 +92,7 @@ impl<'a> Sink<'a> {
             .taxonomy
             .map(|t| t.axes().iter().map(|a| a.name.clone()).collect())
             .unwrap_or_default();
-        let writer = opts.out.map(SamplesWriter::create).transpose()?;
+        let writer = opts.out.map(BackgroundWriter::create).transpose()?;
         Ok(Sink {
             builder: DatasetBuilder::new(axes.clone(), opts.filters),
             diag: opts.diagnosis.map(|(d, r)| DiagBuilder::new(d, r)),
@@ -106,7 +108,7 @@ impl<'a> Sink<'a> {
             axes,
             item_set: Vec::new(),
             sets: Vec::new(),
-            set_ix: HashMap::new(),
+            set_ix: FxHashMap::default(),
             coverage: BTreeMap::new(),
             rows: 0,
             runs: BTreeSet::new(),
@@ -122,7 +124,7 @@ impl<'a> Sink<'a> {
             + row.meta.len()
             + row.item_id.len();
         self.batch.push(row);
-        if self.batch.len() >= BATCH_ROWS || self.batch_bytes >= BATCH_BYTES {
+        if self.batch.len() >= self.opts.batch_rows.max(1) || self.batch_bytes >= BATCH_BYTES {
             self.flush(report)?;
         }
         Ok(())
@@ -130,12 +132,12 @@ impl<'a> Sink<'a> {
 
     /// Add a whole batch (a reader that builds columns itself).
     pub fn push_table(&mut self, t: SampleTable, report: &mut IngestReport) -> Result<()> {
-        if self.batch.is_empty() && t.len() >= BATCH_ROWS / 2 {
+        if self.batch.is_empty() && t.len() >= self.opts.batch_rows / 2 {
             self.batch = t;
             return self.flush(report);
         }
         self.batch.append(t);
-        if self.batch.len() >= BATCH_ROWS {
+        if self.batch.len() >= self.opts.batch_rows.max(1) {
             self.flush(report)?;
         }
         Ok(())
@@ -242,9 +244,24 @@ impl<'a> Sink<'a> {
                 meta: &t.meta[i],
             })
             .collect();
-        let tagged = tax.tag_all(&refs);
+        let tagged = tax.tag_all_ids(&refs);
         drop(refs);
-        for (tags, &i) in tagged.into_iter().zip(&rows) {
+        for (ids, &i) in tagged.into_iter().zip(&rows) {
+            if let Some(&s) = self.set_ix.get(&ids) {
+                self.item_set[places[i].item as usize] = s;
+                let cov = self
+                    .coverage
+                    .entry(self.batch.benchmark[i].clone())
+                    .or_insert_with(|| (0, vec![0; self.axes.len()]));
+                cov.0 += 1;
+                for (a, vals) in self.sets[s as usize].values.iter().enumerate() {
+                    if vals.iter().all(|v| v == c::UNKNOWN) {
+                        cov.1[a] += 1;
+                    }
+                }
+                continue;
+            }
+            let tags = tax.tags_of(&ids);
             let cov = self
                 .coverage
                 .entry(self.batch.benchmark[i].clone())
@@ -259,11 +276,9 @@ impl<'a> Sink<'a> {
                 values: tags.values,
                 rules: tags.rules,
             };
-            let next = self.sets.len() as u32;
-            let s = *self.set_ix.entry(set.clone()).or_insert(next);
-            if s == next {
-                self.sets.push(set);
-            }
+            let s = self.sets.len() as u32;
+            self.sets.push(set);
+            self.set_ix.insert(ids, s);
             self.item_set[places[i].item as usize] = s;
         }
     }
@@ -273,6 +288,7 @@ impl<'a> Sink<'a> {
         if self.batch.is_empty() {
             return Ok(());
         }
+        let t0 = std::time::Instant::now();
         let mut places = self.builder.place(&Columns::of_table(&self.batch, false));
         let dropped = self.duplicates(&places, report)?;
         if !dropped.is_empty() {
@@ -290,7 +306,9 @@ impl<'a> Sink<'a> {
             }
             places = kept_places;
         }
+        let t1 = std::time::Instant::now();
         self.tag_new(&places);
+        let t2 = std::time::Instant::now();
         let tagged = self.opts.taxonomy.is_some();
         {
             let cols = Columns::of_table(&self.batch, self.diag.is_some());
@@ -306,10 +324,14 @@ impl<'a> Sink<'a> {
             self.builder
                 .accumulate(&cols, &places, &tags)
                 .map_err(|e| Error::Usage(format!("cannot index the samples: {e}")))?;
+            let t3 = std::time::Instant::now();
             if let Some(d) = self.diag.as_mut() {
                 d.add(&cols, &places);
             }
+            crate::trace::add("sink.accumulate", t3 - t2);
+            crate::trace::add("sink.diag", t3.elapsed());
         }
+        let t4 = std::time::Instant::now();
         let row_set: Vec<u32> = if tagged {
             places.iter().map(|p| self.item_set[p.item as usize]).collect()
         } else {
@@ -323,9 +345,16 @@ impl<'a> Sink<'a> {
         self.rows += self.batch.len();
         if let Some(w) = self.writer.as_mut() {
             let tags = tagged.then_some((self.axes.as_slice(), self.sets.as_slice(), row_set.as_slice()));
-            let mut df = crate::table::frame_with(&self.batch, tags)?;
-            w.write(&mut df)?;
+            let t5 = std::time::Instant::now();
+            let df = crate::table::frame_with(&self.batch, tags)?;
+            crate::trace::add("sink.frame", t5.elapsed());
+            let t6 = std::time::Instant::now();
+            w.write(df)?;
+            crate::trace::add("sink.write", t6.elapsed());
         }
+        crate::trace::add("sink.place+dup", t1 - t0);
+        crate::trace::add("sink.tag", t2 - t1);
+        crate::trace::add("sink.rest", t4.elapsed());
         let batch = std::mem::take(&mut self.batch);
         self.batch_bytes = 0;
         if let Some((table, rows)) = self.collected.as_mut() {
@@ -339,9 +368,7 @@ impl<'a> Sink<'a> {
     pub fn finish(mut self, report: &mut IngestReport) -> Result<SinkOutput> {
         self.flush(report)?;
         if let Some(w) = self.writer.take() {
-            if w.rows() > 0 {
-                w.finish()?;
-            }
+            w.finish()?;
         }
         let (runs_of_prov, items_of_prov) = self.builder.index_maps();
         let dataset = self.builder.finish();

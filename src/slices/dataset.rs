@@ -19,7 +19,8 @@ use crate::table::view::{Columns, SCORE_COLUMNS};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     pub benchmark: u32,
-    pub task: String,
+    /// Shared by the items of a task.
+    pub task: std::sync::Arc<str>,
     pub id: String,
     /// Sorted tag ids (into [`Dataset::tags`]); `unknown` values excluded.
     pub tags: Vec<u32>,
@@ -48,7 +49,7 @@ impl ItemScore {
 }
 
 /// Items, tags and per-run scores.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dataset {
     pub runs: Vec<String>,
     pub benchmarks: Vec<String>,
@@ -213,7 +214,9 @@ pub struct DatasetBuilder<'s> {
     item_of_prov: Vec<u32>,
     tag_ix: FxHashMap<String, u32>,
     item_unknown: Vec<u64>,
-    task_names: Vec<String>,
+    task_names: Vec<std::sync::Arc<str>>,
+    /// Per tag set of a [`RowTags::PerItem`] source: its ids, computed once.
+    set_tags: Vec<Option<(Vec<u32>, u64)>>,
     settings_ix: FxHashMap<(u32, u32), usize>,
     settings: Vec<((u32, u32), TaskSettings)>,
 }
@@ -236,6 +239,7 @@ impl<'s> DatasetBuilder<'s> {
             tag_ix: FxHashMap::default(),
             item_unknown: Vec::new(),
             task_names: Vec::new(),
+            set_tags: Vec::new(),
             settings_ix: FxHashMap::default(),
             settings: Vec::new(),
         }
@@ -286,7 +290,7 @@ impl<'s> DatasetBuilder<'s> {
                 None => {
                     let x = self.item_prov.len() as u32;
                     tasks.insert(cols.task[i].into(), x);
-                    self.task_names.push(cols.task[i].to_string());
+                    self.task_names.push(cols.task[i].into());
                     self.item_prov.push(FxHashMap::default());
                     x
                 }
@@ -350,8 +354,27 @@ impl<'s> DatasetBuilder<'s> {
             };
             let it = match self.item_of_prov[p as usize] {
                 NONE => {
-                    let values = tags.values(i, p, self.ds.axes.len())?;
-                    self.new_item(b, cols.task[i], cols.item_id[i], values);
+                    let (ids, unknown) = match tags {
+                        RowTags::PerItem { sets, item_set } => {
+                            let set = item_set[p as usize] as usize;
+                            if self.set_tags.len() <= set {
+                                self.set_tags.resize(set + 1, None);
+                            }
+                            match &self.set_tags[set] {
+                                Some(x) => x.clone(),
+                                None => {
+                                    let x = self.tag_ids(&sets[set].values);
+                                    self.set_tags[set] = Some(x.clone());
+                                    x
+                                }
+                            }
+                        }
+                        _ => {
+                            let values = tags.values(i, p, self.ds.axes.len())?;
+                            self.tag_ids(&values)
+                        }
+                    };
+                    self.new_item(b, t, ids, unknown);
                     let x = self.ds.items.len() as u32 - 1;
                     self.item_of_prov[p as usize] = x;
                     x
@@ -400,25 +423,43 @@ impl<'s> DatasetBuilder<'s> {
         Ok(())
     }
 
-    fn new_item(&mut self, b: u32, task: &str, id: &str, values: Vec<Vec<String>>) {
+    /// Provisional tag ids of per-axis values, and the axes that are `unknown`.
+    fn tag_ids(&mut self, values: &[Vec<String>]) -> (Vec<u32>, u64) {
         let mut tags = Vec::new();
         let mut unknown = 0u64;
+        let mut name = String::new();
         for (a, vals) in values.iter().enumerate() {
             if vals.iter().all(|v| v == c::UNKNOWN) && a < 64 {
                 unknown |= 1 << a;
             }
             for v in vals.iter().filter(|v| *v != c::UNKNOWN) {
-                let name = format!("{}={v}", self.ds.axes[a]);
+                name.clear();
+                name.push_str(&self.ds.axes[a]);
+                name.push('=');
+                name.push_str(v);
                 let next = self.tag_ix.len() as u32;
-                tags.push(*self.tag_ix.entry(name).or_insert(next));
+                let id = match self.tag_ix.get(name.as_str()) {
+                    Some(&x) => x,
+                    None => {
+                        self.tag_ix.insert(name.clone(), next);
+                        next
+                    }
+                };
+                tags.push(id);
             }
         }
         tags.sort_unstable();
         tags.dedup();
+        (tags, unknown)
+    }
+
+    /// A new item; its id is filled in by [`DatasetBuilder::finish`] from
+    /// the interner's keys, so each id is held once while building.
+    fn new_item(&mut self, b: u32, task: u32, tags: Vec<u32>, unknown: u64) {
         self.ds.items.push(Item {
             benchmark: b,
-            task: task.to_string(),
-            id: id.to_string(),
+            task: self.task_names[task as usize].clone(),
+            id: String::new(),
             tags,
         });
         self.item_unknown.push(unknown);
@@ -449,6 +490,14 @@ impl<'s> DatasetBuilder<'s> {
     }
 
     pub fn finish(mut self) -> Dataset {
+        for ids in std::mem::take(&mut self.item_prov) {
+            for (id, prov) in ids {
+                let it = self.item_of_prov[prov as usize];
+                if it != NONE {
+                    self.ds.items[it as usize].id = id.into_string();
+                }
+            }
+        }
         // Sort the tag vocabulary and remap ids so every output is ordered by name.
         let mut names: Vec<(String, u32)> = self.tag_ix.into_iter().collect();
         names.sort();
@@ -473,7 +522,10 @@ impl<'s> DatasetBuilder<'s> {
             }
         }
         for ((r, t), v) in std::mem::take(&mut self.settings) {
-            let key = (ds.runs[r as usize].clone(), self.task_names[t as usize].clone());
+            let key = (
+                ds.runs[r as usize].clone(),
+                self.task_names[t as usize].to_string(),
+            );
             let e: &mut TaskSettings = ds.task_settings.entry(key).or_default();
             e.versions.extend(v.versions);
             e.n_shot.extend(v.n_shot);
@@ -573,7 +625,7 @@ pub fn reference(
                 tags.dedup();
                 ds.items.push(Item {
                     benchmark: b,
-                    task: key.1.clone(),
+                    task: key.1.as_str().into(),
                     id: key.2.clone(),
                     tags,
                 });

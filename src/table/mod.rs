@@ -11,7 +11,7 @@ pub mod view;
 
 pub use parquet::{
     column_names as parquet_column_names, for_each_batch, frame_with, read_parquet, read_parquet_columns,
-    table_of_frame, write_parquet, RowTagSets, SamplesWriter,
+    table_of_frame, write_parquet, BackgroundWriter, RowTagSets, SamplesWriter,
 };
 
 /// One sample, as readers produce it.

@@ -174,6 +174,64 @@ impl Drop for SamplesWriter {
     }
 }
 
+/// A [`SamplesWriter`] on its own thread: encoding and compressing a batch
+/// overlaps with building the next one. At most one batch waits in the
+/// queue, so memory stays bounded.
+pub struct BackgroundWriter {
+    tx: Option<std::sync::mpsc::SyncSender<DataFrame>>,
+    handle: Option<std::thread::JoinHandle<Result<SamplesWriter>>>,
+}
+
+impl BackgroundWriter {
+    pub fn create(path: &Path) -> Result<BackgroundWriter> {
+        let mut w = SamplesWriter::create(path)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<DataFrame>(1);
+        let handle = std::thread::Builder::new()
+            .name("samples-writer".into())
+            .spawn(move || -> Result<SamplesWriter> {
+                for mut df in rx {
+                    w.write(&mut df)?;
+                }
+                Ok(w)
+            })
+            .map_err(|e| Error::io(path, e))?;
+        Ok(BackgroundWriter {
+            tx: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// Queue a batch; an error of the writer thread is returned here or by
+    /// [`BackgroundWriter::finish`].
+    pub fn write(&mut self, df: DataFrame) -> Result<()> {
+        let sent = self.tx.as_ref().map(|tx| tx.send(df));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            _ => self.join().map(|_| ()),
+        }
+    }
+
+    fn join(&mut self) -> Result<SamplesWriter> {
+        self.tx = None;
+        match self.handle.take().map(|h| h.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(Error::usage("the samples writer thread panicked")),
+            None => Err(Error::usage("the samples writer was already closed")),
+        }
+    }
+
+    /// Write the remaining batches, close the file and move it into place;
+    /// nothing is written when no batch was queued.
+    pub fn finish(mut self) -> Result<()> {
+        let w = self.join()?;
+        if w.rows() > 0 {
+            w.finish()
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Write the table (and its tags, when present) to a Parquet file.
 pub fn write_parquet(t: &SampleTable, path: &Path) -> Result<()> {
     let df = frame(t).map_err(|e| Error::frame(path, e))?;

@@ -70,7 +70,7 @@ pub const TEXT_COLUMNS: [&str; 6] = [
     c::RESPONSE_CHARS,
 ];
 
-fn opt<'a>(v: &'a [Option<String>]) -> Vec<Option<&'a str>> {
+fn opt(v: &[Option<String>]) -> Vec<Option<&str>> {
     v.iter().map(|s| s.as_deref()).collect()
 }
 

@@ -71,6 +71,51 @@ pub(super) fn required_clauses(pattern: &str) -> Vec<Vec<Vec<u8>>> {
     select(info(&hir).clauses())
 }
 
+/// When `pattern` is exactly one or two word-bounded literals joined by
+/// `.*` (`\bA\b` or `\bA\b.*\bB\b`: the shape of most keyword rules), the
+/// literals, case as written. The matcher then decides the regex from the
+/// positions of the literals' occurrences, which its prefilter scan finds
+/// anyway, instead of running the regex. Each literal is non-empty and made
+/// of word characters only, so `\b` around it means: no word character
+/// right before and right after.
+pub(super) fn word_sequence(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::{Dot, Look};
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let HirKind::Concat(parts) = hir.kind() else {
+        return None;
+    };
+    let word_lit = |h: &Hir| -> Option<Vec<u8>> {
+        match h.kind() {
+            HirKind::Literal(l) => {
+                let text = std::str::from_utf8(&l.0).ok()?;
+                (!text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                    .then(|| l.0.to_vec())
+            }
+            _ => None,
+        }
+    };
+    let is_b = |h: &Hir| matches!(h.kind(), HirKind::Look(Look::WordUnicode));
+    let is_dot_star = |h: &Hir| match h.kind() {
+        HirKind::Repetition(r) => r.min == 0 && r.max.is_none() && *r.sub == Hir::dot(Dot::AnyCharExceptLF),
+        _ => false,
+    };
+    let mut out = Vec::new();
+    match parts.len() {
+        3 if is_b(&parts[0]) && is_b(&parts[2]) => out.push(word_lit(&parts[1])?),
+        7 if is_b(&parts[0])
+            && is_b(&parts[2])
+            && is_dot_star(&parts[3])
+            && is_b(&parts[4])
+            && is_b(&parts[6]) =>
+        {
+            out.push(word_lit(&parts[1])?);
+            out.push(word_lit(&parts[5])?);
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
 /// Keeps the most selective clauses: longest shortest-literal first, and
 /// single-byte clauses only when nothing better exists.
 fn select(mut clauses: Vec<Set>) -> Vec<Vec<Vec<u8>>> {
@@ -290,5 +335,23 @@ mod tests {
     #[test]
     fn invalid_pattern_gives_nothing() {
         assert!(clauses(r"(unclosed").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod word_sequence_tests {
+    use super::word_sequence;
+
+    #[test]
+    fn keyword_rules_are_word_sequences() {
+        assert_eq!(
+            word_sequence(r"\bremainder\b.*\bpercent\b"),
+            Some(vec![b"remainder".to_vec(), b"percent".to_vec()])
+        );
+        assert_eq!(word_sequence(r"\bmod\b"), Some(vec![b"mod".to_vec()]));
+        assert_eq!(word_sequence(r"(?i)\bmod\b"), None);
+        assert_eq!(word_sequence(r"\bmod\b.+\bx\b"), None);
+        assert_eq!(word_sequence(r"(?s)\ba\b.*\bb\b"), None);
+        assert_eq!(word_sequence(r"\ba b\b"), None);
     }
 }

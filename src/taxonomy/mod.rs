@@ -73,6 +73,7 @@ pub use errors::{ConfigError, ConfigErrors};
 pub use resolve::RESERVED_AXIS_NAMES;
 
 use errors::Diagnostics;
+pub use matcher::TagIds;
 use matcher::{Bits, Gate, Matcher};
 use yaml::Pos;
 
@@ -212,6 +213,19 @@ impl TaxonomySet {
     /// Tags items in parallel (rayon). The output is in input order and does
     /// not depend on the number of threads.
     pub fn tag_all(&self, items: &[ItemRef<'_>]) -> Vec<ItemTags> {
+        self.tag_all_ids(items)
+            .iter()
+            .map(|t| self.matcher.names(t))
+            .collect()
+    }
+
+    /// The tags behind [`TaxonomySet::tag_all_ids`]'s ids.
+    pub fn tags_of(&self, ids: &TagIds) -> ItemTags {
+        self.matcher.names(ids)
+    }
+
+    /// [`TaxonomySet::tag_all`] as ids, without building strings per item.
+    pub fn tag_all_ids(&self, items: &[ItemRef<'_>]) -> Vec<TagIds> {
         let bench = distinct_masks(items.iter().map(|i| i.benchmark), |s| self.matcher.bench_mask(s));
         let task = distinct_masks(items.iter().map(|i| i.task), |s| self.matcher.task_mask(s));
         items
@@ -225,7 +239,7 @@ impl TaxonomySet {
                         bench: &bench[item.benchmark],
                         task: &task[item.task],
                     };
-                    self.matcher.tag(item, gate, scratch)
+                    self.matcher.tag_ids(item, gate, scratch)
                 },
             )
             .collect()

@@ -255,7 +255,7 @@ fn eval_changes(ds: &Dataset, base: usize, cand: usize) -> Vec<EvalChange> {
         let bench = ds
             .items
             .iter()
-            .find(|i| &i.task == t)
+            .find(|i| *i.task == **t)
             .map_or_else(|| t.clone(), |i| ds.benchmarks[i.benchmark as usize].clone());
         let mut push = |what: String| {
             out.push(EvalChange {

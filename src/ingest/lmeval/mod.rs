@@ -21,7 +21,6 @@ use super::family::family;
 use super::sink::Sink;
 use super::{IngestOptions, IngestReport, Skipped};
 use crate::error::{Error, Result};
-use crate::table::SampleRow;
 
 /// A per-sample file of one task.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,12 +114,6 @@ pub fn read_run(
     for f in files {
         let info = results.and_then(|r| r.tasks.get(&f.task));
         let benchmark = family(&f.task, info.and_then(|i| i.group.as_deref()));
-        let bytes = crate::error::read_file(&f.path)?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
-            let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
-            Error::input(&f.path, line, None, format!("not UTF-8: {e}"))
-        })?;
-        let recs = records(&f.path, text)?;
         let ctx = RecordContext {
             run: &run,
             benchmark: &benchmark,
@@ -130,112 +123,257 @@ pub fn read_run(
             max_gen_toks: info.and_then(|i| i.max_gen_toks),
             pass_threshold: opts.pass_threshold,
         };
-        let display = f.path.display().to_string();
-        let parsed: Vec<std::result::Result<Parsed, RecordError>> = recs
-            .par_iter()
-            .map(|r| parse_record(r.text, &ctx, format!("{display}:{}", r.line)))
-            .collect();
-        let mut rows = Vec::with_capacity(parsed.len());
-        let mut doc_ids = Vec::with_capacity(parsed.len());
-        let mut hashed = true;
-        for (rec, res) in recs.iter().zip(parsed) {
-            match res {
-                Ok(p) => {
-                    doc_ids.push(p.doc_id);
-                    hashed &= p.hashed;
-                    rows.push(p.row);
-                }
-                Err(e) => {
-                    let error = Error::input(&f.path, rec.line, e.field, e.message);
-                    if opts.skip_bad {
-                        report.skipped.push(Skipped::from_error(&error));
-                    } else {
-                        return Err(error);
-                    }
-                }
-            }
-        }
         let filters = info.map(|i| i.filters.as_slice()).unwrap_or(&[]);
-        assign_legacy_filters(&mut rows, &doc_ids, filters);
-        mark_primary_filter(&mut rows, filters);
-        if hashed {
-            split_duplicate_docs(&mut rows, &doc_ids);
-        }
-        report.add_file(&f.path, "lm-eval", &run, &f.task, rows.len());
-        any |= !rows.is_empty();
-        for row in rows {
-            sink.push(row, report)?;
-        }
+        let rows = read_file(&f.path, &ctx, filters, opts, sink, report)?;
+        report.add_file(&f.path, "lm-eval", &run, &f.task, rows);
+        any |= rows > 0;
     }
     Ok((run, any))
 }
 
-/// Before v0.4.7 a task with k filters wrote k rows per doc without a
-/// `filter` key, in `filter_list` order: the n-th row of a doc gets the n-th filter.
-fn assign_legacy_filters(rows: &mut [SampleRow], doc_ids: &[String], filters: &[String]) {
-    if filters.len() < 2 || doc_ids.len() != rows.len() || rows.iter().any(|r| r.filter.is_some()) {
-        return;
+/// Records of a samples file, chunk by chunk: JSONL is streamed line by
+/// line; a legacy JSON-array file is read whole (they are small).
+enum RecordSource {
+    Lines(std::io::Lines<std::io::BufReader<std::fs::File>>, usize),
+    Array(std::vec::IntoIter<(usize, String)>),
+}
+
+impl RecordSource {
+    fn open(path: &Path) -> Result<RecordSource> {
+        use std::io::{BufRead, Read};
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut head = [0u8; 256];
+        let n = file.read(&mut head).map_err(|e| Error::io(path, e))?;
+        let array = head[..n]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'[');
+        if array {
+            let bytes = crate::error::read_file(path)?;
+            let text = utf8(path, &bytes)?;
+            let recs: Vec<(usize, String)> = records(path, text)?
+                .into_iter()
+                .map(|r| (r.line, r.text.to_string()))
+                .collect();
+            return Ok(RecordSource::Array(recs.into_iter()));
+        }
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        Ok(RecordSource::Lines(
+            std::io::BufReader::with_capacity(1 << 20, file).lines(),
+            0,
+        ))
     }
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (row, id) in rows.iter_mut().zip(doc_ids) {
-        let n = seen.entry(id.as_str()).or_insert(0);
-        row.filter = filters.get(*n).cloned();
-        *n += 1;
+
+    /// The next records, at most `max` of them or `max_bytes` of text;
+    /// empty at the end.
+    fn chunk(&mut self, path: &Path, max: usize, max_bytes: usize) -> Result<Vec<(usize, String)>> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        while out.len() < max && bytes < max_bytes {
+            let next = match self {
+                RecordSource::Array(it) => it.next(),
+                RecordSource::Lines(lines, line) => loop {
+                    match lines.next() {
+                        None => break None,
+                        Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                            return Err(Error::input(path, *line + 1, None, "not UTF-8 text"));
+                        }
+                        Some(Err(e)) => return Err(Error::io(path, e)),
+                        Some(Ok(l)) => {
+                            *line += 1;
+                            if !l.trim().is_empty() {
+                                break Some((*line, l));
+                            }
+                        }
+                    }
+                },
+            };
+            match next {
+                Some(r) => {
+                    bytes += r.1.len();
+                    out.push(r);
+                }
+                None => break,
+            }
+        }
+        Ok(out)
     }
 }
 
-/// Benchmarks hold duplicate docs (the same question twice), and the harness
-/// gives them the same `doc_hash`. Such items stay distinct: the k-th doc id
-/// (in id order) of a shared hash gets the key `<doc_hash>#k` (k >= 2), which
-/// pairs across runs as long as the task's doc order is unchanged.
-fn split_duplicate_docs(rows: &mut [SampleRow], doc_ids: &[String]) {
-    let mut ids_of: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (row, id) in rows.iter().zip(doc_ids) {
-        let ids = ids_of.entry(row.item_id.as_str()).or_default();
-        if !ids.contains(&id.as_str()) {
-            ids.push(id);
+fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        Error::input(path, line, None, format!("not UTF-8: {e}"))
+    })
+}
+
+/// What a first, light pass over a file learns: which filters its rows
+/// carry, and which doc hashes several doc ids share.
+#[derive(Default)]
+struct FileFacts {
+    filters_seen: Vec<String>,
+    any_filter_key: bool,
+    /// Rows per doc id (for pre-v0.4.7 filter assignment).
+    max_rows_per_doc: usize,
+    all_hashed: bool,
+    /// (doc_hash, doc id) -> rank k >= 2 among the hash's doc ids.
+    rank: HashMap<(String, String), usize>,
+}
+
+/// The few fields the first pass reads; everything else is skipped.
+#[derive(serde::Deserialize)]
+struct Light<'a> {
+    #[serde(borrow)]
+    doc_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    doc_hash: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    filter: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// The doc id as [`parse_record`] gives it.
+fn doc_key(raw: &RawValue) -> String {
+    serde_json::from_str::<serde_json::Value>(raw.get())
+        .ok()
+        .and_then(|v| record::doc_id_text(&v).ok())
+        .unwrap_or_default()
+}
+
+fn scan_facts(path: &Path, filters: &[String]) -> Result<FileFacts> {
+    let mut facts = FileFacts {
+        all_hashed: true,
+        ..FileFacts::default()
+    };
+    let mut per_doc: HashMap<String, usize> = HashMap::new();
+    let mut ids_of: HashMap<String, Vec<String>> = HashMap::new();
+    let mut src = RecordSource::open(path)?;
+    loop {
+        let chunk = src.chunk(path, 1 << 14, 64 << 20)?;
+        if chunk.is_empty() {
+            break;
+        }
+        for (_, text) in &chunk {
+            // Unreadable records are reported by the second pass.
+            let Ok(l) = serde_json::from_str::<Light<'_>>(text) else {
+                continue;
+            };
+            let id = l.doc_id.map(doc_key).unwrap_or_default();
+            if let Some(f) = &l.filter {
+                facts.any_filter_key = true;
+                if !facts.filters_seen.iter().any(|x| x == f) {
+                    facts.filters_seen.push(f.to_string());
+                }
+            }
+            if filters.len() >= 2 {
+                let n = per_doc.entry(id.clone()).or_insert(0);
+                *n += 1;
+                facts.max_rows_per_doc = facts.max_rows_per_doc.max(*n);
+            }
+            match &l.doc_hash {
+                Some(h) => {
+                    let ids = ids_of.entry(h.to_string()).or_default();
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                None => facts.all_hashed = false,
+            }
         }
     }
-    let rank: HashMap<(String, String), usize> = ids_of
-        .into_iter()
-        .filter(|(_, ids)| ids.len() > 1)
-        .flat_map(|(hash, mut ids)| {
+    if facts.all_hashed {
+        for (hash, mut ids) in ids_of.into_iter().filter(|(_, ids)| ids.len() > 1) {
             ids.sort_by(|a, b| match (a.parse::<u64>(), b.parse::<u64>()) {
                 (Ok(x), Ok(y)) => x.cmp(&y),
                 _ => a.cmp(b),
             });
-            ids.into_iter()
-                .enumerate()
-                .map(move |(k, id)| ((hash.to_string(), id.to_string()), k + 1))
-        })
-        .collect();
-    if rank.is_empty() {
-        return;
-    }
-    for (row, id) in rows.iter_mut().zip(doc_ids) {
-        if let Some(&k) = rank.get(&(row.item_id.clone(), id.clone())) {
-            if k > 1 {
-                row.item_id = format!("{}#{k}", row.item_id);
+            for (k, id) in ids.into_iter().enumerate() {
+                if k > 0 {
+                    facts.rank.insert((hash.clone(), id), k + 1);
+                }
             }
         }
     }
+    Ok(facts)
 }
 
-/// The task's first filter scores it: the first of `filter_list` when the
-/// results file gives it and rows carry it, else the first filter seen.
-fn mark_primary_filter(rows: &mut [SampleRow], filters: &[String]) {
-    let present = |f: &str| rows.iter().any(|r| r.filter.as_deref() == Some(f));
+/// Read one samples file into the sink in two passes (facts, then rows in
+/// parallel chunks), so memory follows the chunk, not the file. Returns the
+/// rows read.
+fn read_file(
+    path: &Path,
+    ctx: &RecordContext<'_>,
+    filters: &[String],
+    opts: &IngestOptions,
+    sink: &mut Sink<'_>,
+    report: &mut IngestReport,
+) -> Result<usize> {
+    let facts = scan_facts(path, filters)?;
+    // Before v0.4.7 a task with k filters wrote k rows per doc without a
+    // `filter` key, in `filter_list` order: the n-th row of a doc gets the
+    // n-th filter.
+    let legacy = filters.len() >= 2 && !facts.any_filter_key;
+    let present: Vec<String> = if legacy {
+        filters.iter().take(facts.max_rows_per_doc).cloned().collect()
+    } else {
+        facts.filters_seen.clone()
+    };
+    // The task's first filter scores it: the first of `filter_list` that
+    // rows carry, else the first filter seen.
     let primary: Option<String> = filters
         .iter()
-        .find(|f| present(f))
+        .find(|f| present.contains(f))
         .cloned()
-        .or_else(|| rows.iter().find_map(|r| r.filter.clone()));
-    for r in rows.iter_mut() {
-        r.primary_filter = match (&primary, &r.filter) {
-            (Some(p), Some(f)) => p == f,
-            _ => true,
-        };
+        .or_else(|| present.first().cloned());
+    let display = path.display().to_string();
+    let mut seen_per_doc: HashMap<String, usize> = HashMap::new();
+    let mut rows = 0usize;
+    let mut src = RecordSource::open(path)?;
+    loop {
+        let chunk = src.chunk(path, 1 << 13, 32 << 20)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let parsed: Vec<std::result::Result<Parsed, RecordError>> = chunk
+            .par_iter()
+            .map(|(line, text)| parse_record(text, ctx, format!("{display}:{line}")))
+            .collect();
+        for ((line, _), res) in chunk.iter().zip(parsed) {
+            let p = match res {
+                Ok(p) => p,
+                Err(e) => {
+                    let error = Error::input(path, *line, e.field, e.message);
+                    if opts.skip_bad {
+                        report.skipped.push(Skipped::from_error(&error));
+                        continue;
+                    }
+                    return Err(error);
+                }
+            };
+            let mut row = p.row;
+            if legacy {
+                let n = seen_per_doc.entry(p.doc_id.clone()).or_insert(0);
+                row.filter = filters.get(*n).cloned();
+                *n += 1;
+            }
+            row.primary_filter = match (&primary, &row.filter) {
+                (Some(pf), Some(f)) => pf == f,
+                _ => true,
+            };
+            // Benchmarks hold duplicate docs (the same question twice), and
+            // the harness gives them the same `doc_hash`. Such items stay
+            // distinct: the k-th doc id (in id order) of a shared hash gets
+            // the key `<doc_hash>#k` (k >= 2), which pairs across runs as
+            // long as the task's doc order is unchanged.
+            if facts.all_hashed && !facts.rank.is_empty() {
+                if let Some(&k) = facts.rank.get(&(row.item_id.clone(), p.doc_id.clone())) {
+                    row.item_id = format!("{}#{k}", row.item_id);
+                }
+            }
+            rows += 1;
+            sink.push(row, report)?;
+        }
     }
+    Ok(rows)
 }
 
 /// Group samples files by folder and `date_id`, pair each group with its

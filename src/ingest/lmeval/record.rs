@@ -124,7 +124,7 @@ fn leaf_text(v: &Value) -> String {
 }
 
 /// The doc id, an integer or (in some forks) a string.
-fn doc_id_text(v: &Value) -> Result<String, RecordError> {
+pub(super) fn doc_id_text(v: &Value) -> Result<String, RecordError> {
     match v {
         Value::Number(n) => Ok(n.to_string()),
         Value::String(s) if !s.is_empty() => Ok(s.clone()),

@@ -33,9 +33,30 @@ struct SourceLiterals {
     patterns: Vec<Vec<u8>>,
     slots: Vec<Vec<(u32, u32)>>,
     index: HashMap<Vec<u8>, usize>,
+    words: Vec<Box<[u8]>>,
+    word_index: HashMap<Vec<u8>, u32>,
+    pattern_words: Vec<Vec<u32>>,
 }
 
 impl SourceLiterals {
+    /// The id of an exact word literal whose occurrences are tracked; `None`
+    /// when its lowercase form is not an automaton pattern (then the regex
+    /// runs as usual).
+    fn word(&mut self, word: &[u8]) -> Option<u32> {
+        let p = *self.index.get(&word.to_ascii_lowercase())?;
+        if let Some(&w) = self.word_index.get(word) {
+            return Some(w);
+        }
+        let w = self.words.len() as u32;
+        self.words.push(word.into());
+        self.word_index.insert(word.to_vec(), w);
+        if self.pattern_words.len() < self.patterns.len() {
+            self.pattern_words.resize(self.patterns.len(), Vec::new());
+        }
+        self.pattern_words[p].push(w);
+        Some(w)
+    }
+
     fn add(&mut self, literal: &[u8], regex: u32, bit: u32) {
         let p = match self.index.get(literal) {
             Some(&p) => p,
@@ -159,6 +180,7 @@ impl MatcherBuilder {
                 source,
                 regex,
                 full: 0,
+                seq: None,
             },
             key.1,
         ));
@@ -201,6 +223,13 @@ impl MatcherBuilder {
             }
             // `literals::select` keeps at most 4 clauses, so the mask fits.
             m.full = (1u64 << clauses.len()) - 1;
+            if m.full != 0 {
+                if let Some(words) = literals::word_sequence(&pattern) {
+                    let lits = &mut per_source[m.source as usize];
+                    let ids: Option<Vec<u32>> = words.iter().map(|w| lits.word(w)).collect();
+                    m.seq = ids;
+                }
+            }
             regexes.push(m);
         }
         // A condition whose regex has literal clauses can only hold when that
@@ -241,11 +270,15 @@ impl MatcherBuilder {
                 SourceSpec::Target => SourceKind::Target,
                 SourceSpec::Meta(path) => SourceKind::Meta(self.path_ids[&path]),
             };
+            let mut pattern_words = lits.pattern_words;
+            pattern_words.resize(lits.patterns.len(), Vec::new());
             sources.push(SourceM {
                 kind,
                 ac,
                 slots: lits.slots,
                 triggers,
+                words: lits.words,
+                pattern_words,
             });
         }
 

@@ -39,6 +39,30 @@ use super::{meta, ItemRef, ItemTags};
 
 pub(super) use build::{CondSpec, MatcherBuilder, SourceSpec};
 
+/// Is there a word character (Unicode, as `\b` sees it) right before byte `at`?
+fn word_before(text: &str, at: usize) -> bool {
+    text[..at]
+        .chars()
+        .next_back()
+        .is_some_and(regex_syntax::is_word_character)
+}
+
+/// Is there a word character right after byte `at`?
+fn word_after(text: &str, at: usize) -> bool {
+    text[at..]
+        .chars()
+        .next()
+        .is_some_and(regex_syntax::is_word_character)
+}
+
+/// The tags of one item as ids: tag ids in output order, and the rules that
+/// fired in rule order. Equal ids mean equal [`ItemTags`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct TagIds {
+    pub tags: Vec<u32>,
+    pub rules: Vec<u32>,
+}
+
 /// The value given on an axis when no rule gave one.
 pub(super) const UNKNOWN: &str = "unknown";
 
@@ -75,6 +99,9 @@ struct RegexM {
     regex: Regex,
     /// One bit per literal clause; 0 means "no prefilter, always run".
     full: u64,
+    /// For `\bA\b` and `\bA\b.*\bB\b`: the source's word ids of A (and B),
+    /// decided from the scan's positions (see `literals::word_sequence`).
+    seq: Option<Vec<u32>>,
 }
 
 enum SourceKind {
@@ -92,6 +119,10 @@ struct SourceM {
     /// Conditions triggered by a regex of this source: when one is gated in,
     /// the source is scanned before conditions are evaluated.
     triggers: Bits,
+    /// Exact (case as written) word literals whose positions are tracked.
+    words: Vec<Box<[u8]>>,
+    /// Automaton pattern -> the words it may be an occurrence of.
+    pattern_words: Vec<Vec<u32>>,
 }
 
 struct GlobGate {
@@ -156,6 +187,11 @@ pub(super) struct Scratch {
     hit_stamp: Vec<u32>,
     hits: Vec<u64>,
     source_stamp: Vec<u32>,
+    /// Per source and word: stamp, end of the first and start of the last
+    /// word-bounded occurrence in the current item's text.
+    word_stamp: Vec<Vec<u32>>,
+    first_end: Vec<Vec<u32>>,
+    last_start: Vec<Vec<u32>>,
     /// Gated-in conditions of the current item.
     live: Vec<u64>,
     /// Regexes whose every literal clause was seen in the current item.
@@ -173,6 +209,7 @@ impl Scratch {
             self.regex_stamp.fill(0);
             self.hit_stamp.fill(0);
             self.source_stamp.fill(0);
+            self.word_stamp.iter_mut().for_each(|v| v.fill(0));
             self.gen = 1;
         }
         self.candidates.clear();
@@ -219,6 +256,9 @@ impl Matcher {
             hit_stamp: vec![0; self.regexes.len()],
             hits: vec![0; self.regexes.len()],
             source_stamp: vec![0; self.sources.len()],
+            word_stamp: self.sources.iter().map(|s| vec![0; s.words.len()]).collect(),
+            first_end: self.sources.iter().map(|s| vec![0; s.words.len()]).collect(),
+            last_start: self.sources.iter().map(|s| vec![0; s.words.len()]).collect(),
             live: Vec::new(),
             candidates: Vec::new(),
             todo: Vec::new(),
@@ -236,6 +276,12 @@ impl Matcher {
     }
 
     pub(super) fn tag(&self, item: &ItemRef<'_>, gate: Gate<'_>, s: &mut Scratch) -> ItemTags {
+        let ids = self.tag_ids(item, gate, s);
+        self.names(&ids)
+    }
+
+    /// [`Matcher::tag`] as ids: no strings are built per item.
+    pub(super) fn tag_ids(&self, item: &ItemRef<'_>, gate: Gate<'_>, s: &mut Scratch) -> TagIds {
         s.next_item();
         s.live.clear();
         s.live
@@ -294,7 +340,12 @@ impl Matcher {
                 s.tags.extend_from_slice(&self.rule_adds[cond.rule as usize]);
             }
         }
-        self.output(s)
+        s.tags.sort_unstable_by_key(|&t| self.tag_rank[t as usize]);
+        s.tags.dedup();
+        TagIds {
+            tags: s.tags.clone(),
+            rules: s.fired.clone(),
+        }
     }
 
     fn holds(&self, c: &CondM, item: &ItemRef<'_>, view: &mut MetaView<'_>, s: &mut Scratch) -> bool {
@@ -338,8 +389,40 @@ impl Matcher {
             if s.hit_stamp[r] != s.gen || s.hits[r] != m.full {
                 return false;
             }
+            if let (Some(seq), [text]) = (&m.seq, texts) {
+                if let Some(decided) = self.decide_sequence(src, seq, text.as_ref(), s) {
+                    return decided;
+                }
+            }
         }
         texts.iter().any(|t| m.regex.is_match(t.as_ref()))
+    }
+
+    /// `\bA\b` holds iff A has a word-bounded occurrence; `\bA\b.*\bB\b`
+    /// iff the first occurrence of A ends before the last of B starts with no
+    /// newline between (`.` excludes `\n`). `None` (run the regex) when a
+    /// newline lies between them: another pair on one line may still match.
+    fn decide_sequence(&self, src: usize, seq: &[u32], text: &str, s: &Scratch) -> Option<bool> {
+        let seen = |w: u32| s.word_stamp[src][w as usize] == s.gen;
+        match seq {
+            [a] => Some(seen(*a)),
+            [a, b] => {
+                if !seen(*a) || !seen(*b) {
+                    return Some(false);
+                }
+                let end = s.first_end[src][*a as usize] as usize;
+                let start = s.last_start[src][*b as usize] as usize;
+                if end > start {
+                    return Some(false);
+                }
+                if text.as_bytes()[end..start].contains(&b'\n') {
+                    None
+                } else {
+                    Some(true)
+                }
+            }
+            _ => None,
+        }
     }
 
     /// Scans a source's texts once, marking the literal clauses seen.
@@ -349,7 +432,22 @@ impl Matcher {
             return;
         };
         for text in texts {
-            for hit in ac.find_overlapping_iter(text.as_ref()) {
+            let text = text.as_ref();
+            for hit in ac.find_overlapping_iter(text) {
+                for &w in &source.pattern_words[hit.pattern().as_usize()] {
+                    let (start, end) = (hit.start(), hit.end());
+                    if &text.as_bytes()[start..end] == source.words[w as usize].as_ref()
+                        && !word_before(text, start)
+                        && !word_after(text, end)
+                    {
+                        let w = w as usize;
+                        if s.word_stamp[src][w] != s.gen {
+                            s.word_stamp[src][w] = s.gen;
+                            s.first_end[src][w] = end as u32;
+                        }
+                        s.last_start[src][w] = start as u32;
+                    }
+                }
                 for &(r, bit) in &source.slots[hit.pattern().as_usize()] {
                     let r = r as usize;
                     if s.hit_stamp[r] != s.gen {
@@ -366,11 +464,11 @@ impl Matcher {
         }
     }
 
-    fn output(&self, s: &mut Scratch) -> ItemTags {
-        s.tags.sort_unstable_by_key(|&t| self.tag_rank[t as usize]);
-        s.tags.dedup();
+    /// The names behind ids: per axis the values (`unknown` when none), and
+    /// the rule ids.
+    pub(super) fn names(&self, ids: &TagIds) -> ItemTags {
         let mut values = vec![Vec::new(); self.n_axes];
-        for &t in &s.tags {
+        for &t in &ids.tags {
             values[self.tag_axis[t as usize]].push(self.tag_name[t as usize].clone());
         }
         for v in &mut values {
@@ -380,8 +478,8 @@ impl Matcher {
         }
         ItemTags {
             values,
-            rules: s
-                .fired
+            rules: ids
+                .rules
                 .iter()
                 .map(|&r| self.rule_ids[r as usize].clone())
                 .collect(),

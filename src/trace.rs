@@ -1,0 +1,31 @@
+//! Where the time of a run goes, for profiling: with `CAPLOOP_TRACE=1` in
+//! the environment, `run` prints the time spent in each part of ingest
+//! (reading, converting, tagging, indexing, diagnosis summaries, building
+//! and writing Parquet) on stderr. Counters are process-wide and cheap; they
+//! are summed over batches (and over threads, where parts overlap).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+static TIMES: Mutex<Vec<(&'static str, f64)>> = Mutex::new(Vec::new());
+
+/// Add `d` to the counter `name`.
+pub fn add(name: &'static str, d: Duration) {
+    let Ok(mut t) = TIMES.lock() else { return };
+    match t.iter_mut().find(|x| x.0 == name) {
+        Some(x) => x.1 += d.as_secs_f64(),
+        None => t.push((name, d.as_secs_f64())),
+    }
+}
+
+/// Print every counter when `CAPLOOP_TRACE` is set.
+pub fn print() {
+    if std::env::var_os("CAPLOOP_TRACE").is_none() {
+        return;
+    }
+    if let Ok(t) = TIMES.lock() {
+        for (n, s) in t.iter() {
+            eprintln!("trace {n}: {s:.3} s");
+        }
+    }
+}

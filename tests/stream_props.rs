@@ -1,0 +1,180 @@
+//! The streaming path (rows pushed into a `Sink` in small batches: checked,
+//! tagged once per item, indexed, written row group by row group) against a
+//! plain in-memory reference (the whole table tagged by `tag_table`, the
+//! dataset built in one pass over a frame of every row): same table, same
+//! dataset, same comparison, whatever the batch size.
+
+use std::collections::BTreeMap;
+
+use caploop::diagnose::failure::Detectors;
+use caploop::diagnose::rescore::{default_patterns, Rescorer};
+use caploop::ingest::sink::{Sink, SinkOptions};
+use caploop::ingest::IngestReport;
+use caploop::slices::{self, dataset, CompareSettings};
+use caploop::table::{self, columns as c, SampleRow, SampleTable};
+use caploop::taxonomy::TaxonomySet;
+use proptest::prelude::*;
+
+const TAXONOMY: &str = r#"
+name: props
+axes:
+  op: [add, mul, mod]
+  bg: [alpha, beta]
+rules:
+  - id: add
+    when: { prompt_regex: '\badd\b' }
+    add: { op: add }
+  - id: mulmod
+    when: { prompt_regex: '\bmul\b.*\bmod\b' }
+    add: { op: [mul, mod] }
+  - id: beta
+    when: { benchmark: b2 }
+    add: { bg: beta }
+"#;
+
+const WORDS: [&str; 5] = ["add", "mul", "mod", "sub", "Mul"];
+
+/// (run, task, item, filter, sample, score, prompt words, primary)
+type Spec = (u8, u8, u8, u8, u8, u8, Vec<u8>, bool);
+
+fn rows(spec: &[Spec]) -> Vec<SampleRow> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (i, (run, task, item, filter, sample, score, words, primary)) in spec.iter().enumerate() {
+        let key = (*run % 3, *task % 3, *item % 12, *filter % 3, *sample % 3);
+        if !seen.insert(key) {
+            continue;
+        }
+        let task = ["t1", "t2", "t3"][usize::from(key.1)];
+        let prompt: Vec<&str> = words
+            .iter()
+            .map(|w| WORDS[usize::from(*w) % WORDS.len()])
+            .collect();
+        let score = [0.0, 0.5, 1.0][usize::from(*score % 3)];
+        out.push(SampleRow {
+            run: ["base", "cand", "other"][usize::from(key.0)].into(),
+            benchmark: if task == "t3" { "b2" } else { "b1" }.into(),
+            task: task.into(),
+            filter: [None, Some("strict"), Some("flex")][usize::from(key.3)].map(str::to_string),
+            primary_filter: *primary,
+            item_id: format!("{task}:{}", key.2),
+            sample_idx: u32::from(key.4),
+            // The item's text depends on the item only, as in real logs.
+            prompt: Some(format!("{} q{}", prompt.join(" "), key.2)).filter(|_| key.2 % 5 != 4),
+            target: Some("7".into()),
+            response: Some(format!("The answer is {}.", if score == 1.0 { 7 } else { 8 })),
+            extracted: Some(if score == 1.0 { "7" } else { "8" }.into()),
+            score,
+            correct: score >= 1.0,
+            response_chars: 16,
+            meta: "{}".into(),
+            prompt_hash: Some(format!("h{}", key.2)),
+            source: format!("f.jsonl:{}", i + 1),
+            ..SampleRow::default()
+        });
+    }
+    // An item's prompt must not vary across its rows: take the first row's.
+    let mut first: std::collections::HashMap<String, Option<String>> = Default::default();
+    for r in out.iter_mut() {
+        let p = first.entry(r.item_id.clone()).or_insert_with(|| r.prompt.clone());
+        r.prompt = p.clone();
+    }
+    out
+}
+
+fn spec() -> impl Strategy<Value = Vec<Spec>> {
+    prop::collection::vec(
+        (
+            0u8..3,
+            0u8..3,
+            0u8..12,
+            0u8..3,
+            0u8..3,
+            0u8..3,
+            prop::collection::vec(0u8..5, 0..5),
+            any::<bool>(),
+        ),
+        1..120,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn streaming_equals_the_in_memory_reference(spec in spec(), batch in 1usize..9, override_t1 in any::<bool>()) {
+        let input = rows(&spec);
+        let tax = TaxonomySet::from_yaml_str(std::path::Path::new("props.yaml"), TAXONOMY).unwrap();
+        let mut filters = BTreeMap::new();
+        if override_t1 {
+            filters.insert("t1".to_string(), "strict".to_string());
+        }
+        let detectors = Detectors::default();
+        let rescorer = Rescorer::new(&default_patterns()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("samples.parquet");
+
+        let mut report = IngestReport::default();
+        let mut sink = Sink::new(SinkOptions {
+            out: Some(&out),
+            taxonomy: Some(&tax),
+            filters: &filters,
+            diagnosis: Some((&detectors, &rescorer)),
+            collect: true,
+            skip_bad: false,
+            batch_rows: batch,
+        }).unwrap();
+        for r in input.clone() {
+            sink.push(r, &mut report).unwrap();
+        }
+        let streamed = sink.finish(&mut report).unwrap();
+
+        // The table: what was collected, what was written, and the input
+        // tagged whole by the reference tagger are the same rows and tags.
+        let mut reference = SampleTable::default();
+        for r in input {
+            reference.push(r);
+        }
+        caploop::tagging::tag_table(&mut reference, &tax);
+        let collected = streamed.table.clone().unwrap();
+        let written = table::read_parquet(&out).unwrap();
+        prop_assert_eq!(written.len(), reference.len());
+        for i in 0..reference.len() {
+            prop_assert_eq!(collected.row(i), reference.row(i));
+            prop_assert_eq!(written.row(i), reference.row(i));
+            let tags = |t: &SampleTable| {
+                let tg = t.tags.as_ref().unwrap();
+                tg.sets[tg.row_set[i] as usize].clone()
+            };
+            prop_assert_eq!(tags(&collected), tags(&reference));
+            prop_assert_eq!(tags(&written), tags(&reference));
+        }
+
+        // The dataset: built while streaming, read back batch by batch, and
+        // built in one pass over every row are equal.
+        let axes = dataset::axes_of(&out).unwrap();
+        let mut cols: Vec<&str> = c::BASE.to_vec();
+        cols.extend(axes.iter().map(String::as_str));
+        let df = table::read_parquet_columns(&out, &cols).unwrap();
+        let plain = dataset::reference(&df, &axes, &filters).unwrap();
+        let mut ds = streamed.dataset.clone();
+        let loaded = slices::load(&out, &filters).unwrap();
+        prop_assert_eq!(&loaded, &ds);
+        ds.task_settings.clear();
+        prop_assert_eq!(&ds, &plain);
+
+        // The comparison on either dataset is the same.
+        if let (Ok(b), Ok(cand)) = (plain.run_index("base"), plain.run_index("cand")) {
+            let s = CompareSettings::default();
+            let defined = slices::slices(&plain, 2, 1);
+            let x = slices::compare(&plain, b, cand, &defined, &s);
+            let y = slices::compare(&streamed.dataset, b, cand, &defined, &s);
+            prop_assert_eq!(format!("{x:?}"), format!("{y:?}"));
+        }
+
+        // The diagnosis summaries: computed while streaming and read back.
+        let (_, diags) = caploop::diagnose::samples::load(&out, &filters, &detectors, &rescorer).unwrap();
+        let sorted = |d: caploop::diagnose::samples::Diags| d.into_iter().collect::<BTreeMap<_, _>>();
+        prop_assert_eq!(sorted(diags), sorted(streamed.diags.unwrap()));
+    }
+}
