@@ -787,6 +787,10 @@ fn format_verdict() -> caploop::diagnose::BenchmarkVerdict {
         format: FormatSplit {
             items: 120,
             contribution: -0.305,
+            ci_low: -0.35,
+            ci_high: -0.26,
+            candidate_cost: -0.3,
+            baseline_only: -0.005,
             share_of_drop: 0.98,
             baseline_rate: 0.01,
             candidate_rate: 0.33,
@@ -804,6 +808,7 @@ fn format_verdict() -> caploop::diagnose::BenchmarkVerdict {
         fix: None,
         slices: Vec::new(),
         weak_slices: Vec::new(),
+        regressed_slice: None,
     }
 }
 

@@ -1,14 +1,26 @@
-//! Failure modes of failed samples, by configurable detectors (DESIGN section 6).
+//! What every sample shows about its form, and why a failed sample failed
+//! (DESIGN section 6), by configurable detectors.
 //!
-//! A failed sample is `empty`, `truncated` (finish reason `length`, or the
-//! response reaches the generation limit), `runaway` (it goes on past its
-//! answer: a new exemplar or a chat-template token appears, it repeats
-//! itself, or its first complete answer comes early and much more text
-//! follows), `no_answer` (extraction failed, e.g. `[invalid]`, or a stricter
-//! filter failed where another filter of the same sample succeeded), else
-//! `wrong`. The first four are format failures; `wrong` is a content failure.
-//! Loglikelihood (multiple-choice) samples have no generated text and can
-//! only be `wrong`.
+//! Observations are made on every sample, correct or not: extraction
+//! failed, the generation limit was hit, the response went on after its
+//! first complete answer (and by how much), it loops, it carries exemplar or
+//! template markers.
+//!
+//! A failure is a *format* failure only when the format caused it (causal
+//! attribution): the response is `empty`; no answer could be extracted
+//! (`no_answer`, e.g. `[invalid]`, or a stricter filter failed where another
+//! filter of the same sample succeeded); the limit was hit before any
+//! complete answer (`truncated`); or the first complete answer is right and
+//! the scored answer is not (`runaway`: the model knew the answer and did
+//! not stop). A wrong first answer followed by run-on text is a content
+//! failure (`wrong`) that also ran on. Loglikelihood (multiple-choice)
+//! samples have no generated text and can only be `wrong`.
+//!
+//! A sample is *format-affected* when its form, not its content, decided
+//! its score, whichever way: extraction failed, the limit came before any
+//! answer, or the first complete answer's correctness differs from the
+//! score. This does not condition on the sample being wrong, so the items
+//! unaffected in both runs give an unbiased content comparison.
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -125,6 +137,78 @@ pub struct FailedSample<'a> {
     pub first_answer_end: Option<usize>,
     /// The task generates text (false for loglikelihood tasks).
     pub generative: bool,
+    /// Is the first complete answer right? `None` without one (or without a target).
+    pub first_answer_right: Option<bool>,
+    /// The first complete answer itself.
+    pub first_answer: Option<&'a str>,
+}
+
+/// What one sample shows, correct or not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observation {
+    pub extraction_failed: bool,
+    pub limit_hit: bool,
+    /// The limit was hit and no complete answer came before it.
+    pub limit_before_answer: bool,
+    /// Non-whitespace text follows the first complete answer.
+    pub ran_on: bool,
+    /// Characters after the first complete answer.
+    pub tail_chars: u32,
+    pub looped: bool,
+    /// An exemplar, template or document marker appears.
+    pub marker: bool,
+    /// Form, not content, decided the score (see the module docs).
+    pub affected: bool,
+}
+
+/// Observe one sample; `correct` is its score's verdict.
+pub fn observe(s: &FailedSample<'_>, correct: bool, d: &Detectors) -> Observation {
+    if !s.generative {
+        return Observation::default();
+    }
+    let text = s.response.unwrap_or("");
+    let extraction_failed = s
+        .extracted
+        .is_none_or(|e| d.invalid_answers.iter().any(|i| i == e.trim()));
+    let limit_hit = hit_limit(s, d);
+    let tail = s.first_answer_end.map(|end| text.get(end..).unwrap_or(""));
+    let ran_on = tail.is_some_and(|t| !t.trim().is_empty());
+    let limit_before_answer = limit_hit && s.first_answer_end.is_none();
+    // Did the form decide the score? Where the filter extracted an answer,
+    // compare it with the first complete answer: no correctness involved,
+    // so the unaffected items are an unbiased sample. Where the filter kept
+    // the whole response (the metric reads it as it is), only the scores
+    // can tell: the first answer's correctness differs from the score's.
+    let identity = s.extracted.is_some_and(|e| e.trim() == text.trim());
+    let differs = match (s.first_answer, identity) {
+        (Some(first), false) => {
+            let scored = s.extracted.unwrap_or("");
+            crate::diagnose::rescore::normalize(scored) != crate::diagnose::rescore::normalize(first)
+        }
+        (Some(_), true) => s.first_answer_right.is_some_and(|right| right != correct),
+        (None, _) => false,
+    };
+    let affected = extraction_failed || limit_before_answer || differs;
+    Observation {
+        extraction_failed,
+        limit_hit,
+        limit_before_answer,
+        ran_on,
+        tail_chars: tail.map_or(0, |t| t.chars().count() as u32),
+        looped: repeats(text, d.repeat_min_chars, d.repeat_min_count),
+        marker: d.runaway_markers.iter().any(|m| text.contains(m.as_str())),
+        affected,
+    }
+}
+
+fn hit_limit(s: &FailedSample<'_>, d: &Detectors) -> bool {
+    s.finish_reason
+        .is_some_and(|r| d.length_reasons.iter().any(|l| l == r))
+        || match (s.response_tokens, s.max_gen_toks) {
+            (Some(t), Some(m)) => t + 1 >= m,
+            (None, Some(m)) => f64::from(s.response_chars) >= d.chars_per_token * f64::from(m),
+            _ => false,
+        }
 }
 
 fn repeats(text: &str, min_chars: usize, min_count: usize) -> bool {
@@ -143,7 +227,8 @@ fn repeats(text: &str, min_chars: usize, min_count: usize) -> bool {
     false
 }
 
-/// The failure mode of a failed sample.
+/// The failure mode of a failed sample, by causal attribution (see the
+/// module docs).
 pub fn classify(s: &FailedSample<'_>, d: &Detectors) -> FailureMode {
     if !s.generative {
         return FailureMode::Wrong;
@@ -152,31 +237,18 @@ pub fn classify(s: &FailedSample<'_>, d: &Detectors) -> FailureMode {
     if text.trim().is_empty() {
         return FailureMode::Empty;
     }
-    let hit_length = s
-        .finish_reason
-        .is_some_and(|r| d.length_reasons.iter().any(|l| l == r))
-        || match (s.response_tokens, s.max_gen_toks) {
-            (Some(t), Some(m)) => t + 1 >= m,
-            (None, Some(m)) => f64::from(s.response_chars) >= d.chars_per_token * f64::from(m),
-            _ => false,
-        };
-    if hit_length {
+    let o = observe(s, false, d);
+    if o.extraction_failed {
+        return FailureMode::NoAnswer;
+    }
+    if o.limit_before_answer {
         return FailureMode::Truncated;
     }
-    let early = s.first_answer_end.is_some_and(|end| {
-        let tail = text.len().saturating_sub(end);
-        (end as f64) <= d.early_answer_fraction * text.len() as f64 && tail >= d.early_min_tail_chars
-    });
-    if d.runaway_markers.iter().any(|m| text.contains(m.as_str()))
-        || repeats(text, d.repeat_min_chars, d.repeat_min_count)
-        || early
-    {
+    if s.first_answer_right == Some(true) {
+        // The model's own first answer was right; what was scored is not.
         return FailureMode::Runaway;
     }
-    let invalid = s
-        .extracted
-        .is_none_or(|e| d.invalid_answers.iter().any(|i| i == e.trim()));
-    if invalid || s.other_filter_correct {
+    if s.other_filter_correct {
         return FailureMode::NoAnswer;
     }
     FailureMode::Wrong
@@ -201,7 +273,7 @@ mod tests {
     fn sample(response: &str) -> FailedSample<'_> {
         FailedSample {
             response: Some(response),
-            extracted: Some("7"),
+            extracted: Some("8"),
             finish_reason: None,
             response_tokens: None,
             response_chars: response.chars().count() as u32,
@@ -209,18 +281,27 @@ mod tests {
             other_filter_correct: false,
             first_answer_end: None,
             generative: true,
+            first_answer_right: None,
+            first_answer: None,
         }
     }
 
     #[test]
-    fn modes_follow_their_detectors() {
+    fn failures_are_format_failures_only_when_the_format_caused_them() {
         let d = Detectors::default();
         assert_eq!(classify(&sample("  "), &d), FailureMode::Empty);
         assert_eq!(classify(&sample("So the answer is 8."), &d), FailureMode::Wrong);
-        assert_eq!(
-            classify(&sample("So the answer is 8.\n\nQ: next question"), &d),
-            FailureMode::Runaway
-        );
+        // A wrong first answer that runs on is still a content failure.
+        let text = "So the answer is 8.\n\nQ: next question";
+        let mut s = sample(text);
+        s.first_answer_end = Some(18);
+        s.first_answer_right = Some(false);
+        assert_eq!(classify(&s, &d), FailureMode::Wrong);
+        assert!(observe(&s, false, &d).ran_on);
+        // A right first answer, then the extraction took the run-on's answer.
+        s.first_answer_right = Some(true);
+        assert_eq!(classify(&s, &d), FailureMode::Runaway);
+        // The limit before any answer.
         assert_eq!(classify(&sample(&"x".repeat(800)), &d), FailureMode::Truncated);
         let mut s = sample("I think it is eight");
         s.extracted = Some("[invalid]");
@@ -228,8 +309,6 @@ mod tests {
         let mut s = sample("The answer is 8");
         s.other_filter_correct = true;
         assert_eq!(classify(&s, &d), FailureMode::NoAnswer);
-        let looping = "Let me check that step again.\n".repeat(4);
-        assert_eq!(classify(&sample(&looping), &d), FailureMode::Runaway);
         let mut s = sample("The answer is 8.");
         s.finish_reason = Some("length");
         assert_eq!(classify(&s, &d), FailureMode::Truncated);
@@ -239,13 +318,35 @@ mod tests {
     }
 
     #[test]
-    fn an_early_answer_followed_by_much_text_is_a_runaway() {
+    fn a_scored_first_answer_that_runs_on_is_not_affected() {
         let d = Detectors::default();
-        let text = format!("The answer is 8. {}", "and then some more words ".repeat(20));
-        let mut s = sample(&text);
-        s.first_answer_end = Some(16);
-        assert_eq!(classify(&s, &d), FailureMode::Runaway);
-        s.first_answer_end = Some(text.len() - 10);
-        assert_eq!(classify(&s, &d), FailureMode::Wrong);
+        let text = "#### 7\n\nQuestion: more\n#### 9";
+        let mut s = sample(text);
+        s.extracted = Some("7");
+        s.first_answer = Some("7");
+        s.first_answer_end = Some(6);
+        s.first_answer_right = Some(true);
+        let o = observe(&s, true, &d);
+        assert!(o.ran_on && !o.affected && !o.extraction_failed);
+        assert_eq!(o.tail_chars, text.chars().count() as u32 - 6);
+        // The extraction took the run-on's answer: affected, right or wrong.
+        s.extracted = Some("9");
+        assert!(observe(&s, false, &d).affected);
+        s.first_answer_right = Some(false);
+        assert!(observe(&s, false, &d).affected);
+        // A filter that keeps the whole response: the scores decide.
+        let mut s = sample("(E)<begin_url>http://x");
+        s.extracted = s.response;
+        s.first_answer = Some("(E)");
+        s.first_answer_end = Some(3);
+        s.first_answer_right = Some(true);
+        assert!(observe(&s, false, &d).affected);
+        assert!(!observe(&s, true, &d).affected);
+        // Whitespace after the answer is not a run-on.
+        let mut s = sample("(E)\n\n");
+        s.first_answer = Some("(E)");
+        s.first_answer_end = Some(3);
+        s.first_answer_right = Some(true);
+        assert!(!observe(&s, true, &d).ran_on);
     }
 }

@@ -6,6 +6,7 @@
 //! `evidence.json`. Mapping slices onto data is the plan stage's job.
 
 pub mod failure;
+pub mod health;
 pub mod lattice;
 pub mod markdown;
 pub mod rescore;
@@ -109,13 +110,15 @@ pub struct Evidence {
     pub persistent: Vec<PersistentWeakness>,
     /// Failure modes of every diagnosed run, per benchmark.
     pub failure_modes: Vec<RunModes>,
+    /// Format health and the answer audit of every run, per benchmark,
+    /// whether or not anything regressed.
+    pub format_health: Vec<health::FormatHealth>,
+    /// Format-health warnings (extraction failures above
+    /// `settings.format_health_max`), also printed and shown first in the report.
+    pub warnings: Vec<String>,
 }
 
-fn run_modes(
-    ds: &Dataset,
-    runs: &[usize],
-    diags: &std::collections::HashMap<usize, Vec<Option<samples::ItemDiag>>>,
-) -> Vec<RunModes> {
+fn run_modes(ds: &Dataset, runs: &[usize], diags: &samples::Diags) -> Vec<RunModes> {
     let mut out = Vec::new();
     for &r in runs {
         for b in 0..ds.benchmarks.len() as u32 {
@@ -314,6 +317,21 @@ fn weak_and_persistent(
     (weak, persistent)
 }
 
+/// The items of benchmark `b` in the slice named `name` (`axis=value & ...`).
+fn slice_members(ds: &Dataset, b: u32, name: &str) -> Vec<usize> {
+    let tags: Option<Vec<u32>> = crate::mapping::parse_slice(name)
+        .into_iter()
+        .map(|(axis, value)| {
+            let t = format!("{axis}={value}");
+            ds.tags.iter().position(|x| *x == t).map(|p| p as u32)
+        })
+        .collect();
+    let Some(tags) = tags else { return Vec::new() };
+    ds.benchmark_items(b)
+        .filter(|&i| tags.iter().all(|t| ds.items[i].tags.contains(t)))
+        .collect()
+}
+
 /// Diagnose `candidate` against `baseline` (or alone) from a tagged table.
 /// Returns the comparison it rests on (when there is a baseline) and the evidence.
 pub fn diagnose(
@@ -348,6 +366,7 @@ pub fn diagnose_loaded(
 ) -> Evidence {
     let candidate = ds.runs[cand].as_str();
     let runs: Vec<usize> = base.into_iter().chain([cand]).collect();
+    let (format_health, warnings) = health::format_health(ds, diags, s.format_health_max);
     let empty = Vec::new();
     let cand_diag = diags.get(&cand).unwrap_or(&empty);
     let fdr = compare.fdr;
@@ -365,6 +384,8 @@ pub fn diagnose_loaded(
             weak,
             persistent,
             failure_modes: run_modes(ds, &runs, diags),
+            format_health,
+            warnings,
         };
     };
     let base_diag = diags.get(&base).unwrap_or(&empty);
@@ -374,11 +395,23 @@ pub fn diagnose_loaded(
         let Some(overall) = comparison.overall(name) else {
             continue;
         };
-        let regressed_slices = comparison
+        let mut regressed_rows: Vec<&slices::SliceComparison> = comparison
             .slices
             .iter()
             .filter(|r| &r.benchmark == name && r.slice != "*" && r.status == Status::Regressed)
-            .count();
+            .collect();
+        let regressed_slices = regressed_rows.len();
+        regressed_rows.sort_by(|a, b| {
+            a.q_value
+                .total_cmp(&b.q_value)
+                .then(a.delta.total_cmp(&b.delta))
+                .then_with(|| a.slice.cmp(&b.slice))
+        });
+        let regressed: Vec<(&slices::SliceComparison, Vec<usize>)> = regressed_rows
+            .into_iter()
+            .take(3)
+            .map(|r| (r, slice_members(ds, b, &r.slice)))
+            .collect();
         let items: Vec<usize> = ds
             .benchmark_items(b)
             .filter(|&i| ds.scores[base][i].is_some() && ds.scores[cand][i].is_some())
@@ -408,6 +441,7 @@ pub fn diagnose_loaded(
                 cand_diag,
                 overall,
                 regressed_slices,
+                regressed,
                 slices: found,
                 weak_slices: weak,
                 confidence: compare.confidence,
@@ -428,5 +462,7 @@ pub fn diagnose_loaded(
         weak: Vec::new(),
         persistent: Vec::new(),
         failure_modes: run_modes(ds, &runs, diags),
+        format_health,
+        warnings,
     }
 }

@@ -14,8 +14,19 @@ pub fn default_patterns() -> BTreeMap<String, Vec<String>> {
     let mut m = BTreeMap::new();
     m.insert(
         "bbh".to_string(),
-        vec![r"(?i)the answer is\s*(\([A-Z]\)|[A-Za-z]+|-?\d+)".to_string()],
+        vec![
+            r"(?i)the answer is\s*(\([A-Z]\)|[A-Za-z]+|-?\d+)".to_string(),
+            // Zero-shot answers that start with the option: `(E) ...`.
+            r"\A\s*(\([A-Z]\))".to_string(),
+        ],
     );
+    // MMLU-Pro: `The answer is (X)`, or a letter alone on a line.
+    let mc = vec![
+        r"answer is \(?([A-J])\)?".to_string(),
+        r"(?m)^\s*\(?([A-J])\)?\s*$".to_string(),
+    ];
+    m.insert("mmlu_pro".to_string(), mc.clone());
+    m.insert("mmlu_pro_plus".to_string(), mc);
     m.insert(
         "gsm8k".to_string(),
         vec![

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::failure::{classify, leaks_template, Detectors, FailedSample, FailureMode};
-use super::rescore::Rescorer;
+use super::failure::{classify, leaks_template, observe, Detectors, FailedSample, FailureMode};
+use super::rescore::{normalize, target_answer, Rescorer};
 use crate::error::{Error, Result};
 use crate::slices::dataset::{DatasetBuilder, RowPlace, RowTags};
 use crate::slices::Dataset;
@@ -26,6 +26,11 @@ pub struct ItemDiag {
     pub rescored_correct: u32,
     /// Failed samples whose response leaks a chat-template token.
     pub template_leaks: u32,
+    /// Samples whose form, not content, decided the score (correct or not).
+    pub affected: u32,
+    pub extraction_failed: u32,
+    pub limit_hit: u32,
+    pub ran_on: u32,
 }
 
 impl ItemDiag {
@@ -42,8 +47,20 @@ impl ItemDiag {
     }
 }
 
-/// `diag[run][item]`, by dataset run index.
-pub type Diags = HashMap<usize, Vec<Option<ItemDiag>>>;
+/// The diagnosis summaries of a table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diags {
+    /// `items[run][item]`, by dataset run index.
+    pub items: HashMap<usize, Vec<Option<ItemDiag>>>,
+    /// Per (dataset run, benchmark): format health and answer audit.
+    pub health: BTreeMap<(usize, String), HealthAcc>,
+}
+
+impl Diags {
+    pub fn get(&self, run: &usize) -> Option<&Vec<Option<ItemDiag>>> {
+        self.items.get(run)
+    }
+}
 
 /// Accumulates [`ItemDiag`]s batch by batch, beside a
 /// [`DatasetBuilder`](crate::slices::dataset::DatasetBuilder): the text of a
@@ -58,6 +75,58 @@ pub struct DiagBuilder<'d> {
     /// Failed scoring samples classified `wrong` that become `no_answer`
     /// when another filter of the same sample got them right.
     pending: Vec<(u32, u32, u32)>,
+    /// Per (provisional run, benchmark): format health and the answer audit.
+    health: BTreeMap<(u32, String), HealthAcc>,
+}
+
+/// Format health and answer-audit tallies of one run on one benchmark
+/// (scoring rows of generative tasks).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthAcc {
+    pub samples: u32,
+    pub correct: u32,
+    pub rescored_correct: u32,
+    pub extraction_failed: u32,
+    pub limit_hit: u32,
+    pub limit_before_answer: u32,
+    pub ran_on: u32,
+    pub looped: u32,
+    pub marker: u32,
+    /// Rows with a target: the audit's population.
+    pub audited: u32,
+    /// The filtered answer starts with the gold answer.
+    pub gold_prefix: u32,
+    pub accepted_given_prefix: u32,
+    /// Gold-prefix rows with a non-blank remainder.
+    pub extra_suffix: u32,
+    /// Suffix length (code points) of every gold-prefix row, 0 when none.
+    pub suffix_lens: Vec<u32>,
+    /// Filtered-answer length (code points) of every audited row.
+    pub answer_lens: Vec<u32>,
+    /// The first 12 code points of each non-blank suffix.
+    pub suffix_starts: BTreeMap<String, u32>,
+}
+
+impl HealthAcc {
+    pub(crate) fn audit(&mut self, extracted: Option<&str>, target: &str, correct: bool) {
+        let a = extracted.unwrap_or("");
+        self.audited += 1;
+        self.answer_lens.push(a.chars().count() as u32);
+        if let Some(rest) = a.strip_prefix(target).filter(|_| !target.is_empty()) {
+            self.gold_prefix += 1;
+            if correct {
+                self.accepted_given_prefix += 1;
+            }
+            if rest.trim().is_empty() {
+                self.suffix_lens.push(0);
+            } else {
+                self.extra_suffix += 1;
+                self.suffix_lens.push(rest.chars().count() as u32);
+                let start: String = rest.chars().take(12).collect();
+                *self.suffix_starts.entry(start).or_insert(0) += 1;
+            }
+        }
+    }
 }
 
 impl<'d> DiagBuilder<'d> {
@@ -68,6 +137,7 @@ impl<'d> DiagBuilder<'d> {
             per: Vec::new(),
             other_ok: HashSet::new(),
             pending: Vec::new(),
+            health: BTreeMap::new(),
         }
     }
 
@@ -86,29 +156,34 @@ impl<'d> DiagBuilder<'d> {
             let b = cols.benchmark[i];
             let resp = text.response[i];
             let ext = text.extracted[i];
+            let target = text.target[i];
             // Loglikelihood rows hold the chosen option's index as response and answer.
             let generative = resp.is_some_and(|t| !(Some(t) == ext && t.parse::<u32>().is_ok()));
-            let first = resp.and_then(|t| self.rescorer.first_answer(b, t));
-            let mode = (!ok).then(|| {
-                classify(
-                    &FailedSample {
-                        response: resp,
-                        extracted: ext,
-                        finish_reason: text.finish_reason[i],
-                        response_tokens: text.response_tokens[i],
-                        response_chars: text.response_chars[i],
-                        max_gen_toks: cols.max_gen_toks[i],
-                        other_filter_correct: false,
-                        first_answer_end: first.map(|f| f.1),
-                        generative,
-                    },
-                    d,
-                )
-            });
-            let rescored = match (generative, resp, text.target[i]) {
-                (true, Some(t), Some(tg)) => self.rescorer.rescore(b, t, tg).unwrap_or(ok),
-                _ => ok,
+            let first = if generative {
+                resp.and_then(|t| self.rescorer.first_answer(b, t))
+            } else {
+                None
             };
+            let first_right = match (first, target) {
+                (Some((a, _)), Some(tg)) => Some(normalize(a) == normalize(target_answer(tg))),
+                _ => None,
+            };
+            let sample = FailedSample {
+                response: resp,
+                extracted: ext,
+                finish_reason: text.finish_reason[i],
+                response_tokens: text.response_tokens[i],
+                response_chars: text.response_chars[i],
+                max_gen_toks: cols.max_gen_toks[i],
+                other_filter_correct: false,
+                first_answer_end: first.map(|f| f.1),
+                generative,
+                first_answer_right: first_right,
+                first_answer: first.map(|f| f.0),
+            };
+            let obs = observe(&sample, ok, d);
+            let mode = (!ok).then(|| classify(&sample, d));
+            let rescored = if generative { first_right.unwrap_or(ok) } else { ok };
             let (r, it) = (p.run as usize, p.item as usize);
             if self.per.len() <= r {
                 self.per.resize_with(r + 1, Vec::new);
@@ -131,11 +206,35 @@ impl<'d> DiagBuilder<'d> {
             if !ok && resp.is_some_and(|t| leaks_template(t, d)) {
                 e.template_leaks += 1;
             }
+            e.affected += u32::from(obs.affected);
+            e.extraction_failed += u32::from(obs.extraction_failed);
+            e.limit_hit += u32::from(obs.limit_hit);
+            e.ran_on += u32::from(obs.ran_on);
+            if generative {
+                let h = match self.health.get_mut(&(p.run, b.to_string())) {
+                    Some(h) => h,
+                    None => self.health.entry((p.run, b.to_string())).or_default(),
+                };
+                h.samples += 1;
+                h.correct += u32::from(ok);
+                h.rescored_correct += u32::from(rescored);
+                h.extraction_failed += u32::from(obs.extraction_failed);
+                h.limit_hit += u32::from(obs.limit_hit);
+                h.limit_before_answer += u32::from(obs.limit_before_answer);
+                h.ran_on += u32::from(obs.ran_on);
+                h.looped += u32::from(obs.looped);
+                h.marker += u32::from(obs.marker);
+                if let Some(tg) = target {
+                    h.audit(ext, tg, ok);
+                }
+            }
         }
     }
 
-    /// Resolve pending samples and index by dataset run and item.
+    /// Resolve pending samples and index by dataset run and item; the
+    /// health tallies by dataset run.
     pub fn finish(mut self, runs_of_prov: &[u32], items_of_prov: &[u32], items: usize) -> Diags {
+        let health = std::mem::take(&mut self.health);
         for (r, it, sample) in std::mem::take(&mut self.pending) {
             let m = if self.other_ok.contains(&(r, it, sample)) {
                 FailureMode::NoAnswer
@@ -147,12 +246,17 @@ impl<'d> DiagBuilder<'d> {
                 e.add(Some(m));
             }
         }
-        let mut out: Diags = HashMap::new();
+        let mut out = Diags::default();
+        for ((r, b), h) in health {
+            if let Some(&run) = runs_of_prov.get(r as usize).filter(|&&x| x != u32::MAX) {
+                out.health.insert((run as usize, b), h);
+            }
+        }
         for (r, per_item) in self.per.into_iter().enumerate() {
             let Some(&run) = runs_of_prov.get(r).filter(|&&x| x != u32::MAX) else {
                 continue;
             };
-            let v = out.entry(run as usize).or_insert_with(|| vec![None; items]);
+            let v = out.items.entry(run as usize).or_insert_with(|| vec![None; items]);
             for (p, d) in per_item.into_iter().enumerate() {
                 if let (Some(d), Some(&it)) = (d, items_of_prov.get(p)) {
                     if it != u32::MAX {

@@ -42,6 +42,9 @@ pub struct DiagnoseSettings {
     pub recovery_min: f64,
     /// Format-failure rates count as unchanged within this difference.
     pub format_rate_tolerance: f64,
+    /// Format health: warn when a run's extraction failures on a benchmark
+    /// pass this share of its scored samples.
+    pub format_health_max: f64,
     pub detectors: Detectors,
     /// Answer patterns per benchmark family for re-scoring (`*` for the rest).
     pub rescore_patterns: BTreeMap<String, Vec<String>>,
@@ -58,6 +61,7 @@ impl Default for DiagnoseSettings {
             format_share_min: 0.5,
             recovery_min: 0.5,
             format_rate_tolerance: 0.02,
+            format_health_max: 0.05,
             detectors: Detectors::default(),
             rescore_patterns: super::rescore::default_patterns(),
             rules: default_rules(),

@@ -1,7 +1,11 @@
-//! The verdict of one benchmark: split the paired delta into a content delta
-//! (items well-formed in both runs) and a format delta (the rest), re-score
-//! format-tolerantly, discover the slices where the loss concentrates, and
-//! decide `data_out` / `data_in` / `inconclusive` by DESIGN section 6.
+//! The verdict of one benchmark: split the paired delta into a content part
+//! (items whose score no format problem decided in either run: an unbiased
+//! comparison, since "format-affected" does not condition on being wrong)
+//! and a format part (the rest), both in points with intervals; re-score
+//! format-tolerantly; discover the slices where the loss concentrates; and
+//! decide `data_out` / `data_in` / `inconclusive` by DESIGN section 6. A
+//! benchmark that did not regress as a whole but has regressed slices gets
+//! a verdict on those slices. Every sentence is worded from what happened.
 
 use std::collections::BTreeMap;
 
@@ -45,7 +49,7 @@ impl Verdict {
 /// The content half of the split.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContentSplit {
-    /// Items well-formed in both runs (correct or plainly wrong).
+    /// Items no format problem scored in either run (correct or plainly wrong).
     pub items: usize,
     /// Paired delta on those items.
     pub delta: f64,
@@ -59,13 +63,21 @@ pub struct ContentSplit {
 /// The format half of the split.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FormatSplit {
-    /// Items with a format failure in either run.
+    /// Items format-affected in either run.
     pub items: usize,
-    /// What the change in format failures cost: their part of the delta.
+    /// What format cost: the affected items' part of the delta (sum over
+    /// them / all paired items), with its interval.
     pub contribution: f64,
-    /// Share of the drop the format part explains (contribution / delta).
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Of which: items format-affected in the candidate.
+    pub candidate_cost: f64,
+    /// Items format-affected in the baseline only.
+    pub baseline_only: f64,
+    /// Share of the drop the format part explains (contribution / delta),
+    /// clamped to [0, 1]; 0 without a drop. Sentences use points instead.
     pub share_of_drop: f64,
-    /// Share of paired samples failing by format, per run.
+    /// Share of paired samples failing by format (causal attribution), per run.
     pub baseline_rate: f64,
     pub candidate_rate: f64,
     /// Share of paired samples per failure mode, per run.
@@ -113,6 +125,26 @@ pub struct BenchmarkVerdict {
     pub slices: Vec<DiscoveredSlice>,
     /// Slices where the candidate fails most (on its errors).
     pub weak_slices: Vec<DiscoveredSlice>,
+    /// When the benchmark as a whole did not regress: the regressed slice the
+    /// verdict is about.
+    pub regressed_slice: Option<RegressedSlice>,
+}
+
+/// A slice that regressed inside a benchmark that did not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegressedSlice {
+    pub slice: String,
+    pub items: usize,
+    pub delta: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub q_value: f64,
+    /// The rest of the benchmark's paired items and their mean delta.
+    pub rest_items: usize,
+    pub rest_delta: f64,
+    /// The split on the slice's items.
+    pub content: ContentSplit,
+    pub format: FormatSplit,
 }
 
 fn mode_rates(diags: &[&ItemDiag]) -> ModeRates {
@@ -137,36 +169,62 @@ pub struct BenchmarkInput<'a> {
     pub cand_diag: &'a [Option<ItemDiag>],
     pub overall: &'a SliceComparison,
     pub regressed_slices: usize,
+    /// The benchmark's regressed slices (whole excluded), strongest first,
+    /// with their member items.
+    pub regressed: Vec<(&'a SliceComparison, Vec<usize>)>,
     pub slices: Vec<DiscoveredSlice>,
     pub weak_slices: Vec<DiscoveredSlice>,
     pub confidence: f64,
     pub fdr: f64,
 }
 
-pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict {
-    let ds = inp.ds;
-    let mut pairs = Vec::new();
-    for i in ds.benchmark_items(inp.benchmark) {
-        if let (Some(x), Some(y), Some(dx), Some(dy)) = (
-            ds.scores[inp.base][i],
-            ds.scores[inp.cand][i],
-            inp.base_diag[i].as_ref(),
-            inp.cand_diag[i].as_ref(),
-        ) {
-            pairs.push((x.mean(), y.mean(), dx, dy));
-        }
-    }
+/// One paired item with its failure summaries.
+type Pair<'a> = (f64, f64, &'a ItemDiag, &'a ItemDiag);
+
+/// The split of a set of paired items.
+struct Split {
+    content: ContentSplit,
+    format: FormatSplit,
+    rescore: RescoreSplit,
+    total: f64,
+    base_modes: ModeRates,
+    cand_modes: ModeRates,
+    content_sig_negative: bool,
+}
+
+fn split(pairs: &[Pair<'_>], confidence: f64) -> Split {
     let n = pairs.len().max(1) as f64;
-    let well: Vec<&(f64, f64, &ItemDiag, &ItemDiag)> = pairs
+    let affected = |d: &ItemDiag| d.affected > 0;
+    let well: Vec<&Pair<'_>> = pairs
         .iter()
-        .filter(|(_, _, dx, dy)| dx.format_failed() == 0 && dy.format_failed() == 0)
+        .filter(|p| !affected(p.2) && !affected(p.3))
         .collect();
     let xb: Vec<f64> = well.iter().map(|p| p.0).collect();
     let yb: Vec<f64> = well.iter().map(|p| p.1).collect();
-    let content_cmp = stats::paired_means(&xb, &yb, inp.confidence);
+    let content_cmp = stats::paired_means(&xb, &yb, confidence);
     let content_contrib = well.iter().map(|p| p.1 - p.0).sum::<f64>() / n;
     let total = pairs.iter().map(|p| p.1 - p.0).sum::<f64>() / n;
+    // The format part as a mean over all paired items of each item's change
+    // when it is format-affected (0 otherwise): its interval is a paired t
+    // interval of that per-item quantity.
+    let z: Vec<f64> = pairs
+        .iter()
+        .map(|p| {
+            if affected(p.2) || affected(p.3) {
+                p.1 - p.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let format_cmp = stats::paired_means(&vec![0.0; z.len()], &z, confidence);
     let format_contrib = total - content_contrib;
+    let candidate_cost = pairs
+        .iter()
+        .filter(|p| affected(p.3))
+        .map(|p| p.1 - p.0)
+        .sum::<f64>()
+        / n;
     let bd: Vec<&ItemDiag> = pairs.iter().map(|p| p.2).collect();
     let cd: Vec<&ItemDiag> = pairs.iter().map(|p| p.3).collect();
     let rate = |d: &[&ItemDiag]| {
@@ -176,9 +234,6 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
     };
     let cand_failed: u32 = cd.iter().map(|d| d.format_failed()).sum();
     let leaks: u32 = cd.iter().map(|d| d.template_leaks).sum();
-    let template_leak_share = f64::from(leaks) / f64::from(cand_failed.max(1));
-    let base_modes = mode_rates(&bd);
-    let cand_modes = mode_rates(&cd);
     let rescored_mean = cd
         .iter()
         .map(|d| f64::from(d.rescored_correct) / f64::from(d.samples.max(1)))
@@ -187,84 +242,233 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
     let candidate_mean = pairs.iter().map(|p| p.1).sum::<f64>() / n;
     let drop = -total;
     let recovered_share = if drop > 0.0 {
-        (rescored_mean - candidate_mean) / drop
+        ((rescored_mean - candidate_mean) / drop).clamp(0.0, 1.0)
     } else {
         0.0
     };
-    let share_of_drop = if drop > 0.0 { -format_contrib / drop } else { 0.0 };
-    let (base_rate, cand_rate) = (rate(&bd), rate(&cd));
-    let flipped: Vec<&(f64, f64, &ItemDiag, &ItemDiag)> = pairs.iter().filter(|p| p.0 != p.1).collect();
-    let flipped_by_format = flipped
-        .iter()
-        .filter(|p| p.2.format_failed() > 0 || p.3.format_failed() > 0)
-        .count();
-    let content_sig_negative = content_cmp.delta < 0.0 && content_cmp.p_value <= 1.0 - inp.confidence;
+    let share_of_drop = if drop > 0.0 {
+        (-format_contrib / drop).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let flipped: Vec<&Pair<'_>> = pairs.iter().filter(|p| p.0 != p.1).collect();
+    let flipped_by_format = flipped.iter().filter(|p| affected(p.2) || affected(p.3)).count();
+    Split {
+        content_sig_negative: content_cmp.delta < 0.0 && content_cmp.p_value <= 1.0 - confidence,
+        content: ContentSplit {
+            items: well.len(),
+            delta: content_cmp.delta,
+            ci_low: content_cmp.ci.low,
+            ci_high: content_cmp.ci.high,
+            p_value: content_cmp.p_value,
+            contribution: content_contrib,
+        },
+        format: FormatSplit {
+            items: pairs.len() - well.len(),
+            contribution: format_contrib,
+            ci_low: format_cmp.ci.low,
+            ci_high: format_cmp.ci.high,
+            candidate_cost,
+            baseline_only: format_contrib - candidate_cost,
+            share_of_drop,
+            baseline_rate: rate(&bd),
+            candidate_rate: rate(&cd),
+            baseline_modes: mode_rates(&bd),
+            candidate_modes: mode_rates(&cd),
+            template_leak_share: f64::from(leaks) / f64::from(cand_failed.max(1)),
+            flipped_items: flipped.len(),
+            flipped_by_format,
+        },
+        rescore: RescoreSplit {
+            candidate_mean,
+            rescored_mean,
+            recovered_share,
+        },
+        total,
+        base_modes: mode_rates(&bd),
+        cand_modes: mode_rates(&cd),
+    }
+}
+
+fn pp(x: f64) -> String {
+    format!("{:+.1}", 100.0 * x)
+}
+
+fn interval(lo: f64, hi: f64) -> String {
+    if lo.is_finite() && hi.is_finite() {
+        format!("[{:+.1}, {:+.1}]", 100.0 * lo, 100.0 * hi)
+    } else {
+        "[n/a]".to_string()
+    }
+}
+
+/// The split in words: format cost, content change, net.
+fn split_words(sp: &Split) -> String {
+    format!(
+        "format problems cost {} pp {} ({} items scored on their form; format-failure rate {:.1}% -> {:.1}%); items answered well-formed in both runs ({}) moved {} pp {}; net {} pp",
+        pp(sp.format.contribution),
+        interval(sp.format.ci_low, sp.format.ci_high),
+        sp.format.items,
+        100.0 * sp.format.baseline_rate,
+        100.0 * sp.format.candidate_rate,
+        sp.content.items,
+        pp(sp.content.delta),
+        interval(sp.content.ci_low, sp.content.ci_high),
+        pp(sp.total)
+    )
+}
+
+fn pairs_of<'a>(inp: &'a BenchmarkInput<'_>, items: impl Iterator<Item = usize>) -> Vec<Pair<'a>> {
+    let ds = inp.ds;
+    let mut pairs = Vec::new();
+    for i in items {
+        if let (Some(x), Some(y), Some(dx), Some(dy)) = (
+            ds.scores[inp.base][i],
+            ds.scores[inp.cand][i],
+            inp.base_diag.get(i).and_then(Option::as_ref),
+            inp.cand_diag.get(i).and_then(Option::as_ref),
+        ) {
+            pairs.push((x.mean(), y.mean(), dx, dy));
+        }
+    }
+    pairs
+}
+
+pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict {
+    let ds = inp.ds;
+    let pairs = pairs_of(&inp, ds.benchmark_items(inp.benchmark));
+    let sp = split(&pairs, inp.confidence);
     let concentrated: Vec<&DiscoveredSlice> = inp
         .slices
         .iter()
         .filter(|sl| sl.significant && sl.effect_diff < 0.0)
         .collect();
-    let regressed = inp.overall.status == crate::slices::Status::Regressed || inp.regressed_slices > 0;
+    let whole_regressed = inp.overall.status == crate::slices::Status::Regressed;
+    let drop = -sp.total;
+    let mut regressed_slice = None;
 
-    let fix_rule = match_rule(&s.rules, &base_modes, &cand_modes, template_leak_share);
-    let pct = |x: f64| format!("{:.1}", 100.0 * x);
-    let (verdict, reason) = if !regressed {
+    let fix_rule = match_rule(
+        &s.rules,
+        &sp.base_modes,
+        &sp.cand_modes,
+        sp.format.template_leak_share,
+    );
+    let (verdict, reason) = if !whole_regressed && inp.regressed.is_empty() {
         (
             Verdict::None,
             "no slice regressed significantly, the whole benchmark included".to_string(),
         )
-    } else if drop > 0.0 && share_of_drop >= s.format_share_min && !content_sig_negative {
+    } else if !whole_regressed {
+        // A regression inside a benchmark that did not regress: judge the
+        // strongest regressed slice against the rest of the benchmark.
+        let (row, members) = &inp.regressed[0];
+        let inside: std::collections::HashSet<usize> = members.iter().copied().collect();
+        let slice_pairs = pairs_of(&inp, members.iter().copied());
+        let rest: Vec<f64> = ds
+            .benchmark_items(inp.benchmark)
+            .filter(|i| !inside.contains(i))
+            .filter_map(|i| Some(ds.scores[inp.cand][i]?.mean() - ds.scores[inp.base][i]?.mean()))
+            .collect();
+        let rest_delta = rest.iter().sum::<f64>() / rest.len().max(1) as f64;
+        let ss = split(&slice_pairs, inp.confidence);
+        let slice_drop = -ss.total;
+        let format_explains = slice_drop > 0.0
+            && -ss.format.contribution >= s.format_share_min * slice_drop
+            && !ss.content_sig_negative;
+        let whole = if inp.overall.status == crate::slices::Status::Improved {
+            format!("the benchmark improved {} pp", pp(inp.overall.delta))
+        } else {
+            format!(
+                "the benchmark as a whole moved {} pp {} (not significant)",
+                pp(inp.overall.delta),
+                interval(inp.overall.ci_low, inp.overall.ci_high)
+            )
+        };
+        let head = format!(
+            "{whole}, but {} regressed: {} pp {} on {} items (q = {:.2e}) against {} pp on the other {}",
+            row.slice,
+            pp(row.delta),
+            interval(row.ci_low, row.ci_high),
+            row.items,
+            row.q_value,
+            pp(rest_delta),
+            rest.len()
+        );
+        regressed_slice = Some(RegressedSlice {
+            slice: row.slice.clone(),
+            items: row.items,
+            delta: row.delta,
+            ci_low: row.ci_low,
+            ci_high: row.ci_high,
+            q_value: row.q_value,
+            rest_items: rest.len(),
+            rest_delta,
+            content: ss.content.clone(),
+            format: ss.format.clone(),
+        });
+        if format_explains {
+            (
+                Verdict::DataOut,
+                format!("{head}; in the slice, {}; not a data problem", split_words(&ss)),
+            )
+        } else {
+            (
+                Verdict::DataIn,
+                format!(
+                    "{head}; in the slice, {}: a capability loss in that slice",
+                    split_words(&ss)
+                ),
+            )
+        }
+    } else if drop > 0.0 && sp.format.share_of_drop >= s.format_share_min && !sp.content_sig_negative {
         (
             Verdict::DataOut,
             format!(
-                "format failures explain {}% of the {} pp drop (format-failure rate {}% -> {}%) while items well-formed in both runs changed by {:+.1} pp (p = {:.3}); not a data problem",
-                pct(share_of_drop),
-                pct(drop),
-                pct(base_rate),
-                pct(cand_rate),
-                100.0 * content_cmp.delta,
-                content_cmp.p_value
+                "{}; the loss is in the form of the answers, not a data problem",
+                split_words(&sp)
             ),
         )
-    } else if drop > 0.0 && recovered_share >= s.recovery_min {
+    } else if drop > 0.0 && sp.rescore.recovered_share >= s.recovery_min && !sp.content_sig_negative {
         (
             Verdict::DataOut,
             format!(
-                "format-tolerant re-scoring recovers {}% of the {} pp drop; the answers are there, their form is not",
-                pct(recovered_share),
-                pct(drop)
+                "re-scoring each response's first complete answer gives {:.1}% instead of {:.1}%, {:.1} of the {:.1} pp drop back; the answers are there, their form is not; {}",
+                100.0 * sp.rescore.rescored_mean,
+                100.0 * sp.rescore.candidate_mean,
+                100.0 * (sp.rescore.rescored_mean - sp.rescore.candidate_mean),
+                100.0 * drop,
+                split_words(&sp)
             ),
         )
-    } else if (cand_rate - base_rate).abs() <= s.format_rate_tolerance && !concentrated.is_empty() {
+    } else if !concentrated.is_empty()
+        && (sp.content_sig_negative
+            || (sp.format.candidate_rate - sp.format.baseline_rate).abs() <= s.format_rate_tolerance)
+    {
         let top = concentrated[0];
         (
             Verdict::DataIn,
             format!(
-                "format-failure rate unchanged ({}% -> {}%); the loss concentrates in {} ({} items, {:+.1} pp against {:+.1} pp elsewhere, q = {:.2e})",
-                pct(base_rate),
-                pct(cand_rate),
+                "{}; the loss concentrates in {} ({} items, {} pp against {} pp elsewhere, q = {:.2e})",
+                split_words(&sp),
                 top.slice,
                 top.items,
-                100.0 * top.effect_in,
-                100.0 * top.effect_out,
+                pp(top.effect_in),
+                pp(top.effect_out),
                 top.q_value
             ),
         )
-    } else if (cand_rate - base_rate).abs() > s.format_rate_tolerance {
+    } else if sp.content_sig_negative {
         (
             Verdict::Inconclusive,
             format!(
-                "format-failure rate moved ({}% -> {}%) but explains only {}% of the drop and re-scoring recovers {}%",
-                pct(base_rate),
-                pct(cand_rate),
-                pct(share_of_drop),
-                pct(recovered_share)
+                "{}; the content loss is spread across slices (no tag combination concentrates it significantly, or the taxonomy does not separate it)",
+                split_words(&sp)
             ),
         )
     } else {
         (
             Verdict::Inconclusive,
-            "format-failure rate unchanged, but no tag combination concentrates the loss significantly: the drop is spread across slices (or the taxonomy does not separate it)".to_string(),
+            format!("{}; neither part alone is a significant loss", split_words(&sp)),
         )
     };
     let fix = (verdict == Verdict::DataOut).then(|| match fix_rule {
@@ -293,34 +497,13 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
         ci_high: o.ci_high,
         q_value: o.q_value,
         regressed_slices: inp.regressed_slices,
-        content: ContentSplit {
-            items: well.len(),
-            delta: content_cmp.delta,
-            ci_low: content_cmp.ci.low,
-            ci_high: content_cmp.ci.high,
-            p_value: content_cmp.p_value,
-            contribution: content_contrib,
-        },
-        format: FormatSplit {
-            items: pairs.len() - well.len(),
-            contribution: format_contrib,
-            share_of_drop,
-            baseline_rate: base_rate,
-            candidate_rate: cand_rate,
-            baseline_modes: base_modes,
-            candidate_modes: cand_modes,
-            template_leak_share,
-            flipped_items: flipped.len(),
-            flipped_by_format,
-        },
-        rescore: RescoreSplit {
-            candidate_mean,
-            rescored_mean,
-            recovered_share,
-        },
+        content: sp.content,
+        format: sp.format,
+        rescore: sp.rescore,
         fix,
         slices: inp.slices,
         weak_slices: inp.weak_slices,
+        regressed_slice,
     }
 }
 
