@@ -159,8 +159,10 @@ mod tests {
 
     #[test]
     fn the_audit_counts_gold_prefixes_and_suffixes() {
-        let mut h = HealthAcc::default();
-        h.samples = 3;
+        let mut h = HealthAcc {
+            samples: 4,
+            ..HealthAcc::default()
+        };
         for (a, ok) in [
             ("(B)", true),
             ("(B)<begin_url>http://x", false),
