@@ -77,7 +77,9 @@ pub struct Detectors {
     pub early_answer_fraction: f64,
     pub early_min_tail_chars: usize,
     /// Without token counts, a response of at least this many characters per
-    /// token of the generation limit counts as reaching it.
+    /// token of the generation limit counts as reaching it (as does one with
+    /// at least as many words as the limit has tokens: a word is at least a
+    /// token).
     pub chars_per_token: f64,
     /// Finish reasons that mean the limit was hit.
     pub length_reasons: Vec<String>,
@@ -113,7 +115,7 @@ impl Default for Detectors {
             repeat_min_count: 3,
             early_answer_fraction: 0.5,
             early_min_tail_chars: 200,
-            chars_per_token: 3.0,
+            chars_per_token: 4.0,
             length_reasons: ["length", "max_tokens", "model_length"]
                 .map(String::from)
                 .to_vec(),
@@ -172,7 +174,11 @@ pub fn observe(s: &FailedSample<'_>, correct: bool, d: &Detectors) -> Observatio
         .is_none_or(|e| d.invalid_answers.iter().any(|i| i == e.trim()));
     let limit_hit = hit_limit(s, d);
     let tail = s.first_answer_end.map(|end| text.get(end..).unwrap_or(""));
-    let ran_on = tail.is_some_and(|t| !t.trim().is_empty());
+    // Closing punctuation after the answer (`The answer is (B).`) is not more text.
+    let ran_on = tail.is_some_and(|t| {
+        !t.trim_matches(|c: char| c.is_whitespace() || ".,;:!)]}\"'".contains(c))
+            .is_empty()
+    });
     let limit_before_answer = limit_hit && s.first_answer_end.is_none();
     // Did the form decide the score? Where the filter extracted an answer,
     // compare it with the first complete answer: no correctness involved,
@@ -206,7 +212,11 @@ fn hit_limit(s: &FailedSample<'_>, d: &Detectors) -> bool {
         .is_some_and(|r| d.length_reasons.iter().any(|l| l == r))
         || match (s.response_tokens, s.max_gen_toks) {
             (Some(t), Some(m)) => t + 1 >= m,
-            (None, Some(m)) => f64::from(s.response_chars) >= d.chars_per_token * f64::from(m),
+            (None, Some(m)) => {
+                f64::from(s.response_chars) >= d.chars_per_token * f64::from(m)
+                    || s.response
+                        .is_some_and(|t| t.split_whitespace().count() >= m as usize)
+            }
             _ => false,
         }
 }
@@ -238,11 +248,13 @@ pub fn classify(s: &FailedSample<'_>, d: &Detectors) -> FailureMode {
         return FailureMode::Empty;
     }
     let o = observe(s, false, d);
-    if o.extraction_failed {
-        return FailureMode::NoAnswer;
-    }
+    // The limit came first: the model never got to an answer (whatever the
+    // filter then made of the text).
     if o.limit_before_answer {
         return FailureMode::Truncated;
+    }
+    if o.extraction_failed {
+        return FailureMode::NoAnswer;
     }
     if s.first_answer_right == Some(true) {
         // The model's own first answer was right; what was scored is not.
@@ -302,7 +314,8 @@ mod tests {
         s.first_answer_right = Some(true);
         assert_eq!(classify(&s, &d), FailureMode::Runaway);
         // The limit before any answer.
-        assert_eq!(classify(&sample(&"x".repeat(800)), &d), FailureMode::Truncated);
+        assert_eq!(classify(&sample(&"x".repeat(1100)), &d), FailureMode::Truncated);
+        assert_eq!(classify(&sample(&"x ".repeat(256)), &d), FailureMode::Truncated);
         let mut s = sample("I think it is eight");
         s.extracted = Some("[invalid]");
         assert_eq!(classify(&s, &d), FailureMode::NoAnswer);

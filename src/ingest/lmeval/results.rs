@@ -97,6 +97,8 @@ pub fn parse(path: &Path, v: &Value) -> ResultsFile {
             }
         }
     }
+    /// lm-evaluation-harness's `max_gen_toks` when a task sets none.
+    const LMEVAL_DEFAULT_MAX_GEN_TOKS: u32 = 256;
     let mut tasks = BTreeMap::new();
     if let Some(Value::Object(configs)) = v.get("configs") {
         for (task, cfg) in configs {
@@ -117,10 +119,24 @@ pub fn parse(path: &Path, v: &Value) -> ResultsFile {
                     .and_then(Value::as_u64)
                     .or_else(|| cfg.get("num_fewshot").and_then(Value::as_u64))
                     .map(|n| n as u32),
+                // Any of the harness's aliases; a generative task that sets
+                // none runs with the harness default of 256 tokens.
                 max_gen_toks: gen
-                    .and_then(|g| g.get("max_gen_toks").or_else(|| g.get("max_new_tokens")))
-                    .and_then(Value::as_u64)
-                    .map(|n| n as u32),
+                    .and_then(|g| {
+                        [
+                            "max_gen_toks",
+                            "max_new_tokens",
+                            "max_tokens",
+                            "max_completion_tokens",
+                        ]
+                        .iter()
+                        .find_map(|k| g.get(*k).and_then(Value::as_u64))
+                    })
+                    .map(|n| n as u32)
+                    .or_else(|| {
+                        (cfg.get("output_type").and_then(Value::as_str) == Some("generate_until"))
+                            .then_some(LMEVAL_DEFAULT_MAX_GEN_TOKS)
+                    }),
                 filters: cfg
                     .get("filter_list")
                     .and_then(Value::as_array)
