@@ -50,6 +50,9 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     }
     slices::write::write_json(&a.out.join("evidence.json"), &evidence)?;
     crate::error::write_file(&a.out.join("report.md"), diagnose::markdown::render(&evidence))?;
+    for w in &evidence.warnings {
+        out.say(format!("warning: {w}"));
+    }
     out.say(format!(
         "verdict: {} ({})",
         evidence.verdict.as_str(),

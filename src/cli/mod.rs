@@ -98,6 +98,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 /// The verdicts of a diagnosis, one line per diagnosed benchmark.
 pub(crate) fn say_verdicts(e: &crate::diagnose::Evidence, out: Out) {
+    for w in &e.warnings {
+        out.say(format!("warning: {w}"));
+    }
     out.say(format!("diagnosis: {} ({})", e.verdict.as_str(), e.reason));
     for v in e
         .verdicts

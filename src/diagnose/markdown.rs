@@ -60,28 +60,96 @@ fn slice_table(out: &mut String, rows: &[DiscoveredSlice], what: &str) {
     let _ = writeln!(out);
 }
 
+/// Format-health warnings, for the top of a report.
+pub fn warnings(e: &Evidence) -> String {
+    let mut out = String::new();
+    if e.warnings.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "## Format health warnings\n");
+    for w in &e.warnings {
+        let _ = writeln!(out, "- **warning:** {}", cell(w));
+    }
+    let _ = writeln!(out);
+    out
+}
+
+/// Format health and the answer audit (PAPER.md section 4) of every run.
+fn health(out: &mut String, e: &Evidence) {
+    if e.format_health.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Format health and answer audit\n");
+    let _ = writeln!(out, "Every run, whether or not it regressed: scored generative samples; extraction failures, generation limit hit, run-on after the first complete answer; accuracy as scored and when the first complete answer is re-scored; the answer audit (gold answer as a prefix of the filtered answer, accepted when it is, an extra suffix after it, suffix and answer lengths in characters, nearest-rank p50/p90).\n");
+    let _ = writeln!(out, "| run | benchmark | samples | no answer | limit hit | run-on | accuracy | re-scored | gold prefix | accepted given prefix | extra suffix | suffix mean / p50 / p90 | answer p50 / p90 | suffixes start with |");
+    let _ = writeln!(
+        out,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
+    );
+    for h in &e.format_health {
+        let a = &h.audit;
+        let starts: Vec<String> = a
+            .suffix_starts
+            .iter()
+            .take(3)
+            .map(|(s, n)| format!("`{}` {n}", cell(&s.replace('\n', "\\n"))))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} / {} / {} | {} / {} | {} |",
+            cell(&h.run),
+            if h.warning.is_some() { " ⚠" } else { "" },
+            cell(&h.benchmark),
+            h.samples,
+            pct(h.extraction_failure_rate),
+            pct(h.truncation_rate),
+            pct(h.run_on_rate),
+            pct(h.accuracy),
+            pct(h.rescored_accuracy),
+            pct(a.gold_prefix),
+            pct(a.accepted_given_prefix),
+            pct(a.extra_suffix),
+            a.suffix_len_mean,
+            a.suffix_len_p50,
+            a.suffix_len_p90,
+            a.answer_len_p50,
+            a.answer_len_p90,
+            if starts.is_empty() {
+                "–".to_string()
+            } else {
+                starts.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(out);
+}
+
 /// Render the diagnosis section.
 pub fn render(e: &Evidence) -> String {
     let mut out = String::new();
+    out.push_str(&warnings(e));
     let _ = writeln!(out, "## Diagnosis: {}\n", e.verdict.as_str());
     let _ = writeln!(out, "{}\n", cell(&e.reason));
     if !e.verdicts.is_empty() {
-        let _ = writeln!(out, "| benchmark | verdict | delta | content delta (well-formed items) | format part of the delta | format failures | re-scoring recovers | fix |");
+        let _ = writeln!(out, "| benchmark | verdict | delta | format cost [95% CI] | content: items well-formed in both runs, delta [95% CI] | format failures | re-scored first answers | fix |");
         let _ = writeln!(out, "|---|---|---:|---:|---:|---|---:|---|");
         for v in &e.verdicts {
             let _ = writeln!(
                 out,
-                "| {} | **{}** | {} | {} ({} items, p = {:.3}) | {} | {} -> {} | {} | {} |",
+                "| {} | **{}** | {} | {} [{}, {}] | {} items: {} [{}, {}] | {} -> {} | {} | {} |",
                 cell(&v.benchmark),
                 v.verdict.as_str(),
                 pp(v.delta),
-                pp(v.content.delta),
-                v.content.items,
-                v.content.p_value,
                 pp(v.format.contribution),
+                pp(v.format.ci_low),
+                pp(v.format.ci_high),
+                v.content.items,
+                pp(v.content.delta),
+                pp(v.content.ci_low),
+                pp(v.content.ci_high),
                 pct(v.format.baseline_rate),
                 pct(v.format.candidate_rate),
-                pct(v.rescore.recovered_share),
+                pct(v.rescore.rescored_mean),
                 v.fix
                     .as_ref()
                     .map_or("–".to_string(), |f| format!("`{}`", f.kind))
@@ -146,6 +214,7 @@ pub fn render(e: &Evidence) -> String {
             );
         }
     }
+    health(&mut out, e);
     if !e.persistent.is_empty() {
         let _ = writeln!(out, "### Weak in every run\n");
         for p in &e.persistent {

@@ -47,9 +47,64 @@ fn slices_table(page: &mut Page<'_>, caption: &str, rows: &[DiscoveredSlice]) {
     page.body.push_str("</tbody>\n</table>\n");
 }
 
+/// Format-health warnings, first on the page.
+pub(super) fn warnings(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Sections<'_>) {
+    let Some(e) = sections.diagnosis else { return };
+    if e.warnings.is_empty() {
+        return;
+    }
+    page.section("format-warnings", "Format health warnings");
+    page.body.push_str("<ul class=\"verdicts\">\n");
+    for w in &e.warnings {
+        let _ = writeln!(page.body, "<li><b>warning:</b> {}</li>", escape(w));
+    }
+    page.body.push_str("</ul>\n");
+    page.end();
+}
+
+/// Format health and the answer audit of every run.
+fn health_table(page: &mut Page<'_>, e: &crate::diagnose::Evidence) {
+    if e.format_health.is_empty() {
+        return;
+    }
+    page.body.push_str("<h3>Format health and answer audit</h3>\n<table>\n<caption>Every run, whether or not it regressed (scored generative samples). Answer audit as PAPER section 4: gold answer as a prefix of the filtered answer, accepted when it is, an extra suffix after it; lengths in characters, nearest-rank percentiles.</caption>\n<thead><tr><th>run</th><th>benchmark</th><th class=\"num\">samples</th><th class=\"num\">no answer</th><th class=\"num\">limit hit</th><th class=\"num\">run-on</th><th class=\"num\">accuracy</th><th class=\"num\">re-scored</th><th class=\"num\">gold prefix</th><th class=\"num\">accepted given prefix</th><th class=\"num\">extra suffix</th><th class=\"num\">suffix mean / p50 / p90</th><th class=\"num\">answer p50 / p90</th><th>suffixes start with</th></tr></thead>\n<tbody>\n");
+    for h in &e.format_health {
+        let a = &h.audit;
+        let starts: Vec<String> = a
+            .suffix_starts
+            .iter()
+            .take(3)
+            .map(|(s, n)| format!("<code>{}</code> {n}", escape(&s.replace('\n', "\\n"))))
+            .collect();
+        let _ = writeln!(
+            page.body,
+            "<tr><td>{}{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1} / {} / {}</td><td class=\"num\">{} / {}</td><td>{}</td></tr>",
+            escape(&h.run),
+            if h.warning.is_some() { " ⚠" } else { "" },
+            escape(&h.benchmark),
+            h.samples,
+            pct(h.extraction_failure_rate),
+            pct(h.truncation_rate),
+            pct(h.run_on_rate),
+            pct(h.accuracy),
+            pct(h.rescored_accuracy),
+            pct(a.gold_prefix),
+            pct(a.accepted_given_prefix),
+            pct(a.extra_suffix),
+            a.suffix_len_mean,
+            a.suffix_len_p50,
+            a.suffix_len_p90,
+            a.answer_len_p50,
+            a.answer_len_p90,
+            if starts.is_empty() { "–".to_string() } else { starts.join(", ") }
+        );
+    }
+    page.body.push_str("</tbody>\n</table>\n");
+}
+
 pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Sections<'_>) {
     let Some(e) = sections.diagnosis else { return };
-    if e.verdicts.is_empty() && e.weak.is_empty() {
+    if e.verdicts.is_empty() && e.weak.is_empty() && e.format_health.is_empty() {
         return;
     }
     page.section("diagnosis", "Diagnosis");
@@ -83,23 +138,28 @@ pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Secti
         );
         let _ = writeln!(
             page.body,
-            "<table>\n<caption>The paired delta split into its content part (items well-formed in both runs) and its format part</caption>\n<thead><tr><th></th><th class=\"num\">items</th><th class=\"num\">delta, pp</th><th class=\"num\">part of the benchmark's delta, pp</th></tr></thead>\n<tbody>\n<tr><td>all paired items</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td></tr>\n<tr><td>well-formed in both runs (content)</td><td class=\"num\">{}</td><td class=\"num\">{} (p = {:.3})</td><td class=\"num\">{}</td></tr>\n<tr><td>a format failure in either run</td><td class=\"num\">{}</td><td class=\"num\">–</td><td class=\"num\">{}</td></tr>\n</tbody>\n</table>",
+            "<table>\n<caption>The paired delta split into its content part (items no format problem scored in either run) and its format part, in points of the benchmark with 95% intervals</caption>\n<thead><tr><th></th><th class=\"num\">items</th><th class=\"num\">mean delta, pp</th><th class=\"num\">part of the benchmark's delta, pp</th></tr></thead>\n<tbody>\n<tr><td>all paired items</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td></tr>\n<tr><td>answered well-formed in both runs (content)</td><td class=\"num\">{}</td><td class=\"num\">{} [{}, {}] (p = {:.3})</td><td class=\"num\">{}</td></tr>\n<tr><td>scored on their form in either run (format cost)</td><td class=\"num\">{}</td><td class=\"num\">–</td><td class=\"num\">{} [{}, {}]</td></tr>\n</tbody>\n</table>",
             v.items,
             pp(v.delta),
             pp(v.delta),
             v.content.items,
             pp(v.content.delta),
+            pp(v.content.ci_low),
+            pp(v.content.ci_high),
             v.content.p_value,
             pp(v.content.contribution),
             v.format.items,
-            pp(v.format.contribution)
+            pp(v.format.contribution),
+            pp(v.format.ci_low),
+            pp(v.format.ci_high)
         );
         let _ = write!(
             page.body,
-            "<table>\n<caption>Failure modes, share of samples (format failures {} → {}; re-scoring the candidate's first complete answers recovers {} of the drop)</caption>\n<thead><tr><th>run</th>",
+            "<table>\n<caption>Failure modes by causal attribution, share of samples (format failures {} → {}; the candidate scores {}, re-scoring its first complete answers gives {})</caption>\n<thead><tr><th>run</th>",
             pct(v.format.baseline_rate),
             pct(v.format.candidate_rate),
-            pct(v.rescore.recovered_share)
+            pct(v.rescore.candidate_mean),
+            pct(v.rescore.rescored_mean)
         );
         for m in v.format.candidate_modes.keys() {
             let _ = write!(page.body, "<th class=\"num\">{}</th>", m.as_str());
@@ -146,5 +206,6 @@ pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Secti
         );
         slices_table(page, "Slices weaker than the rest of the benchmark", &w.slices);
     }
+    health_table(page, e);
     page.end();
 }

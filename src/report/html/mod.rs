@@ -119,6 +119,7 @@ type Section = fn(&mut Page<'_>, &ReportInput<'_>, &Sections<'_>);
 /// The page's sections in order. Each writes nothing when its data is
 /// absent; a later stage's section goes here (see [`Sections`]).
 const SECTIONS: &[Section] = &[
+    diagnosis::warnings,
     diagnosis::section,
     plan::section,
     verify::section,
