@@ -198,3 +198,101 @@ fn without_a_baseline_weakness_that_persists_across_runs_is_flagged() {
         cand.below_target
     );
 }
+
+/// A candidate that improves the benchmark as a whole (+14 pp) while one
+/// tagged slice loses 50 pp: the verdict is about that slice, worded as an
+/// improvement with a regression inside, with the slice's own figures.
+/// Planted by construction (no sampling): 100 `op=hard` items go from 80 to
+/// 30 right, the other 400 from 200 to 320 right, all answers well-formed.
+#[test]
+fn a_regressed_slice_inside_an_improved_benchmark_gets_its_own_verdict() {
+    use caploop::table::{SampleRow, SampleTable, TagSet, Tags};
+    let mut t = SampleTable::default();
+    let mut row_set = Vec::new();
+    let sets = vec![
+        TagSet {
+            values: vec![vec!["hard".into()], vec!["x".into()]],
+            rules: vec!["r.hard".into()],
+        },
+        TagSet {
+            values: vec![vec!["easy".into()], vec!["x".into()]],
+            rules: vec!["r.easy".into()],
+        },
+        TagSet {
+            values: vec![vec!["easy".into()], vec!["y".into()]],
+            rules: vec!["r.easy".into()],
+        },
+    ];
+    for i in 0..500usize {
+        let hard = i < 100;
+        let (base_ok, cand_ok) = if hard {
+            (i < 80, i < 30)
+        } else {
+            let k = i - 100;
+            (k < 200, k < 320)
+        };
+        for (run, ok) in [("base", base_ok), ("cand", cand_ok)] {
+            let answer = if ok { "7" } else { "8" };
+            t.push(SampleRow {
+                run: run.into(),
+                benchmark: "gsm8k".into(),
+                task: "gsm8k".into(),
+                filter: Some("strict-match".into()),
+                primary_filter: true,
+                item_id: format!("gsm8k:{i}"),
+                prompt: Some(format!("Question {i}?")),
+                target: Some("#### 7".into()),
+                response: Some(format!("Step. #### {answer}")),
+                extracted: Some(answer.into()),
+                score: f64::from(u8::from(ok)),
+                correct: ok,
+                response_chars: 14,
+                meta: "{}".into(),
+                max_gen_toks: Some(256),
+                source: format!("x.jsonl:{}", i + 1),
+                ..SampleRow::default()
+            });
+            row_set.push(if hard { 0 } else { 1 + (i % 2) as u32 });
+        }
+    }
+    t.tags = Some(Tags {
+        axes: vec!["operation".into(), "background".into()],
+        sets,
+        row_set,
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("samples.parquet");
+    caploop::table::write_parquet(&t, &path).unwrap();
+    let (_, e) = caploop::diagnose::diagnose(
+        &path,
+        Some("base"),
+        "cand",
+        &Default::default(),
+        &Default::default(),
+    )
+    .unwrap();
+    let v = &e.verdicts[0];
+    assert!((v.delta - 0.14).abs() < 1e-9, "{}", v.delta);
+    assert_eq!(v.verdict, Verdict::DataIn, "{}", v.reason);
+    let r = v.regressed_slice.as_ref().expect("the regressed slice");
+    assert_eq!(r.slice, "operation=hard");
+    assert_eq!(r.items, 100);
+    assert!((r.delta + 0.5).abs() < 1e-9, "{}", r.delta);
+    assert_eq!(r.rest_items, 400);
+    assert!((r.rest_delta - 0.3).abs() < 1e-9, "{}", r.rest_delta);
+    assert_eq!(r.format.items, 0);
+    assert!((r.content.delta + 0.5).abs() < 1e-9);
+    assert!(
+        v.reason.starts_with("the benchmark improved +14.0 pp"),
+        "{}",
+        v.reason
+    );
+    assert!(
+        v.reason.contains("operation=hard regressed: -50.0 pp"),
+        "{}",
+        v.reason
+    );
+    assert!(!v.reason.contains("explain"), "{}", v.reason);
+    // Nothing format-related is claimed and no run is warned about.
+    assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+}
