@@ -249,13 +249,8 @@ pub fn write_parquet(t: &SampleTable, path: &Path) -> Result<()> {
     w.finish()
 }
 
-/// Call `f` with each row group of a Parquet file, holding only the given
-/// columns (checked to exist), with the row offset of the group.
-pub fn for_each_batch(
-    path: &Path,
-    columns: &[&str],
-    mut f: impl FnMut(&DataFrame, usize) -> Result<()>,
-) -> Result<()> {
+/// A reader of a Parquet file that has every one of `columns`.
+fn open_checked(path: &Path, columns: &[&str]) -> Result<ParquetReader<File>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = ParquetReader::new(file);
     let schema = reader.schema().map_err(|e| Error::frame(path, e))?;
@@ -273,6 +268,17 @@ pub fn for_each_batch(
             ),
         ));
     }
+    Ok(reader)
+}
+
+/// Call `f` with each row group of a Parquet file, holding only the given
+/// columns (checked to exist), with the row offset of the group.
+pub fn for_each_batch(
+    path: &Path,
+    columns: &[&str],
+    mut f: impl FnMut(&DataFrame, usize) -> Result<()>,
+) -> Result<()> {
+    let mut reader = open_checked(path, columns)?;
     let md = reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone();
     let mut offset = 0usize;
     for rg in &md.row_groups {
@@ -296,23 +302,7 @@ pub fn for_each_batch(
 
 /// Read some columns of a Parquet file as a polars frame, checking that they exist.
 pub fn read_parquet_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = ParquetReader::new(file);
-    let schema = reader.schema().map_err(|e| Error::frame(path, e))?;
-    let missing: Vec<&str> = columns
-        .iter()
-        .copied()
-        .filter(|name| !schema.contains(name))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::frame(
-            path,
-            format!(
-                "not a caploop sample table: missing column(s) {}; write it with `caploop ingest` (and `caploop tag` for tag columns)",
-                missing.join(", ")
-            ),
-        ));
-    }
+    let reader = open_checked(path, columns)?;
     reader
         .with_columns(Some(columns.iter().map(|s| s.to_string()).collect()))
         .finish()
