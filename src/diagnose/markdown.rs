@@ -32,13 +32,13 @@ fn slice_table(out: &mut String, rows: &[DiscoveredSlice], what: &str) {
     }
     let _ = writeln!(
         out,
-        "| {what} | items | score | in slice | elsewhere | difference [95% CI] | q | examples |"
+        "| {what} | items | score | in slice | elsewhere | difference [95% CI] | q | scored on their form (baseline -> candidate) | examples |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|---:|---|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|---:|---|---|");
     for s in rows {
         let _ = writeln!(
             out,
-            "| `{}`{} | {} | {:.3} | {} | {} | {} [{}, {}] | {:.2e} | {} |",
+            "| `{}`{} | {} | {:.3} | {} | {} | {} [{}, {}] | {:.2e} | {} | {} |",
             cell(&s.slice),
             if s.significant { " **✓**" } else { "" },
             s.items,
@@ -49,6 +49,11 @@ fn slice_table(out: &mut String, rows: &[DiscoveredSlice], what: &str) {
             pp(s.ci_low),
             pp(s.ci_high),
             s.q_value,
+            s.format_rates.as_ref().map_or("–".to_string(), |f| format!(
+                "{} -> {}",
+                pct(f.baseline_affected),
+                pct(f.candidate_affected)
+            )),
             s.example_items
                 .iter()
                 .take(3)

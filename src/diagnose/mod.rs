@@ -57,6 +57,54 @@ pub struct DiscoveredSlice {
     /// The diagnosed run's mean score in the slice.
     pub candidate_mean: f64,
     pub example_items: Vec<String>,
+    /// Format observations of the slice's samples, per run (with a baseline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format_rates: Option<SliceFormatRates>,
+}
+
+/// Share of a slice's samples with each format observation, per run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SliceFormatRates {
+    pub baseline_affected: f64,
+    pub candidate_affected: f64,
+    pub baseline_extraction_failed: f64,
+    pub candidate_extraction_failed: f64,
+    pub baseline_limit_hit: f64,
+    pub candidate_limit_hit: f64,
+    pub baseline_ran_on: f64,
+    pub candidate_ran_on: f64,
+}
+
+/// The format rates of a slice's member items.
+fn slice_format_rates(
+    members: &[usize],
+    base: &[Option<samples::ItemDiag>],
+    cand: &[Option<samples::ItemDiag>],
+) -> SliceFormatRates {
+    let rates = |d: &[Option<samples::ItemDiag>]| {
+        let (mut n, mut a, mut e, mut l, mut r) = (0u32, 0u32, 0u32, 0u32, 0u32);
+        for x in members.iter().filter_map(|&i| d.get(i).and_then(Option::as_ref)) {
+            n += x.samples;
+            a += x.affected;
+            e += x.extraction_failed;
+            l += x.limit_hit;
+            r += x.ran_on;
+        }
+        let f = |k: u32| f64::from(k) / f64::from(n.max(1));
+        (f(a), f(e), f(l), f(r))
+    };
+    let (ba, be, bl, br) = rates(base);
+    let (ca, ce, cl, cr) = rates(cand);
+    SliceFormatRates {
+        baseline_affected: ba,
+        candidate_affected: ca,
+        baseline_extraction_failed: be,
+        candidate_extraction_failed: ce,
+        baseline_limit_hit: bl,
+        candidate_limit_hit: cl,
+        baseline_ran_on: br,
+        candidate_ran_on: cr,
+    }
 }
 
 /// Weak slices of one benchmark when there is no baseline.
@@ -232,6 +280,7 @@ fn discover(
                 .iter()
                 .map(|&k| ds.items[items[k as usize]].id.clone())
                 .collect(),
+            format_rates: None,
         })
         .collect()
 }
@@ -429,8 +478,12 @@ pub fn diagnose_loaded(
         let delta: Vec<f64> = xy.iter().map(|(x, y)| y - x).collect();
         let cand_err: Vec<f64> = xy.iter().map(|(_, y)| 1.0 - y).collect();
         let cand_score: Vec<f64> = xy.iter().map(|(_, y)| *y).collect();
-        let found = discover(ds, &items, &regression, &delta, &cand_score, &s.discovery, fdr);
-        let weak = discover(ds, &items, &cand_err, &cand_score, &cand_score, &s.discovery, fdr);
+        let mut found = discover(ds, &items, &regression, &delta, &cand_score, &s.discovery, fdr);
+        let mut weak = discover(ds, &items, &cand_err, &cand_score, &cand_score, &s.discovery, fdr);
+        for sl in found.iter_mut().chain(weak.iter_mut()) {
+            let members = slice_members(ds, b, &sl.slice);
+            sl.format_rates = Some(slice_format_rates(&members, base_diag, cand_diag));
+        }
         verdicts.push(verdict::decide(
             verdict::BenchmarkInput {
                 ds,
