@@ -75,8 +75,9 @@ pub struct DiagBuilder<'d> {
     /// Failed scoring samples classified `wrong` that become `no_answer`
     /// when another filter of the same sample got them right.
     pending: Vec<(u32, u32, u32)>,
-    /// Per (provisional run, benchmark): format health and the answer audit.
-    health: BTreeMap<(u32, String), HealthAcc>,
+    /// Per (provisional run, provisional benchmark): format health and the
+    /// answer audit, with the benchmark's name.
+    health: HashMap<(u32, u32), (String, HealthAcc)>,
 }
 
 /// Format health and answer-audit tallies of one run on one benchmark
@@ -137,7 +138,7 @@ impl<'d> DiagBuilder<'d> {
             per: Vec::new(),
             other_ok: HashSet::new(),
             pending: Vec::new(),
-            health: BTreeMap::new(),
+            health: HashMap::new(),
         }
     }
 
@@ -211,10 +212,10 @@ impl<'d> DiagBuilder<'d> {
             e.limit_hit += u32::from(obs.limit_hit);
             e.ran_on += u32::from(obs.ran_on);
             if generative {
-                let h = match self.health.get_mut(&(p.run, b.to_string())) {
-                    Some(h) => h,
-                    None => self.health.entry((p.run, b.to_string())).or_default(),
-                };
+                let (_, h) = self
+                    .health
+                    .entry((p.run, p.bench))
+                    .or_insert_with(|| (b.to_string(), HealthAcc::default()));
                 h.samples += 1;
                 h.correct += u32::from(ok);
                 h.rescored_correct += u32::from(rescored);
@@ -247,7 +248,7 @@ impl<'d> DiagBuilder<'d> {
             }
         }
         let mut out = Diags::default();
-        for ((r, b), h) in health {
+        for ((r, _), (b, h)) in health {
             if let Some(&run) = runs_of_prov.get(r as usize).filter(|&&x| x != u32::MAX) {
                 out.health.insert((run as usize, b), h);
             }

@@ -247,39 +247,30 @@ impl<'a> Sink<'a> {
         let tagged = tax.tag_all_ids(&refs);
         drop(refs);
         for (ids, &i) in tagged.into_iter().zip(&rows) {
-            if let Some(&s) = self.set_ix.get(&ids) {
-                self.item_set[places[i].item as usize] = s;
-                let cov = self
-                    .coverage
-                    .entry(self.batch.benchmark[i].clone())
-                    .or_insert_with(|| (0, vec![0; self.axes.len()]));
-                cov.0 += 1;
-                for (a, vals) in self.sets[s as usize].values.iter().enumerate() {
-                    if vals.iter().all(|v| v == c::UNKNOWN) {
-                        cov.1[a] += 1;
-                    }
+            let s = match self.set_ix.get(&ids) {
+                Some(&s) => s,
+                None => {
+                    let tags = tax.tags_of(&ids);
+                    let s = self.sets.len() as u32;
+                    self.sets.push(TagSet {
+                        values: tags.values,
+                        rules: tags.rules,
+                    });
+                    self.set_ix.insert(ids, s);
+                    s
                 }
-                continue;
-            }
-            let tags = tax.tags_of(&ids);
+            };
+            self.item_set[places[i].item as usize] = s;
             let cov = self
                 .coverage
                 .entry(self.batch.benchmark[i].clone())
                 .or_insert_with(|| (0, vec![0; self.axes.len()]));
             cov.0 += 1;
-            for (a, vals) in tags.values.iter().enumerate() {
+            for (a, vals) in self.sets[s as usize].values.iter().enumerate() {
                 if vals.iter().all(|v| v == c::UNKNOWN) {
                     cov.1[a] += 1;
                 }
             }
-            let set = TagSet {
-                values: tags.values,
-                rules: tags.rules,
-            };
-            let s = self.sets.len() as u32;
-            self.sets.push(set);
-            self.set_ix.insert(ids, s);
-            self.item_set[places[i].item as usize] = s;
         }
     }
 

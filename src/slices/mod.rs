@@ -6,6 +6,7 @@ pub mod compare;
 pub mod dataset;
 pub mod define;
 pub mod measure;
+pub mod reference;
 pub mod settings;
 pub mod write;
 
