@@ -273,14 +273,17 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     let ds = ingested.dataset;
     let diags = ingested.diags.unwrap_or_default();
     stage.finish();
+    crate::trace::memory("ingest");
 
     let stage = progress.stage("compare", 0);
     let base = ds.run_index(&cfg.baseline)?;
     let cand = ds.run_index(&cfg.candidate)?;
     let defined = slices::slices(&ds, cfg.compare.max_order, cfg.compare.min_items);
     let stats = slices::measure_all(&ds, &defined, cfg.compare.confidence, &cfg.compare.pass_k);
+    crate::trace::memory("slices");
     let comparison = slices::compare(&ds, base, cand, &defined, &cfg.compare);
     stage.finish();
+    crate::trace::memory("compare");
     let stage = progress.stage("diagnose", 0);
     let evidence = diagnose::diagnose_loaded(
         &ds,
@@ -294,6 +297,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     drop(diags);
     let examples = examples(&samples, &evidence, &cfg.baseline, &cfg.candidate)?;
     stage.finish();
+    crate::trace::memory("diagnose");
     let stage = progress.stage("report", 0);
     let cells = charts::cell_slices(&ds, "operation", "task_type");
     let grid_cmp = slices::compare(&ds, base, cand, &cells, &cfg.compare);
@@ -372,6 +376,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     }
     crate::error::write_file(&out.join("report.md"), report)?;
     stage.finish();
+    crate::trace::memory("report");
     Ok(Outcome {
         out: out.to_path_buf(),
         ingest: ingest_report,

@@ -29,3 +29,26 @@ pub fn print() {
         }
     }
 }
+
+/// With `CAPLOOP_TRACE` set, print the process's resident memory now and
+/// at its peak so far (Linux `/proc/self/status`), after stage `label`.
+pub fn memory(label: &str) {
+    if std::env::var_os("CAPLOOP_TRACE").is_none() {
+        return;
+    }
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    eprintln!(
+        "trace memory after {label}: rss {} peak {}",
+        field("VmRSS:"),
+        field("VmHWM:")
+    );
+}
