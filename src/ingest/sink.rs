@@ -23,7 +23,7 @@ use crate::slices::Dataset;
 use crate::table::view::Columns;
 use crate::table::{columns as c, BackgroundWriter, SampleRow, SampleTable, TagSet, Tags};
 use crate::tagging::Coverage;
-use crate::taxonomy::{ItemRef, TaxonomySet};
+use crate::taxonomy::{ItemRef, TagStore, TaxonomySet, VocabTag};
 
 /// Rows per batch (one Parquet row group).
 pub const BATCH_ROWS: usize = 1 << 16;
@@ -78,8 +78,9 @@ pub struct Sink<'a> {
     source_ix: FxHashMap<String, u32>,
     axes: Vec<String>,
     item_set: Vec<u32>,
-    sets: Vec<TagSet>,
-    set_ix: FxHashMap<crate::taxonomy::TagIds, u32>,
+    /// Distinct tag sets, as ids; names are built per written batch.
+    store: TagStore,
+    vocab: Vec<VocabTag>,
     coverage: BTreeMap<String, (usize, Vec<usize>)>,
     collected: Option<(SampleTable, Vec<u32>)>,
     rows: usize,
@@ -93,6 +94,7 @@ impl<'a> Sink<'a> {
             .map(|t| t.axes().iter().map(|a| a.name.clone()).collect())
             .unwrap_or_default();
         let writer = opts.out.map(BackgroundWriter::create).transpose()?;
+        let vocab = opts.taxonomy.map(TaxonomySet::vocab).unwrap_or_default();
         Ok(Sink {
             builder: DatasetBuilder::new(axes.clone(), opts.filters),
             diag: opts.diagnosis.map(|(d, r)| DiagBuilder::new(d, r)),
@@ -107,8 +109,8 @@ impl<'a> Sink<'a> {
             source_ix: FxHashMap::default(),
             axes,
             item_set: Vec::new(),
-            sets: Vec::new(),
-            set_ix: FxHashMap::default(),
+            store: TagStore::default(),
+            vocab,
             coverage: BTreeMap::new(),
             rows: 0,
             runs: BTreeSet::new(),
@@ -246,29 +248,28 @@ impl<'a> Sink<'a> {
             .collect();
         let tagged = tax.tag_all_ids(&refs);
         drop(refs);
+        let axes = self.axes.len();
         for (ids, &i) in tagged.into_iter().zip(&rows) {
-            let s = match self.set_ix.get(&ids) {
-                Some(&s) => s,
-                None => {
-                    let tags = tax.tags_of(&ids);
-                    let s = self.sets.len() as u32;
-                    self.sets.push(TagSet {
-                        values: tags.values,
-                        rules: tags.rules,
-                    });
-                    self.set_ix.insert(ids, s);
-                    s
-                }
-            };
+            let (s, _) = self.store.intern(ids, &self.vocab, axes);
             self.item_set[places[i].item as usize] = s;
             let cov = self
                 .coverage
                 .entry(self.batch.benchmark[i].clone())
-                .or_insert_with(|| (0, vec![0; self.axes.len()]));
+                .or_insert_with(|| (0, vec![0; axes]));
             cov.0 += 1;
-            for (a, vals) in self.sets[s as usize].values.iter().enumerate() {
-                if vals.iter().all(|v| v == c::UNKNOWN) {
-                    cov.1[a] += 1;
+            let unknown = self.store.unknown(s);
+            for (a, n) in cov.1.iter_mut().enumerate() {
+                // Axes past 64 are never unknown in the mask; count them
+                // from the names (taxonomies that wide are hypothetical).
+                let is_unknown = if a < 64 {
+                    unknown & (1 << a) != 0
+                } else {
+                    tax.tags_of(&self.store.ids(s)).values[a]
+                        .iter()
+                        .all(|v| v == c::UNKNOWN)
+                };
+                if is_unknown {
+                    *n += 1;
                 }
             }
         }
@@ -305,8 +306,9 @@ impl<'a> Sink<'a> {
             let cols = Columns::of_table(&self.batch, self.diag.is_some());
             let item_set = &self.item_set;
             let tags = if tagged {
-                RowTags::PerItem {
-                    sets: &self.sets,
+                RowTags::Store {
+                    store: &self.store,
+                    vocab: &self.vocab,
                     item_set,
                 }
             } else {
@@ -334,10 +336,19 @@ impl<'a> Sink<'a> {
             }
         }
         self.rows += self.batch.len();
-        if let Some(w) = self.writer.as_mut() {
-            let tags = tagged.then_some((self.axes.as_slice(), self.sets.as_slice(), row_set.as_slice()));
+        if self.writer.is_some() {
             let t5 = std::time::Instant::now();
+            // Names of the sets this batch uses, in order of first use.
+            let (sets, local) = if tagged {
+                self.batch_sets(&row_set)
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            let tags = tagged.then_some((self.axes.as_slice(), sets.as_slice(), local.as_slice()));
             let df = crate::table::frame_with(&self.batch, tags)?;
+            let Some(w) = self.writer.as_mut() else {
+                unreachable!()
+            };
             crate::trace::add("sink.frame", t5.elapsed());
             let t6 = std::time::Instant::now();
             w.write(df)?;
@@ -355,28 +366,54 @@ impl<'a> Sink<'a> {
         Ok(())
     }
 
+    /// The tag sets of `row_set` with their names, and each row's index
+    /// into them.
+    fn batch_sets(&self, row_set: &[u32]) -> (Vec<TagSet>, Vec<u32>) {
+        let Some(tax) = self.opts.taxonomy else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut ix: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut sets = Vec::new();
+        let local = row_set
+            .iter()
+            .map(|&s| {
+                *ix.entry(s).or_insert_with(|| {
+                    let t = tax.tags_of(&self.store.ids(s));
+                    sets.push(TagSet {
+                        values: t.values,
+                        rules: t.rules,
+                    });
+                    (sets.len() - 1) as u32
+                })
+            })
+            .collect();
+        (sets, local)
+    }
+
     /// Process the last batch, close the output and hand back the results.
     pub fn finish(mut self, report: &mut IngestReport) -> Result<SinkOutput> {
         self.flush(report)?;
         if let Some(w) = self.writer.take() {
             w.finish()?;
         }
-        let (runs_of_prov, items_of_prov) = self.builder.index_maps();
-        let dataset = self.builder.finish();
-        let diags = self
-            .diag
-            .map(|d| d.finish(&runs_of_prov, &items_of_prov, dataset.items.len()));
         let tagged = self.opts.taxonomy.is_some();
-        let table = self.collected.map(|(mut t, row_set)| {
+        let collected = self.collected.take();
+        let table = collected.map(|(mut t, row_set)| {
             if tagged {
+                let (sets, row_set) = self.batch_sets(&row_set);
                 t.tags = Some(Tags {
                     axes: self.axes.clone(),
-                    sets: self.sets.clone(),
+                    sets,
                     row_set,
                 });
             }
             t
         });
+        let (runs_of_prov, items_of_prov) = self.builder.index_maps();
+        let dataset = self.builder.finish();
+        let diags = self
+            .diag
+            .map(|d| d.finish(&runs_of_prov, &items_of_prov, dataset.items.len()));
         let axes = self.axes;
         Ok(SinkOutput {
             dataset,

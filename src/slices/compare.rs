@@ -1,4 +1,5 @@
-//! Paired comparison of two runs, slice by slice (`comparison.csv`).
+//! Paired comparison of two runs, slice by slice (`comparison.csv`); the
+//! per-slice statistics are taken by `slices::eval`, all slices at once.
 //!
 //! Only items present in both runs are paired; the others are counted per
 //! benchmark, never silently paired. One binary sample per item: exact
@@ -7,11 +8,9 @@
 //! minimum detectable effect exceeds the effect of interest is
 //! `underpowered`, never `stable`.
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::dataset::Dataset;
-use super::define::Slice;
 use super::settings::CompareSettings;
 use crate::stats;
 
@@ -126,115 +125,16 @@ pub fn pairing(ds: &Dataset, base: usize, cand: usize) -> Vec<Pairing> {
         .collect()
 }
 
-/// How many changes pass `keep`, and the ids of the `k` largest of them
-/// (largest |change| first, ties by id: a total order, so output is stable).
-/// A partial selection, not a sort: a slice may hold a million items.
-fn largest(changes: &[(f64, &str)], keep: impl Fn(f64) -> bool, k: usize) -> (usize, Vec<String>) {
-    let mut v: Vec<(f64, &str)> = changes.iter().copied().filter(|c| keep(c.0)).collect();
-    let count = v.len();
-    let order =
-        |a: &(f64, &str), b: &(f64, &str)| a.0.abs().total_cmp(&b.0.abs()).reverse().then(a.1.cmp(b.1));
-    if k < v.len() {
-        if k == 0 {
-            return (count, Vec::new());
-        }
-        v.select_nth_unstable_by(k - 1, order);
-        v.truncate(k);
-    }
-    v.sort_by(order);
-    (count, v.into_iter().map(|c| c.1.to_string()).collect())
-}
-
-fn compare_slice(
+/// Q-values across `rows` (Benjamini–Hochberg), a status for each, and the
+/// pairing counts: the comparison of `base` with `cand`.
+pub(super) fn finish(
     ds: &Dataset,
     base: usize,
     cand: usize,
-    slice: &Slice,
+    rows: Vec<SliceComparison>,
     s: &CompareSettings,
-) -> SliceComparison {
-    let mut pairs = Vec::with_capacity(slice.items.len());
-    for &i in &slice.items {
-        if let (Some(x), Some(y)) = (&ds.scores[base][i as usize], &ds.scores[cand][i as usize]) {
-            pairs.push((i, *x, *y));
-        }
-    }
-    let n = pairs.len();
-    let binary = pairs
-        .iter()
-        .all(|(_, x, y)| x.n == 1 && y.n == 1 && x.binary && y.binary);
-    let mut changes: Vec<(f64, &str)> = Vec::new();
-    let (cmp, method) = if binary {
-        let base_correct = pairs.iter().filter(|(_, x, _)| x.correct == 1).count();
-        let mut regressed = 0;
-        let mut fixed = 0;
-        for (i, x, y) in &pairs {
-            let d = f64::from(y.correct) - f64::from(x.correct);
-            if d != 0.0 {
-                changes.push((d, ds.items[*i as usize].id.as_str()));
-                if d < 0.0 {
-                    regressed += 1;
-                } else {
-                    fixed += 1;
-                }
-            }
-        }
-        (
-            stats::paired_binary(n, base_correct, regressed, fixed, s.confidence),
-            "mcnemar_exact",
-        )
-    } else {
-        let xb: Vec<f64> = pairs.iter().map(|(_, x, _)| x.mean()).collect();
-        let yb: Vec<f64> = pairs.iter().map(|(_, _, y)| y.mean()).collect();
-        for (i, x, y) in &pairs {
-            let d = y.mean() - x.mean();
-            if d != 0.0 {
-                changes.push((d, ds.items[*i as usize].id.as_str()));
-            }
-        }
-        (stats::paired_means(&xb, &yb, s.confidence), "paired_t")
-    };
-    let (regressed, regressed_ids) = largest(&changes, |d| d < 0.0, s.max_listed_items);
-    let (fixed, fixed_ids) = largest(&changes, |d| d > 0.0, s.max_listed_items);
-    // MDE: the observed SD of the paired differences; when there is none
-    // (no discordant item, or one item) a planning value sqrt(p(1-p)) from
-    // the pooled mean with add-one smoothing, so that a tiny or unchanged
-    // slice is underpowered rather than stable.
-    let sd = if n >= 2 && cmp.sd_diff > 0.0 {
-        cmp.sd_diff
-    } else {
-        let p = (cmp.baseline_mean * n as f64 + cmp.candidate_mean * n as f64 + 1.0) / (2.0 * n as f64 + 2.0);
-        let p = if p.is_finite() { p } else { 0.5 };
-        (p * (1.0 - p)).sqrt()
-    };
-    let mde = stats::minimum_detectable_effect(n, sd, 1.0 - s.confidence, s.power);
-    SliceComparison {
-        benchmark: ds.benchmarks[slice.benchmark as usize].clone(),
-        slice: slice.name(ds),
-        items: n,
-        baseline_mean: cmp.baseline_mean,
-        candidate_mean: cmp.candidate_mean,
-        delta: cmp.delta,
-        ci_low: cmp.ci.low,
-        ci_high: cmp.ci.high,
-        p_value: cmp.p_value,
-        q_value: f64::NAN,
-        mde,
-        status: Status::Stable,
-        method,
-        regressed,
-        fixed,
-        regressed_ids,
-        fixed_ids,
-    }
-}
-
-/// Compare run `base` with run `cand` on every slice.
-pub fn compare(ds: &Dataset, base: usize, cand: usize, slices: &[Slice], s: &CompareSettings) -> Comparison {
-    let mut rows: Vec<SliceComparison> = slices
-        .par_iter()
-        .map(|sl| compare_slice(ds, base, cand, sl, s))
-        .filter(|r| r.items > 0)
-        .collect();
+) -> Comparison {
+    let mut rows: Vec<SliceComparison> = rows.into_iter().filter(|r| r.items > 0).collect();
     let p: Vec<f64> = rows.iter().map(|r| r.p_value).collect();
     let q = stats::benjamini_hochberg(&p);
     for (r, q) in rows.iter_mut().zip(q) {

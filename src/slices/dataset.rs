@@ -143,6 +143,13 @@ pub enum RowTags<'t> {
         sets: &'t [crate::table::TagSet],
         item_set: &'t [u32],
     },
+    /// Interned tag sets of a taxonomy (ids into `vocab`) and, per
+    /// provisional item, the index of its set.
+    Store {
+        store: &'t crate::taxonomy::TagStore,
+        vocab: &'t [crate::taxonomy::VocabTag],
+        item_set: &'t [u32],
+    },
 }
 
 impl RowTags<'_> {
@@ -151,6 +158,7 @@ impl RowTags<'_> {
         Ok(match self {
             RowTags::None => vec![Vec::new(); axes],
             RowTags::PerItem { sets, item_set } => sets[item_set[item as usize] as usize].values.clone(),
+            RowTags::Store { .. } => unreachable!("interned tag sets are read by id"),
             RowTags::Lists(lists) => {
                 let mut out = Vec::with_capacity(lists.len());
                 for l in lists.iter() {
@@ -211,6 +219,8 @@ pub struct DatasetBuilder<'s> {
     task_names: Vec<std::sync::Arc<str>>,
     /// Per tag set of a [`RowTags::PerItem`] source: its ids, computed once.
     set_tags: Vec<Option<(Vec<u32>, u64)>>,
+    /// Per vocabulary tag of a [`RowTags::Store`] source: its provisional id.
+    vocab_ids: Vec<u32>,
     settings_ix: FxHashMap<(u32, u32), usize>,
     settings: Vec<((u32, u32), TaskSettings)>,
 }
@@ -234,6 +244,7 @@ impl<'s> DatasetBuilder<'s> {
             item_unknown: Vec::new(),
             task_names: Vec::new(),
             set_tags: Vec::new(),
+            vocab_ids: Vec::new(),
             settings_ix: FxHashMap::default(),
             settings: Vec::new(),
         }
@@ -363,6 +374,23 @@ impl<'s> DatasetBuilder<'s> {
                                 }
                             }
                         }
+                        RowTags::Store {
+                            store,
+                            vocab,
+                            item_set,
+                        } => {
+                            let set = item_set[p as usize];
+                            let mut ids = Vec::with_capacity(store.tags(set).len());
+                            for &t in store.tags(set) {
+                                let v = &vocab[t as usize];
+                                if !v.unknown {
+                                    ids.push(self.vocab_tag(t, &v.name));
+                                }
+                            }
+                            ids.sort_unstable();
+                            ids.dedup();
+                            (ids, store.unknown(set))
+                        }
                         _ => {
                             let values = tags.values(i, p, self.ds.axes.len())?;
                             self.tag_ids(&values)
@@ -415,6 +443,19 @@ impl<'s> DatasetBuilder<'s> {
             }
         }
         Ok(())
+    }
+
+    /// The provisional id of vocabulary tag `t` named `name` (`axis=value`).
+    fn vocab_tag(&mut self, t: u32, name: &str) -> u32 {
+        if self.vocab_ids.len() <= t as usize {
+            self.vocab_ids.resize(t as usize + 1, NONE);
+        }
+        if self.vocab_ids[t as usize] == NONE {
+            let next = self.tag_ix.len() as u32;
+            let id = *self.tag_ix.entry(name.to_string()).or_insert(next);
+            self.vocab_ids[t as usize] = id;
+        }
+        self.vocab_ids[t as usize]
     }
 
     /// Provisional tag ids of per-axis values, and the axes that are `unknown`.

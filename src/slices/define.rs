@@ -6,18 +6,18 @@
 //! is dropped. Discovery of the most specific failing combinations (a lattice
 //! search) is the diagnosis stage's job, not this one.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::dataset::Dataset;
 
-/// A slice of one benchmark.
+/// A slice of one benchmark: the items whose tags contain `tags`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slice {
     pub benchmark: u32,
     /// Sorted tag ids; empty for the whole benchmark.
     pub tags: Vec<u32>,
-    /// Member item indices, ascending.
-    pub items: Vec<u32>,
+    /// Number of member items (members are found by their tags, never listed).
+    pub items: usize,
 }
 
 impl Slice {
@@ -33,67 +33,189 @@ impl Slice {
                 .join(" & ")
         }
     }
-}
 
-/// Every subset of `tags` of size 1..=order.
-fn subsets(tags: &[u32], order: usize, out: &mut Vec<Vec<u32>>) {
-    fn rec(tags: &[u32], start: usize, order: usize, cur: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
-        for i in start..tags.len() {
-            cur.push(tags[i]);
-            out.push(cur.clone());
-            if cur.len() < order {
-                rec(tags, i + 1, order, cur, out);
-            }
-            cur.pop();
+    /// Indices of the member items, ascending (found by a scan: for audits
+    /// and tests, not for the evaluation of many slices).
+    pub fn members(&self, ds: &Dataset) -> Vec<u32> {
+        (0..ds.items.len() as u32)
+            .filter(|&i| {
+                let it = &ds.items[i as usize];
+                it.benchmark == self.benchmark && self.tags.iter().all(|t| it.tags.binary_search(t).is_ok())
+            })
+            .collect()
+    }
+
+    /// The slice of `benchmark` with `tags` (sorted here), its items counted.
+    pub fn of(ds: &Dataset, benchmark: u32, mut tags: Vec<u32>) -> Slice {
+        tags.sort_unstable();
+        tags.dedup();
+        let items = ds
+            .items
+            .iter()
+            .filter(|it| it.benchmark == benchmark && tags.iter().all(|t| it.tags.binary_search(t).is_ok()))
+            .count();
+        Slice {
+            benchmark,
+            tags,
+            items,
         }
     }
-    rec(tags, 0, order, &mut Vec::new(), out);
+}
+
+/// Counts of every conjunction of up to `max_order` tags of one benchmark's
+/// items: single tags and pairs in dense tables, larger ones by hash.
+struct Counts {
+    order: usize,
+    single: Vec<u32>,
+    /// `tags x tags`, upper triangle, when the benchmark has few enough tags.
+    pair: Vec<u32>,
+    tags: usize,
+    higher: FxHashMap<Vec<u32>, u32>,
+}
+
+/// Dense pair tables up to this many tags (`DENSE^2` u32s: 16 MB).
+const DENSE: usize = 2048;
+
+impl Counts {
+    fn new(tags: usize, order: usize) -> Counts {
+        let dense = order >= 2 && tags <= DENSE;
+        Counts {
+            order,
+            single: vec![0; tags],
+            pair: if dense { vec![0; tags * tags] } else { Vec::new() },
+            tags,
+            higher: FxHashMap::default(),
+        }
+    }
+
+    fn add(&mut self, tags: &[u32], buf: &mut Vec<u32>) {
+        let dense = !self.pair.is_empty();
+        for (x, &a) in tags.iter().enumerate() {
+            self.single[a as usize] += 1;
+            if self.order >= 2 {
+                for &b in &tags[x + 1..] {
+                    if dense {
+                        self.pair[a as usize * self.tags + b as usize] += 1;
+                    } else {
+                        *self.higher.entry(vec![a, b]).or_default() += 1;
+                    }
+                }
+            }
+        }
+        if self.order >= 3 {
+            fn rec(
+                tags: &[u32],
+                start: usize,
+                order: usize,
+                cur: &mut Vec<u32>,
+                map: &mut FxHashMap<Vec<u32>, u32>,
+            ) {
+                for i in start..tags.len() {
+                    cur.push(tags[i]);
+                    if cur.len() >= 3 {
+                        match map.get_mut(cur.as_slice()) {
+                            Some(c) => *c += 1,
+                            None => {
+                                map.insert(cur.clone(), 1);
+                            }
+                        }
+                    }
+                    if cur.len() < order {
+                        rec(tags, i + 1, order, cur, map);
+                    }
+                    cur.pop();
+                }
+            }
+            buf.clear();
+            rec(tags, 0, self.order, buf, &mut self.higher);
+        }
+    }
+
+    fn get(&self, k: &[u32]) -> usize {
+        match k {
+            [a] => self.single[*a as usize] as usize,
+            [a, b] if !self.pair.is_empty() => self.pair[*a as usize * self.tags + *b as usize] as usize,
+            _ => self.higher.get(k).map_or(0, |&c| c as usize),
+        }
+    }
+
+    /// Every counted conjunction with its count.
+    fn each(&self, mut f: impl FnMut(&[u32], usize)) {
+        for (a, &c) in self.single.iter().enumerate() {
+            if c > 0 {
+                f(&[a as u32], c as usize);
+            }
+        }
+        for (at, &c) in self.pair.iter().enumerate() {
+            if c > 0 {
+                f(&[(at / self.tags) as u32, (at % self.tags) as u32], c as usize);
+            }
+        }
+        for (k, &c) in &self.higher {
+            f(k, c as usize);
+        }
+    }
 }
 
 /// Enumerate the slices of every benchmark, ordered by benchmark then name
-/// (`*` first).
+/// (`*` first). Only counts are kept: members are found again by their tags
+/// when the slices are measured (`slices::eval`).
 pub fn slices(ds: &Dataset, max_order: usize, min_items: usize) -> Vec<Slice> {
+    let mut per_bench: Vec<Vec<usize>> = vec![Vec::new(); ds.benchmarks.len()];
+    for (i, it) in ds.items.iter().enumerate() {
+        per_bench[it.benchmark as usize].push(i);
+    }
     let mut out = Vec::new();
-    for b in 0..ds.benchmarks.len() as u32 {
-        let all: Vec<u32> = ds.benchmark_items(b).map(|i| i as u32).collect();
-        if all.is_empty() {
+    let mut buf = Vec::new();
+    let mut local_tags = Vec::new();
+    for (b, items) in per_bench.iter().enumerate() {
+        if items.is_empty() {
             continue;
         }
-        let mut members: HashMap<Vec<u32>, Vec<u32>> = HashMap::new();
-        let mut buf = Vec::new();
-        for &i in &all {
-            buf.clear();
-            subsets(&ds.items[i as usize].tags, max_order, &mut buf);
-            for s in buf.drain(..) {
-                members.entry(s).or_default().push(i);
+        // Tags of this benchmark, renumbered densely in tag order (so local
+        // tag lists stay sorted).
+        let mut present: Vec<u32> = items
+            .iter()
+            .flat_map(|&i| ds.items[i].tags.iter().copied())
+            .collect();
+        present.sort_unstable();
+        present.dedup();
+        let local: FxHashMap<u32, u32> = present.iter().enumerate().map(|(l, &t)| (t, l as u32)).collect();
+        let mut counts = Counts::new(present.len(), max_order);
+        if max_order >= 1 {
+            for &i in items {
+                local_tags.clear();
+                local_tags.extend(ds.items[i].tags.iter().map(|t| local[t]));
+                counts.add(&local_tags, &mut buf);
             }
         }
-        let size = |k: &Vec<u32>| members.get(k).map_or(0, Vec::len);
-        let mut found: Vec<Slice> = members
-            .iter()
-            .filter(|(k, v)| v.len() >= min_items && (k.len() == 1 || v.len() < all.len()))
-            .filter(|(k, v)| {
-                // Drop a conjunction equal to one of its parts with one tag fewer.
-                k.len() == 1
-                    || (0..k.len()).all(|skip| {
-                        let part: Vec<u32> = k
-                            .iter()
-                            .enumerate()
-                            .filter(|(j, _)| *j != skip)
-                            .map(|(_, &t)| t)
-                            .collect();
-                        size(&part) != v.len()
-                    })
-            })
-            .map(|(k, v)| Slice {
-                benchmark: b,
-                tags: k.clone(),
-                items: v.clone(),
-            })
-            .collect();
+        let all = items.len();
+        let mut found: Vec<Slice> = Vec::new();
+        counts.each(|k, n| {
+            if n < min_items || (k.len() > 1 && n == all) {
+                return;
+            }
+            // Drop a conjunction equal to one of its parts with one tag fewer
+            // (a subset of its items, so equal in size means equal).
+            if k.len() > 1 {
+                let mut part = Vec::with_capacity(k.len() - 1);
+                for skip in 0..k.len() {
+                    part.clear();
+                    part.extend(k.iter().enumerate().filter(|(j, _)| *j != skip).map(|(_, &t)| t));
+                    if counts.get(&part) == n {
+                        return;
+                    }
+                }
+            }
+            found.push(Slice {
+                benchmark: b as u32,
+                tags: k.iter().map(|&l| present[l as usize]).collect(),
+                items: n,
+            });
+        });
         found.sort_by_cached_key(|s| s.name(ds));
         out.push(Slice {
-            benchmark: b,
+            benchmark: b as u32,
             tags: Vec::new(),
             items: all,
         });
@@ -144,11 +266,7 @@ mod tests {
     fn slice_items_add_up_over_a_partition() {
         let d = ds(&[&[0], &[0], &[1], &[1], &[1]]);
         let s = slices(&d, 1, 1);
-        let total: usize = s
-            .iter()
-            .filter(|s| s.tags.len() == 1)
-            .map(|s| s.items.len())
-            .sum();
-        assert_eq!(total, s[0].items.len());
+        let total: usize = s.iter().filter(|s| s.tags.len() == 1).map(|s| s.items).sum();
+        assert_eq!(total, s[0].items);
     }
 }

@@ -128,8 +128,17 @@ pub struct MeanEstimate {
 /// `[mean, mean]`. Any NaN item mean makes everything NaN. A confidence
 /// outside `(0, 1)` gives an undefined interval.
 pub fn clustered_mean(item_means: &[f64], confidence: f64) -> MeanEstimate {
-    let n = item_means.len();
-    let (mean, sd) = mean_and_sd(item_means);
+    let mut m = TwoPass::new();
+    item_means.iter().for_each(|&v| m.first(v));
+    m.end_first();
+    item_means.iter().for_each(|&v| m.second(v));
+    clustered_mean_of(&m, confidence)
+}
+
+/// [`clustered_mean`] of values already streamed through `m` (both passes).
+pub fn clustered_mean_of(m: &TwoPass, confidence: f64) -> MeanEstimate {
+    let n = m.n;
+    let (mean, sd) = m.mean_and_sd();
     let se = sd / (n as f64).sqrt();
     let ci = if n >= 2 {
         Interval::around(mean, t_critical_value(confidence, (n - 1) as f64) * se)
@@ -139,19 +148,71 @@ pub fn clustered_mean(item_means: &[f64], confidence: f64) -> MeanEstimate {
     MeanEstimate { n, mean, se, ci }
 }
 
-/// Mean and sample standard deviation (ddof = 1) by two passes; the mean is
-/// NaN for an empty slice and the deviation NaN below two values.
-pub(super) fn mean_and_sd(values: &[f64]) -> (f64, f64) {
-    if values.is_empty() {
-        return (f64::NAN, f64::NAN);
+/// Mean and sample standard deviation (ddof = 1) of a stream of values read
+/// twice: every value through [`TwoPass::first`], then
+/// [`TwoPass::end_first`], then every value again, in the same order, through
+/// [`TwoPass::second`]. The mean is NaN for no values and the deviation NaN
+/// below two. The sums are taken in stream order, so a slice's statistics are
+/// the same bits whether its values were collected first or streamed (the
+/// slice evaluation streams them, item by item, into thousands of slices at
+/// once).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TwoPass {
+    pub n: usize,
+    sum: f64,
+    mean: f64,
+    ss: f64,
+}
+
+impl Default for TwoPass {
+    fn default() -> Self {
+        Self::new()
     }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    if values.len() < 2 {
-        return (mean, f64::NAN);
+}
+
+impl TwoPass {
+    pub const fn new() -> Self {
+        TwoPass {
+            n: 0,
+            // -0.0, the neutral element `Iterator::sum` starts from.
+            sum: -0.0,
+            mean: f64::NAN,
+            ss: -0.0,
+        }
     }
-    let ss: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
-    (mean, (ss / (n - 1.0)).sqrt())
+
+    pub fn first(&mut self, v: f64) {
+        self.n += 1;
+        self.sum += v;
+    }
+
+    pub fn end_first(&mut self) {
+        self.mean = if self.n == 0 {
+            f64::NAN
+        } else {
+            self.sum / self.n as f64
+        };
+    }
+
+    /// The mean; valid after [`TwoPass::end_first`].
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    pub fn second(&mut self, v: f64) {
+        self.ss += (v - self.mean) * (v - self.mean);
+    }
+
+    /// Mean and sample standard deviation (NaN below two values).
+    pub fn mean_and_sd(&self) -> (f64, f64) {
+        if self.n == 0 {
+            return (f64::NAN, f64::NAN);
+        }
+        if self.n < 2 {
+            return (self.mean, f64::NAN);
+        }
+        (self.mean, (self.ss / (self.n as f64 - 1.0)).sqrt())
+    }
 }
 
 #[cfg(test)]
@@ -295,6 +356,25 @@ mod tests {
     }
 
     proptest! {
+        /// The streamed two passes give the bits of the textbook two-pass
+        /// computation over a collected slice.
+        #[test]
+        fn two_pass_equals_the_collected_computation(v in prop::collection::vec(-1e3_f64..1e3, 0..60)) {
+            let mut m = TwoPass::new();
+            v.iter().for_each(|&x| m.first(x));
+            m.end_first();
+            v.iter().for_each(|&x| m.second(x));
+            let (mean, sd) = m.mean_and_sd();
+            let want_mean = if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
+            let want_sd = if v.len() < 2 {
+                f64::NAN
+            } else {
+                let ss: f64 = v.iter().map(|x| (x - want_mean) * (x - want_mean)).sum();
+                (ss / (v.len() as f64 - 1.0)).sqrt()
+            };
+            prop_assert_eq!(format!("{mean:?} {sd:?}"), format!("{want_mean:?} {want_sd:?}"));
+        }
+
         #[test]
         fn wilson_contains_the_estimate(n in 1_u64..100_000, frac in 0.0_f64..=1.0, conf in 0.5_f64..0.999) {
             let k = ((n as f64) * frac).floor() as u64;

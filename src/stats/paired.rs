@@ -12,7 +12,7 @@
 //! Deliberately not here: the verdict (`regressed`, `stable`, ...), which
 //! needs the minimum detectable effect and the FDR-adjusted p-value.
 
-use super::interval::{mean_and_sd, normal_critical_value, t_critical_value, Interval};
+use super::interval::{normal_critical_value, t_critical_value, Interval, TwoPass};
 use super::mcnemar::mcnemar_exact;
 use super::student_t::student_t_two_sided_p;
 
@@ -116,55 +116,114 @@ pub fn paired_binary(
 /// and `p = 1` when they are all zero, `p = 0` otherwise. NaN scores make the
 /// affected statistics NaN.
 pub fn paired_means(baseline: &[f64], candidate: &[f64], confidence: f64) -> PairedComparison {
-    let method = PairedMethod::PairedT;
     if baseline.len() != candidate.len() {
-        return PairedComparison::undefined(0, method);
+        return PairedComparison::undefined(0, PairedMethod::PairedT);
     }
-    let n = baseline.len();
-    if n == 0 {
-        return PairedComparison::undefined(0, method);
-    }
-    let diffs: Vec<f64> = candidate.iter().zip(baseline).map(|(c, b)| c - b).collect();
-    let nf = n as f64;
-    let baseline_mean = baseline.iter().sum::<f64>() / nf;
-    let candidate_mean = candidate.iter().sum::<f64>() / nf;
-    // Identical differences on every item (zero variance), taken exactly:
-    // a computed variance could be a few ulps off zero.
-    let constant = match diffs.split_first() {
-        Some((first, rest)) if !rest.is_empty() && rest.iter().all(|d| d == first) => Some(*first),
-        _ => None,
-    };
+    let mut p = PairedStream::new();
+    baseline.iter().zip(candidate).for_each(|(&b, &c)| p.first(b, c));
+    p.end_first();
+    baseline.iter().zip(candidate).for_each(|(&b, &c)| p.second(b, c));
+    p.finish(confidence)
+}
 
-    let (delta, sd_diff, se, ci, p_value) = if let Some(d) = constant {
-        // The t statistic is 0/0 or ±inf.
-        let p = if d == 0.0 { 1.0 } else { 0.0 };
-        (d, 0.0, 0.0, Interval::around(d, 0.0), p)
-    } else {
-        let (delta, sd) = mean_and_sd(&diffs);
-        let se = sd / nf.sqrt();
-        let df = (n as f64) - 1.0;
-        let ci = if n >= 2 {
-            Interval::around(delta, t_critical_value(confidence, df) * se)
+/// [`paired_means`] over a stream of item pairs read twice (see
+/// [`TwoPass`]): the same bits as collecting the pairs first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairedStream {
+    base: TwoPass,
+    cand: TwoPass,
+    diff: TwoPass,
+    first_diff: f64,
+    all_equal: bool,
+}
+
+impl Default for PairedStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PairedStream {
+    pub const fn new() -> Self {
+        PairedStream {
+            base: TwoPass::new(),
+            cand: TwoPass::new(),
+            diff: TwoPass::new(),
+            first_diff: f64::NAN,
+            all_equal: true,
+        }
+    }
+
+    pub fn first(&mut self, baseline: f64, candidate: f64) {
+        let d = candidate - baseline;
+        if self.diff.n == 0 {
+            self.first_diff = d;
+        } else if d != self.first_diff {
+            self.all_equal = false;
+        }
+        self.base.first(baseline);
+        self.cand.first(candidate);
+        self.diff.first(d);
+    }
+
+    pub fn end_first(&mut self) {
+        self.base.end_first();
+        self.cand.end_first();
+        self.diff.end_first();
+    }
+
+    pub fn second(&mut self, baseline: f64, candidate: f64) {
+        self.diff.second(candidate - baseline);
+    }
+
+    /// Pairs seen.
+    pub fn n(&self) -> usize {
+        self.diff.n
+    }
+
+    pub fn finish(&self, confidence: f64) -> PairedComparison {
+        let method = PairedMethod::PairedT;
+        let n = self.diff.n;
+        if n == 0 {
+            return PairedComparison::undefined(0, method);
+        }
+        let nf = n as f64;
+        let baseline_mean = self.base.mean();
+        let candidate_mean = self.cand.mean();
+        // Identical differences on every item (zero variance), taken exactly:
+        // a computed variance could be a few ulps off zero.
+        let constant = (n >= 2 && self.all_equal).then_some(self.first_diff);
+        let (delta, sd_diff, se, ci, p_value) = if let Some(d) = constant {
+            // The t statistic is 0/0 or ±inf.
+            let p = if d == 0.0 { 1.0 } else { 0.0 };
+            (d, 0.0, 0.0, Interval::around(d, 0.0), p)
         } else {
-            Interval::UNDEFINED
+            let (delta, sd) = self.diff.mean_and_sd();
+            let se = sd / nf.sqrt();
+            let df = (n as f64) - 1.0;
+            let ci = if n >= 2 {
+                Interval::around(delta, t_critical_value(confidence, df) * se)
+            } else {
+                Interval::UNDEFINED
+            };
+            let p = if n >= 2 {
+                student_t_two_sided_p(delta / se, df)
+            } else {
+                f64::NAN
+            };
+            (delta, sd, se, ci, p)
         };
-        let p = if n >= 2 {
-            student_t_two_sided_p(delta / se, df)
-        } else {
-            f64::NAN
-        };
-        (delta, sd, se, ci, p)
-    };
-    PairedComparison {
-        n,
-        baseline_mean,
-        candidate_mean,
-        delta,
-        se,
-        ci,
-        p_value,
-        sd_diff,
-        method,
+        PairedComparison {
+            n,
+            baseline_mean,
+            candidate_mean,
+            delta,
+            se,
+            ci,
+            p_value,
+            sd_diff,
+            method,
+        }
     }
 }
 

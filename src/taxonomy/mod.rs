@@ -59,6 +59,7 @@ mod literals;
 mod matcher;
 mod meta;
 mod resolve;
+mod store;
 mod yaml;
 
 #[cfg(test)]
@@ -75,6 +76,7 @@ pub use resolve::RESERVED_AXIS_NAMES;
 use errors::Diagnostics;
 pub use matcher::TagIds;
 use matcher::{Bits, Gate, Matcher};
+pub use store::{TagStore, VocabTag};
 use yaml::Pos;
 
 /// The value an item gets on an axis no rule gave a value for.

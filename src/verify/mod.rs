@@ -209,17 +209,7 @@ fn slice_of(ds: &Dataset, benchmark: &str, name: &str) -> Option<Slice> {
         let t = format!("{axis}={value}");
         tags.push(ds.tags.iter().position(|x| *x == t)? as u32);
     }
-    tags.sort_unstable();
-    let items: Vec<u32> = ds
-        .benchmark_items(b)
-        .filter(|&i| tags.iter().all(|t| ds.items[i].tags.contains(t)))
-        .map(|i| i as u32)
-        .collect();
-    Some(Slice {
-        benchmark: b,
-        tags,
-        items,
-    })
+    Some(Slice::of(ds, b, tags))
 }
 
 fn eval_changes(ds: &Dataset, base: usize, cand: usize) -> Vec<EvalChange> {

@@ -464,6 +464,19 @@ impl Matcher {
         }
     }
 
+    /// Every tag id's axis and `axis=value` name.
+    pub(super) fn vocab(&self, axes: &[super::Axis]) -> Vec<super::VocabTag> {
+        self.tag_name
+            .iter()
+            .zip(&self.tag_axis)
+            .map(|(name, &axis)| super::VocabTag {
+                axis,
+                name: format!("{}={name}", axes[axis].name),
+                unknown: name == UNKNOWN,
+            })
+            .collect()
+    }
+
     /// The names behind ids: per axis the values (`unknown` when none), and
     /// the rule ids.
     pub(super) fn names(&self, ids: &TagIds) -> ItemTags {
