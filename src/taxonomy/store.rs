@@ -102,10 +102,13 @@ impl TagStore {
         self.rules.extend_from_slice(&ids.rules);
         self.ends.push((self.tags.len() as u32, self.rules.len() as u32));
         self.unknown.push(all & !known);
-        if self.by_hash.contains_key(&h) {
-            self.collided.insert(ids, s);
-        } else {
-            self.by_hash.insert(h, s);
+        match self.by_hash.entry(h) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(s);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(ids, s);
+            }
         }
         (s, true)
     }
@@ -115,5 +118,46 @@ impl TaxonomySet {
     /// Every tag id's axis and name, indexed by id.
     pub fn vocab(&self) -> Vec<VocabTag> {
         self.matcher.vocab(&self.axes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vocab() -> Vec<VocabTag> {
+        [(0, "op=a", false), (0, "op=unknown", true), (1, "bg=x", false)]
+            .iter()
+            .map(|&(axis, name, unknown)| VocabTag {
+                axis,
+                name: name.into(),
+                unknown,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn equal_sets_are_stored_once_and_read_back() {
+        let v = vocab();
+        let mut st = TagStore::default();
+        let a = TagIds {
+            tags: vec![0, 2],
+            rules: vec![3],
+        };
+        let b = TagIds {
+            tags: vec![1],
+            rules: vec![],
+        };
+        assert_eq!(st.intern(a.clone(), &v, 2), (0, true));
+        assert_eq!(st.intern(b.clone(), &v, 2), (1, true));
+        assert_eq!(st.intern(a.clone(), &v, 2), (0, false));
+        assert_eq!(st.len(), 2);
+        assert_eq!(st.ids(0), a);
+        assert_eq!(st.ids(1), b);
+        assert_eq!(st.tags(1), &[1]);
+        // Set 0 has values on both axes; set 1 only `unknown` on op and
+        // nothing on bg.
+        assert_eq!(st.unknown(0), 0);
+        assert_eq!(st.unknown(1), 0b11);
     }
 }
