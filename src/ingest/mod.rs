@@ -10,6 +10,7 @@
 
 pub mod family;
 pub mod generic;
+pub mod inspect;
 pub mod lmeval;
 pub mod sink;
 
@@ -185,10 +186,7 @@ pub fn ingest_into(
     opts: &IngestOptions,
     sink_opts: SinkOptions<'_>,
 ) -> Result<(SinkOutput, IngestReport)> {
-    if matches!(
-        opts.format,
-        Format::Inspect | Format::Lighteval | Format::Opencompass
-    ) {
+    if matches!(opts.format, Format::Opencompass) {
         return Err(Error::usage(format!(
             "the {:?} reader is not implemented yet; convert the logs to JSONL and use --format generic with a --columns mapping",
             opts.format
@@ -200,11 +198,17 @@ pub fn ingest_into(
     let mut lm_samples = Vec::new();
     let mut legacy: Vec<PathBuf> = Vec::new();
     let mut generic_files = Vec::new();
+    let mut inspect_files = Vec::new();
     for f in &files {
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let ext = extension(f);
         let lm_ok = matches!(opts.format, Format::Auto | Format::LmEval);
         let gen_ok = matches!(opts.format, Format::Auto | Format::Generic);
+        let inspect_ok = matches!(opts.format, Format::Auto | Format::Inspect | Format::Lighteval);
+        if inspect_ok && matches!(ext, "eval" | "json") && inspect::is_log(f)? {
+            inspect_files.push(f.clone());
+            continue;
+        }
         if lm_ok && ext == "json" {
             if let Some(r) = lmeval::results::read(f)? {
                 results_files.push(r);
@@ -240,6 +244,7 @@ pub fn ingest_into(
                 match opts.format {
                     Format::LmEval => "lm-evaluation-harness",
                     Format::Generic => "generic (.jsonl, .csv, .parquet)",
+                    Format::Inspect => "Inspect AI log (.eval, .json)",
                     _ => "evaluation log",
                 }
             )));
@@ -290,6 +295,9 @@ pub fn ingest_into(
     lmeval::read_all(&results_files, &lm_samples, opts, &mut sink, &mut report)?;
     for f in &generic_files {
         generic::read(f, opts, &mut sink, &mut report)?;
+    }
+    for f in &inspect_files {
+        inspect::read(f, opts, &mut sink, &mut report)?;
     }
     let out = sink.finish(&mut report)?;
     if out.rows == 0 {
