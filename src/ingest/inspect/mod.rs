@@ -302,15 +302,15 @@ fn sample_rows(
     let rewritten = nonfinite::rewrite(text);
     let s: Sample = parse(path, member, &rewritten)?;
     let id = sample::id_text(&s.id).map_err(|e| located(path, member, Some("id"), e))?;
-    if s.invalidation.as_ref().is_some_and(|v| !v.is_null()) {
-        tally.invalidated.push(id);
-        return Ok(None);
-    }
     let epoch = match s.epoch {
         None => 1,
         Some(e) if e >= 1 && e <= i64::from(u32::MAX) => e,
         Some(e) => return Err(located(path, member, Some("epoch"), format!("{e} is not an epoch (1, 2, ...)"))),
     };
+    if s.invalidation.as_ref().is_some_and(|v| !v.is_null()) {
+        tally.invalidated.push(format!("{id} epoch {epoch}"));
+        return Ok(None);
+    }
     let scored = match &s.scores {
         Some(m) => sample::scored(m).map_err(|(field, e)| located(path, member, Some(&field), e))?,
         None => Vec::new(),
@@ -459,7 +459,7 @@ fn warn_log(path: &Path, h: &Header<'_>, tally: &Tally, report: &mut IngestRepor
     }
     if !tally.invalidated.is_empty() {
         report.warnings.push(format!(
-            "{p}: {} invalidated samples left out (ids {})",
+            "{p}: {} invalidated samples left out: {}",
             tally.invalidated.len(),
             tally.invalidated.join(", ")
         ));
