@@ -11,6 +11,7 @@
 pub mod family;
 pub mod generic;
 pub mod inspect;
+pub mod lighteval;
 pub mod lmeval;
 pub mod sink;
 
@@ -199,6 +200,7 @@ pub fn ingest_into(
     let mut legacy: Vec<PathBuf> = Vec::new();
     let mut generic_files = Vec::new();
     let mut inspect_files = Vec::new();
+    let mut lighteval_files = Vec::new();
     for f in &files {
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let ext = extension(f);
@@ -207,6 +209,10 @@ pub fn ingest_into(
         let inspect_ok = matches!(opts.format, Format::Auto | Format::Inspect | Format::Lighteval);
         if inspect_ok && matches!(ext, "eval" | "json") && inspect::is_log(f)? {
             inspect_files.push(f.clone());
+            continue;
+        }
+        if opts.format == Format::Lighteval && ext == "parquet" {
+            lighteval_files.push(f.clone());
             continue;
         }
         if lm_ok && ext == "json" {
@@ -245,6 +251,7 @@ pub fn ingest_into(
                     Format::LmEval => "lm-evaluation-harness",
                     Format::Generic => "generic (.jsonl, .csv, .parquet)",
                     Format::Inspect => "Inspect AI log (.eval, .json)",
+                    Format::Lighteval => "lighteval details (.parquet) or Inspect log (.eval, .json)",
                     _ => "evaluation log",
                 }
             )));
@@ -298,6 +305,9 @@ pub fn ingest_into(
     }
     for f in &inspect_files {
         inspect::read(f, opts, &mut sink, &mut report)?;
+    }
+    for f in &lighteval_files {
+        lighteval::read(f, opts, &mut sink, &mut report)?;
     }
     let out = sink.finish(&mut report)?;
     if out.rows == 0 {
