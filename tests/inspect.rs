@@ -14,7 +14,9 @@ use caploop::table::SampleTable;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inspect").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/inspect")
+        .join(name)
 }
 
 fn opts() -> IngestOptions {
@@ -47,9 +49,21 @@ fn every_real_inspect_test_log_ingests_one_row_per_sample() {
     //       print(f, n)"
     // Each has one scorer (or none), so one row per sample.
     let want = [
-        ("2025-02-11T15-17-00-05-00_popularity_dPiJifoWeEQBrfWsAopzWr.eval", 10, "openai/gpt-4o-mini"),
-        ("2025-02-11T15-18-04-05-00_popularity_mj7khqpMM4GBCfVQozKgzB.eval", 10, "openai/gpt-4o-mini"),
-        ("2025-05-12T20-28-13-04-00_popularity.json", 3, "openai/gpt-4o-mini"),
+        (
+            "2025-02-11T15-17-00-05-00_popularity_dPiJifoWeEQBrfWsAopzWr.eval",
+            10,
+            "openai/gpt-4o-mini",
+        ),
+        (
+            "2025-02-11T15-18-04-05-00_popularity_mj7khqpMM4GBCfVQozKgzB.eval",
+            10,
+            "openai/gpt-4o-mini",
+        ),
+        (
+            "2025-05-12T20-28-13-04-00_popularity.json",
+            3,
+            "openai/gpt-4o-mini",
+        ),
         ("log_formats.eval", 1, "ollama/llama3.1"),
         ("log_formats.json", 1, "ollama/llama3.1"),
         ("mmlu-no-summary-choices.eval", 1, "openai/gpt-4o"),
@@ -88,14 +102,20 @@ fn real_logs_keep_scores_answers_and_the_unscored_state() {
     // samples/9_epoch_1.json: value "C", answer "Yes", target " Yes", output "Yes", 2 output tokens.
     let i = (0..t.len()).find(|&i| t.item_id[i] == "9").unwrap();
     assert_eq!((t.score[i], t.extracted[i].as_deref()), (1.0, Some("Yes")));
-    assert_eq!((t.target[i].as_deref(), t.response[i].as_deref()), (Some(" Yes"), Some("Yes")));
+    assert_eq!(
+        (t.target[i].as_deref(), t.response[i].as_deref()),
+        (Some(" Yes"), Some("Yes"))
+    );
     assert_eq!(t.response_tokens[i], Some(2));
     assert_eq!(t.meta[i], r#"{"label_confidence":0.8723909363578994}"#);
     // The unscored log: `scores: {}` on every sample -> unscored, never 0.
     let (t, report) = read(&dir.join("2025-02-11T15-17-00-05-00_popularity_dPiJifoWeEQBrfWsAopzWr.eval"));
     assert!(t.score.iter().all(|s| s.is_nan()));
     assert!(!t.correct.iter().any(|c| *c));
-    assert!(report.warnings.iter().any(|w| w.contains("10 of 10 samples unscored")));
+    assert!(report
+        .warnings
+        .iter()
+        .any(|w| w.contains("10 of 10 samples unscored")));
     // mmlu: choice scorer, value "I", answer "C", target "A", output "ANSWER: C", usage 3 tokens.
     let (t, _) = read(&dir.join("mmlu-summary-choices.eval"));
     assert_eq!(t.benchmark[0], "mmlu");
@@ -120,7 +140,11 @@ fn check_fixture_rows(t: &SampleTable, name: &str) {
     for item in ["q1", "q_2", "q3"] {
         for epoch in 0..2 {
             let r = rows_of(t, item, epoch);
-            assert_eq!(r.keys().copied().collect::<Vec<_>>(), ["grade", "pattern"], "{name} {item}");
+            assert_eq!(
+                r.keys().copied().collect::<Vec<_>>(),
+                ["grade", "pattern"],
+                "{name} {item}"
+            );
             let (g, p) = (r["grade"], r["pattern"]);
             assert!(t.primary_filter[g] && !t.primary_filter[p], "{name}");
             assert_eq!(t.run[g], "mockllm/fixture");
@@ -170,7 +194,13 @@ fn zstd_multi_frame_deflate_and_json_logs_read_the_same() {
     for name in ["multiframe.eval", "deflate.eval", "nan.json"] {
         let (t, report) = read(&fixture(name));
         check_fixture_rows(&t, name);
-        assert!(report.warnings.iter().any(|w| w.contains("2 of 6 samples unscored")), "{name}");
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains("2 of 6 samples unscored")),
+            "{name}"
+        );
         tables.push(t);
     }
     // Same samples whatever the container: equal but for the source column.
@@ -178,7 +208,19 @@ fn zstd_multi_frame_deflate_and_json_logs_read_the_same() {
         let mut t = t.clone();
         t.source.clear();
         let mut rows: Vec<String> = (0..t.len())
-            .map(|i| format!("{:?}", (&t.item_id[i], t.sample_idx[i], &t.filter[i], t.score[i].to_bits(), &t.response[i], &t.extracted[i])))
+            .map(|i| {
+                format!(
+                    "{:?}",
+                    (
+                        &t.item_id[i],
+                        t.sample_idx[i],
+                        &t.filter[i],
+                        t.score[i].to_bits(),
+                        &t.response[i],
+                        &t.extracted[i]
+                    )
+                )
+            })
             .collect();
         rows.sort();
         rows
@@ -201,7 +243,10 @@ fn in_progress_superseded_and_invalidated_logs() {
     assert_eq!(t.response[r["grade"]].as_deref(), Some("ANSWER: 5"));
     assert_eq!(t.score[r["grade"]], 0.0);
     assert_eq!(t.extracted[r["pattern"]].as_deref(), Some("5"));
-    assert_eq!(t.response[rows_of(&t, "q1", 1)["grade"]].as_deref(), Some("ANSWER: 4"));
+    assert_eq!(
+        t.response[rows_of(&t, "q1", 1)["grade"]].as_deref(),
+        Some("ANSWER: 4")
+    );
 
     // invalidated.eval: q1 epoch 2 carries an `invalidation`: left out, counted.
     let (t, report) = read(&fixture("invalidated.eval"));
@@ -218,7 +263,12 @@ fn unscored_samples_count_in_no_comparison() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("s.parquet");
     common::caploop()
-        .args(["ingest", fixture("nan.json").to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "ingest",
+            fixture("nan.json").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .assert()
         .success();
     let ds = caploop::slices::load(&out, &BTreeMap::new()).unwrap();
@@ -246,7 +296,10 @@ fn corrupt_inputs_give_located_errors_and_exit_2() {
         ("truncated.eval", "not a readable .eval log"),
         ("not-a-zip.eval", "not a readable .eval log"),
         ("no-header.eval", "needs 'header.json' or '_journal/start.json'"),
-        ("bad-json.eval", "member 'samples/q1_epoch_1.json': invalid JSON at line 1"),
+        (
+            "bad-json.eval",
+            "member 'samples/q1_epoch_1.json': invalid JSON at line 1",
+        ),
         (
             "bad-score.eval",
             "member 'samples/q_2_epoch_1.json': field 'scores.grade.value': score 7 is outside [0, 1]",
@@ -254,7 +307,9 @@ fn corrupt_inputs_give_located_errors_and_exit_2() {
     ];
     for (name, want) in cases {
         let path = fixture("corrupt").join(name);
-        let err = ingest(std::slice::from_ref(&path), &opts()).unwrap_err().to_string();
+        let err = ingest(std::slice::from_ref(&path), &opts())
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(&path.display().to_string()), "{name}: {err}");
         assert!(err.contains(want), "{name}: {err}");
         let tmp = tempfile::tempdir().unwrap();
@@ -273,7 +328,9 @@ fn corrupt_inputs_give_located_errors_and_exit_2() {
     let (t, report) = ingest(&[fixture("corrupt").join("bad-score.eval")], &o).unwrap();
     assert_eq!(t.len(), 10);
     assert_eq!(report.skipped.len(), 1);
-    assert!(report.skipped[0].location.ends_with("bad-score.eval:samples/q_2_epoch_1.json"));
+    assert!(report.skipped[0]
+        .location
+        .ends_with("bad-score.eval:samples/q_2_epoch_1.json"));
 }
 
 // ---- the real run of .ci/inspect.sh ----
@@ -322,7 +379,10 @@ fn real_inspect_run_reads_as_the_task_was_given() {
         // Inspect's current release writes zstd members.
         let log = dir.join(r["log"].as_str().unwrap());
         let mut z = zip::ZipArchive::new(std::fs::File::open(&log).unwrap()).unwrap();
-        assert_eq!(z.by_name("header.json").unwrap().compression(), zip::CompressionMethod::Zstd);
+        assert_eq!(
+            z.by_name("header.json").unwrap().compression(),
+            zip::CompressionMethod::Zstd
+        );
         let samples = r["samples"].as_object().unwrap();
         let rows: Vec<usize> = (0..t.len()).filter(|&i| t.run[i] == *run).collect();
         // One row per sample, epoch and scorer; a dict scorer (verdict) one per key.
@@ -331,9 +391,17 @@ fn real_inspect_run_reads_as_the_task_was_given() {
             let s = &samples[&t.item_id[i]];
             assert_eq!(t.task[i], "arith");
             assert!(t.sample_idx[i] < epochs);
-            assert_eq!(t.response[i].as_deref(), s["response"].as_str(), "{run} {}", t.item_id[i]);
+            assert_eq!(
+                t.response[i].as_deref(),
+                s["response"].as_str(),
+                "{run} {}",
+                t.item_id[i]
+            );
             assert_eq!(t.finish_reason[i].as_deref(), s["stop_reason"].as_str());
-            assert_eq!(t.response_tokens[i], s["output_tokens"].as_u64().map(|n| n as u32));
+            assert_eq!(
+                t.response_tokens[i],
+                s["output_tokens"].as_u64().map(|n| n as u32)
+            );
             assert_eq!(t.target[i].as_deref(), s["target"].as_str());
             assert_eq!(t.prompt[i].as_deref(), s["input"].as_str());
             assert_eq!(t.max_gen_toks[i], Some(max_tokens));
@@ -351,7 +419,12 @@ fn real_inspect_run_reads_as_the_task_was_given() {
             }
             assert_eq!(t.correct[i], t.score[i] == 1.0);
             if scorer != "includes" {
-                assert_eq!(t.extracted[i].as_deref(), sc["answer"].as_str(), "{run} {} {f}", t.item_id[i]);
+                assert_eq!(
+                    t.extracted[i].as_deref(),
+                    sc["answer"].as_str(),
+                    "{run} {} {f}",
+                    t.item_id[i]
+                );
             }
         }
     }
@@ -398,9 +471,15 @@ fn max_tokens_on_a_known_subset_is_data_out_with_the_termination_fix() {
         .as_object()
         .unwrap()
         .iter()
-        .filter(|(id, s)| s["scores"]["pattern"]["value"] == "C" && cand[id.as_str()]["stop_reason"] == "max_tokens")
+        .filter(|(id, s)| {
+            s["scores"]["pattern"]["value"] == "C" && cand[id.as_str()]["stop_reason"] == "max_tokens"
+        })
         .count() as f64;
     assert!(lost > 0.0);
-    assert!((v.delta + lost / n).abs() < 1e-9, "delta {} vs -{lost}/{n}", v.delta);
+    assert!(
+        (v.delta + lost / n).abs() < 1e-9,
+        "delta {} vs -{lost}/{n}",
+        v.delta
+    );
     assert!((v.content.delta).abs() < 1e-9, "content {}", v.content.delta);
 }

@@ -5,7 +5,9 @@
 //! are never dropped silently (a malformed record is an error naming file,
 //! line and field; with `skip_bad` it is skipped, counted and listed), and two
 //! rows with the same (run, task, item, filter, sample) are an error.
-//! Inspect, lighteval and OpenCompass readers are not written yet: such files
+//! Inspect AI logs (`.eval`, and `.json` with `EvalLog`'s keys) are read by
+//! [`inspect`], lighteval details parquet (`--format lighteval`) by
+//! [`lighteval`]. The OpenCompass reader is not written yet: such files
 //! are reported as unsupported rather than misread.
 
 pub mod family;

@@ -190,6 +190,7 @@ struct LogContext {
     task: String,
     benchmark: String,
     task_version: Option<String>,
+    n_shot: Option<u32>,
     max_tokens: Option<u32>,
     /// Scorer names in the eval spec's order.
     scorer_order: Vec<String>,
@@ -198,10 +199,14 @@ struct LogContext {
 
 impl LogContext {
     fn new(path: &Path, member: &str, h: &Header<'_>, opts: &IngestOptions) -> Result<LogContext> {
-        let spec = h
-            .eval
-            .as_ref()
-            .ok_or_else(|| located(path, member, Some("eval"), "missing: an Inspect log names its eval"))?;
+        let spec = h.eval.as_ref().ok_or_else(|| {
+            located(
+                path,
+                member,
+                Some("eval"),
+                "missing: an Inspect log names its eval",
+            )
+        })?;
         let task = spec
             .task
             .clone()
@@ -248,6 +253,7 @@ impl LogContext {
         }
         Ok(LogContext {
             benchmark: benchmark_of(&task),
+            n_shot: n_shot_of(&task),
             task,
             run,
             task_version: spec.task_version.as_ref().map(|v| match v {
@@ -275,6 +281,15 @@ pub fn benchmark_of(task: &str) -> String {
         _ => &short,
     };
     family::family(&base.replace(':', "_"), None)
+}
+
+/// The few-shot count lighteval's Inspect tasks put in their name
+/// (`gsm8k_5_shots`) or its task keys end with (`gsm8k|5`).
+pub fn n_shot_of(task: &str) -> Option<u32> {
+    if let Some(head) = task.strip_suffix("_shots") {
+        return head.rsplit_once('_').and_then(|(_, n)| n.parse().ok());
+    }
+    task.rsplit_once('|').and_then(|(_, n)| n.parse().ok())
 }
 
 /// Counts for one log's warnings.
@@ -305,7 +320,14 @@ fn sample_rows(
     let epoch = match s.epoch {
         None => 1,
         Some(e) if e >= 1 && e <= i64::from(u32::MAX) => e,
-        Some(e) => return Err(located(path, member, Some("epoch"), format!("{e} is not an epoch (1, 2, ...)"))),
+        Some(e) => {
+            return Err(located(
+                path,
+                member,
+                Some("epoch"),
+                format!("{e} is not an epoch (1, 2, ...)"),
+            ))
+        }
     };
     if s.invalidation.as_ref().is_some_and(|v| !v.is_null()) {
         tally.invalidated.push(format!("{id} epoch {epoch}"));
@@ -340,7 +362,7 @@ fn sample_rows(
         meta,
         prompt_hash: None,
         task_version: ctx.task_version.clone(),
-        n_shot: None,
+        n_shot: ctx.n_shot,
         max_gen_toks: s.call_max_tokens().or(ctx.max_tokens),
         source: format!("{}:{member}", path.display()),
     };
@@ -453,9 +475,9 @@ fn warn_log(path: &Path, h: &Header<'_>, tally: &Tally, report: &mut IngestRepor
         )),
     }
     if h.invalidated == Some(true) {
-        report
-            .warnings
-            .push(format!("{p}: the log is marked invalidated (some samples were invalidated)"));
+        report.warnings.push(format!(
+            "{p}: the log is marked invalidated (some samples were invalidated)"
+        ));
     }
     if !tally.invalidated.is_empty() {
         report.warnings.push(format!(
@@ -480,7 +502,12 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
     }
 }
 
-fn read_json(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut IngestReport) -> Result<()> {
+fn read_json(
+    path: &Path,
+    opts: &IngestOptions,
+    sink: &mut Sink<'_>,
+    report: &mut IngestReport,
+) -> Result<()> {
     let raw = crate::error::read_text(path)?;
     let text = nonfinite::rewrite(&raw);
     let h: Header<'_> = parse(path, "(log)", &text)?;
@@ -489,7 +516,15 @@ fn read_json(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mu
     let mut pending = Vec::new();
     for (i, s) in h.samples.iter().flatten().enumerate() {
         let member = format!("samples[{i}]");
-        if let Some(p) = one_sample(path, &member, Ok(s.get().to_string()), &ctx, opts.skip_bad, &mut tally, report)? {
+        if let Some(p) = one_sample(
+            path,
+            &member,
+            Ok(s.get().to_string()),
+            &ctx,
+            opts.skip_bad,
+            &mut tally,
+            report,
+        )? {
             pending.push(p);
         }
     }
@@ -516,7 +551,12 @@ fn read_member<R: std::io::Read + std::io::Seek>(
     String::from_utf8(buf).map_err(|e| located(path, name, None, format!("not UTF-8: {e}")))
 }
 
-fn read_eval(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut IngestReport) -> Result<()> {
+fn read_eval(
+    path: &Path,
+    opts: &IngestOptions,
+    sink: &mut Sink<'_>,
+    report: &mut IngestReport,
+) -> Result<()> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
         Error::usage(format!(
@@ -542,7 +582,10 @@ fn read_eval(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mu
     let ctx = LogContext::new(path, head_member, &h, opts)?;
     let mut tally = Tally::default();
     let mut pending = Vec::new();
-    for name in names.iter().filter(|n| n.starts_with("samples/") && n.ends_with(".json")) {
+    for name in names
+        .iter()
+        .filter(|n| n.starts_with("samples/") && n.ends_with(".json"))
+    {
         let text = read_member(&mut zip, path, name);
         if let Some(p) = one_sample(path, name, text, &ctx, opts.skip_bad, &mut tally, report)? {
             pending.push(p);
@@ -572,11 +615,17 @@ mod tests {
         assert_eq!(benchmark_of("gsm8k|3"), "gsm8k");
         assert_eq!(benchmark_of("mmlu:college_chemistry|5"), "mmlu");
         assert_eq!(benchmark_of("popularity"), "popularity");
+        assert_eq!(benchmark_of("gsm8k_5_shots"), "gsm8k");
+        assert_eq!(n_shot_of("gsm8k_5_shots"), Some(5));
+        assert_eq!(n_shot_of("lighteval|gsm8k|3"), Some(3));
+        assert_eq!(n_shot_of("popularity"), None);
     }
 
     #[test]
     fn top_level_keys_of_a_cut_prefix() {
-        let k = top_level_keys("{\n \"version\": 2, \"status\": \"success\", \"eval\": {\"task\": \"x\", \"a\": [1, {\"b\"");
+        let k = top_level_keys(
+            "{\n \"version\": 2, \"status\": \"success\", \"eval\": {\"task\": \"x\", \"a\": [1, {\"b\"",
+        );
         assert_eq!(k, ["version", "status", "eval"]);
         assert!(top_level_keys("[1, 2]").is_empty());
         let lm = top_level_keys(r#"{"results": {"gsm8k": {}}, "versions": {"gsm8k": 3}, "config": {}}"#);

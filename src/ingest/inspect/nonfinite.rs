@@ -70,7 +70,8 @@ mod tests {
 
     #[test]
     fn tokens_outside_strings_become_null_and_strings_are_kept() {
-        let got = rewrite(r#"{"v": NaN, "w": [Infinity, -Infinity, 1], "s": "NaN and \"Infinity\"", "n": "x\\"}"#);
+        let got =
+            rewrite(r#"{"v": NaN, "w": [Infinity, -Infinity, 1], "s": "NaN and \"Infinity\"", "n": "x\\"}"#);
         assert_eq!(
             got,
             r#"{"v": null, "w": [null, null, 1], "s": "NaN and \"Infinity\"", "n": "x\\"}"#

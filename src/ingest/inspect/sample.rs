@@ -252,7 +252,11 @@ pub fn id_text(id: &Value) -> Result<String, String> {
 /// A non-negative integer that fits `u32` (token counts, limits).
 pub fn count(v: &Value) -> Option<u32> {
     v.as_u64()
-        .or_else(|| v.as_f64().filter(|x| x.is_finite() && *x >= 0.0).map(|x| x as u64))
+        .or_else(|| {
+            v.as_f64()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .map(|x| x as u64)
+        })
         .and_then(|x| u32::try_from(x).ok())
 }
 

@@ -62,7 +62,8 @@ pub const METRICS: &[&str] = &[
 pub fn task_of_file_name(name: &str) -> Option<&str> {
     let stem = name.strip_prefix("details_")?.strip_suffix(".parquet")?;
     let (task, date) = stem.rsplit_once('_')?;
-    (date.len() >= 19 && date.as_bytes()[4] == b'-' && date.as_bytes()[10] == b'T' && !task.is_empty()).then_some(task)
+    (date.len() >= 19 && date.as_bytes()[4] == b'-' && date.as_bytes()[10] == b'T' && !task.is_empty())
+        .then_some(task)
 }
 
 /// Is this a lighteval details file by its name?
@@ -202,9 +203,18 @@ fn new_schema(rec: &Map<String, Value>) -> Result<Fields, (String, String)> {
     let item_id = match (id, &query) {
         (Some(id), _) => id,
         (None, Some(q)) => short_hash(q),
-        (None, None) => return Err(("doc.id".into(), "missing, and no doc.query to key the item on".into())),
+        (None, None) => {
+            return Err((
+                "doc.id".into(),
+                "missing, and no doc.query to key the item on".into(),
+            ))
+        }
     };
-    let texts = resp.get("text").and_then(Value::as_array).cloned().unwrap_or_default();
+    let texts = resp
+        .get("text")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let (response, extracted) = match texts.first() {
         Some(t) => {
             let r = text(t);
@@ -216,7 +226,11 @@ fn new_schema(rec: &Map<String, Value>) -> Result<Fields, (String, String)> {
             (r.clone(), post.or(r))
         }
         None => {
-            let lp = resp.get("logprobs").and_then(Value::as_array).cloned().unwrap_or_default();
+            let lp = resp
+                .get("logprobs")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let chosen = argmax(&lp).map(|i| i.to_string());
             (chosen.clone(), chosen)
         }
@@ -250,7 +264,10 @@ fn new_schema(rec: &Map<String, Value>) -> Result<Fields, (String, String)> {
         extracted,
         metrics: rec.get("metric").cloned().unwrap_or(Value::Null),
         response_tokens,
-        max_gen_toks: doc.get("generation_size").and_then(Value::as_u64).and_then(|x| u32::try_from(x).ok()),
+        max_gen_toks: doc
+            .get("generation_size")
+            .and_then(Value::as_u64)
+            .and_then(|x| u32::try_from(x).ok()),
         meta: meta_of(doc.get("specific")),
         task_name: doc.get("task_name").and_then(text).filter(|s| !s.is_empty()),
     })
@@ -261,7 +278,10 @@ fn old_schema(rec: &Map<String, Value>) -> Result<Fields, (String, String)> {
     let get = |k: &str| rec.get(k).cloned().map(unrepr).unwrap_or(Value::Null);
     let example = text(&get("example")).or_else(|| text(&get("full_prompt")));
     let Some(example) = example else {
-        return Err(("example".into(), "missing: the old details schema keys items on it".into()));
+        return Err((
+            "example".into(),
+            "missing: the old details schema keys items on it".into(),
+        ));
     };
     let preds = get("predictions");
     let (response, extracted) = match preds.as_array().and_then(|a| a.first()) {
@@ -306,7 +326,8 @@ fn primary_metric(m: &Value) -> Result<(String, Option<f64>), (String, String)> 
         .map(|k| k.to_string())
         .or_else(|| map.keys().min().cloned())
         .ok_or_else(|| ("metric".to_string(), "no metric in the dict".to_string()))?;
-    let score = super::inspect::sample::value_score(&map[&name]).map_err(|e| (format!("metric.{name}"), e))?;
+    let score =
+        super::inspect::sample::value_score(&map[&name]).map_err(|e| (format!("metric.{name}"), e))?;
     Ok((name, score))
 }
 
@@ -331,7 +352,9 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
         ))
     })?;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let df = ParquetReader::new(file).finish().map_err(|e| Error::frame(path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| Error::frame(path, e))?;
     let cols = df.columns();
     let names: Vec<String> = cols.iter().map(|c| c.name().to_string()).collect();
     let new = names.iter().any(|n| n == "doc") && names.iter().any(|n| n == "model_response");

@@ -89,7 +89,10 @@ impl Parser<'_> {
                     if self.eat(close) {
                         return Ok(Value::Array(a));
                     }
-                    return Err(format!("expected ',' or '{}' at offset {}", close as char, self.i));
+                    return Err(format!(
+                        "expected ',' or '{}' at offset {}",
+                        close as char, self.i
+                    ));
                 }
             }
             Some(&q @ (b'\'' | b'"')) => self.string(q),
@@ -103,7 +106,9 @@ impl Parser<'_> {
         while let Some(&c) = self.b.get(self.i) {
             self.i += 1;
             if c == q {
-                return String::from_utf8(out).map(Value::String).map_err(|e| e.to_string());
+                return String::from_utf8(out)
+                    .map(Value::String)
+                    .map_err(|e| e.to_string());
             }
             if c != b'\\' {
                 out.push(c);
@@ -166,12 +171,18 @@ mod tests {
 
     #[test]
     fn reprs_of_lighteval_columns() {
-        assert_eq!(parse("{'acc': 1.0, 'em': 0}").unwrap(), json!({"acc": 1.0, "em": 0}));
+        assert_eq!(
+            parse("{'acc': 1.0, 'em': 0}").unwrap(),
+            json!({"acc": 1.0, "em": 0})
+        );
         assert_eq!(
             parse(r#"['It\'s 4', "say \"hi\"\n"]"#).unwrap(),
             json!(["It's 4", "say \"hi\"\n"])
         );
-        assert_eq!(parse("[(-0.5, True), (-1.25, False)]").unwrap(), json!([[-0.5, true], [-1.25, false]]));
+        assert_eq!(
+            parse("[(-0.5, True), (-1.25, False)]").unwrap(),
+            json!([[-0.5, true], [-1.25, false]])
+        );
         assert_eq!(parse("None").unwrap(), Value::Null);
         assert_eq!(parse("[1, 2,]").unwrap(), json!([1, 2]));
         assert!(parse("<object at 0x1>").is_err());
