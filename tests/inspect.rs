@@ -371,7 +371,7 @@ fn planned_score(v: &Value) -> Option<f64> {
 fn real_inspect_run_reads_as_the_task_was_given() {
     let Some(dir) = ci_logs() else { return };
     let p = plan(&dir);
-    let (t, report) = ingest(&[dir.clone()], &IngestOptions::default()).unwrap();
+    let (t, report) = ingest(std::slice::from_ref(&dir), &IngestOptions::default()).unwrap();
     assert!(report.skipped.is_empty());
     let epochs = p["epochs"].as_u64().unwrap() as u32;
     let max_tokens = p["max_tokens"].as_u64().unwrap() as u32;

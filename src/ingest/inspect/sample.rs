@@ -261,7 +261,7 @@ pub fn count(v: &Value) -> Option<u32> {
 }
 
 /// `attachment://<hash>` resolved from the sample's attachments.
-pub fn resolve<'a>(text: String, attachments: Option<&'a BTreeMap<String, String>>) -> String {
+pub fn resolve(text: String, attachments: Option<&BTreeMap<String, String>>) -> String {
     match (text.strip_prefix("attachment://"), attachments) {
         (Some(hash), Some(a)) => a.get(hash).cloned().unwrap_or(text),
         _ => text,
