@@ -5,11 +5,15 @@
 //! are never dropped silently (a malformed record is an error naming file,
 //! line and field; with `skip_bad` it is skipped, counted and listed), and two
 //! rows with the same (run, task, item, filter, sample) are an error.
-//! Inspect, lighteval and OpenCompass readers are not written yet: such files
+//! Inspect AI logs (`.eval`, and `.json` with `EvalLog`'s keys) are read by
+//! [`inspect`], lighteval details parquet (`--format lighteval`) by
+//! [`lighteval`]. The OpenCompass reader is not written yet: such files
 //! are reported as unsupported rather than misread.
 
 pub mod family;
 pub mod generic;
+pub mod inspect;
+pub mod lighteval;
 pub mod lmeval;
 pub mod sink;
 
@@ -185,10 +189,7 @@ pub fn ingest_into(
     opts: &IngestOptions,
     sink_opts: SinkOptions<'_>,
 ) -> Result<(SinkOutput, IngestReport)> {
-    if matches!(
-        opts.format,
-        Format::Inspect | Format::Lighteval | Format::Opencompass
-    ) {
+    if matches!(opts.format, Format::Opencompass) {
         return Err(Error::usage(format!(
             "the {:?} reader is not implemented yet; convert the logs to JSONL and use --format generic with a --columns mapping",
             opts.format
@@ -200,11 +201,22 @@ pub fn ingest_into(
     let mut lm_samples = Vec::new();
     let mut legacy: Vec<PathBuf> = Vec::new();
     let mut generic_files = Vec::new();
+    let mut inspect_files = Vec::new();
+    let mut lighteval_files = Vec::new();
     for f in &files {
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let ext = extension(f);
         let lm_ok = matches!(opts.format, Format::Auto | Format::LmEval);
         let gen_ok = matches!(opts.format, Format::Auto | Format::Generic);
+        let inspect_ok = matches!(opts.format, Format::Auto | Format::Inspect | Format::Lighteval);
+        if inspect_ok && matches!(ext, "eval" | "json") && inspect::is_log(f)? {
+            inspect_files.push(f.clone());
+            continue;
+        }
+        if opts.format == Format::Lighteval && ext == "parquet" {
+            lighteval_files.push(f.clone());
+            continue;
+        }
         if lm_ok && ext == "json" {
             if let Some(r) = lmeval::results::read(f)? {
                 results_files.push(r);
@@ -240,6 +252,8 @@ pub fn ingest_into(
                 match opts.format {
                     Format::LmEval => "lm-evaluation-harness",
                     Format::Generic => "generic (.jsonl, .csv, .parquet)",
+                    Format::Inspect => "Inspect AI log (.eval, .json)",
+                    Format::Lighteval => "lighteval details (.parquet) or Inspect log (.eval, .json)",
                     _ => "evaluation log",
                 }
             )));
@@ -290,6 +304,12 @@ pub fn ingest_into(
     lmeval::read_all(&results_files, &lm_samples, opts, &mut sink, &mut report)?;
     for f in &generic_files {
         generic::read(f, opts, &mut sink, &mut report)?;
+    }
+    for f in &inspect_files {
+        inspect::read(f, opts, &mut sink, &mut report)?;
+    }
+    for f in &lighteval_files {
+        lighteval::read(f, opts, &mut sink, &mut report)?;
     }
     let out = sink.finish(&mut report)?;
     if out.rows == 0 {

@@ -250,8 +250,12 @@ impl<'s> DatasetBuilder<'s> {
         }
     }
 
-    /// Does row `i` score its task?
+    /// Does row `i` score its task? An unscored row (score NaN: an Inspect
+    /// sample without a score) never does.
     pub fn scoring(&self, cols: &Columns<'_>, i: usize) -> bool {
+        if cols.score[i].is_nan() {
+            return false;
+        }
         match self.filters.get(cols.task[i]) {
             Some(want) => cols.filter[i] == Some(want.as_str()),
             None => cols.primary_filter[i],

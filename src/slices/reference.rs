@@ -50,7 +50,7 @@ pub fn reference(
             Some(want) => f == Some(want.as_str()),
             None => primary.get(i).unwrap_or(true),
         };
-        if !scoring {
+        if !scoring || score.get(i).is_some_and(f64::is_nan) {
             continue;
         }
         let r = run.get(i).unwrap_or("");
