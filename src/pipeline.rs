@@ -282,7 +282,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     let comparison = slices::compare(&ds, base, cand, &defined, &cfg.compare);
     stage.finish();
     let stage = progress.stage("diagnose", 0);
-    let evidence = diagnose::diagnose_loaded(
+    let mut evidence = diagnose::diagnose_loaded(
         &ds,
         &diags,
         Some(base),
@@ -292,6 +292,8 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         &cfg.diagnose,
     );
     drop(diags);
+    let fields = |b: &str| taxonomy.text_fields(b);
+    diagnose::attach_gaps(&mut evidence, &samples, &ds, &fields, cfg.compare.fdr)?;
     let examples = examples(&samples, &evidence, &cfg.baseline, &cfg.candidate)?;
     stage.finish();
     let stage = progress.stage("report", 0);

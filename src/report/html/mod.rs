@@ -12,6 +12,7 @@
 //! Output is deterministic: no timestamps, no random ids.
 
 mod diagnosis;
+mod gaps;
 mod examples;
 mod plan;
 mod verify;
@@ -121,6 +122,7 @@ type Section = fn(&mut Page<'_>, &ReportInput<'_>, &Sections<'_>);
 const SECTIONS: &[Section] = &[
     diagnosis::warnings,
     diagnosis::section,
+    gaps::section,
     plan::section,
     verify::section,
     verify::history,
