@@ -14,7 +14,8 @@
 //!   letters and apostrophes; numbers and bigrams with a number are left
 //!   out, since no rule should name a number), with at least `min_support`
 //!   items and at most `max_share` of the benchmark's items; features with
-//!   the same items are merged (the bigram kept: it makes the narrower rule),
+//!   the same items are merged (a bigram kept over a unigram, and of those the
+//!   one whose shortest word is longest),
 //!   and at most `max_features` kept, most frequent first;
 //! - search: tags and features together, up to `max_level` predicates, the
 //!   lattice's Welch test of the paired delta inside against outside, and
@@ -179,7 +180,9 @@ fn field_text(meta: &serde_json::Value, fields: &[String]) -> String {
         }
         match v {
             serde_json::Value::String(s) => parts.push(s.clone()),
-            serde_json::Value::Array(a) => parts.extend(a.iter().filter_map(|x| x.as_str().map(String::from))),
+            serde_json::Value::Array(a) => {
+                parts.extend(a.iter().filter_map(|x| x.as_str().map(String::from)))
+            }
             _ => {}
         }
     }
@@ -188,7 +191,11 @@ fn field_text(meta: &serde_json::Value, fields: &[String]) -> String {
 
 /// Read the text fields of the items of `wanted` benchmarks from a sample
 /// table: one text per item index (the first row of the item that has one).
-fn item_texts(samples: &Path, ds: &Dataset, fields: &BTreeMap<u32, Vec<String>>) -> Result<Vec<Option<String>>> {
+fn item_texts(
+    samples: &Path,
+    ds: &Dataset,
+    fields: &BTreeMap<u32, Vec<String>>,
+) -> Result<Vec<Option<String>>> {
     let mut index: HashMap<(&str, &str), usize> = HashMap::new();
     for (i, it) in ds.items.iter().enumerate() {
         if fields.contains_key(&it.benchmark) {
@@ -202,7 +209,9 @@ fn item_texts(samples: &Path, ds: &Dataset, fields: &BTreeMap<u32, Vec<String>>)
         let id = df.column(c::ITEM_ID).and_then(|x| x.str()).map_err(frame)?;
         let meta = df.column(c::META).and_then(|x| x.str()).map_err(frame)?;
         for r in 0..df.height() {
-            let (Some(bv), Some(iv)) = (b.get(r), id.get(r)) else { continue };
+            let (Some(bv), Some(iv)) = (b.get(r), id.get(r)) else {
+                continue;
+            };
             let Some(&i) = index.get(&(bv, iv)) else { continue };
             if out[i].is_some() {
                 continue;
@@ -234,8 +243,10 @@ fn suggest(benchmark: &str, fields: &[String], axis: &str, phrases: &[String]) -
         .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
         .collect();
     let value = format!("text_{slug}");
-    let bench_slug: String =
-        benchmark.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' }).collect();
+    let bench_slug: String = benchmark
+        .chars()
+        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
+        .collect();
     let regex = match phrases {
         [a] => format!("(?i){}", phrase_regex(a)),
         [a, b] => {
@@ -246,7 +257,9 @@ fn suggest(benchmark: &str, fields: &[String], axis: &str, phrases: &[String]) -
     };
     let quoted = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let mut y = String::new();
-    y.push_str(&format!("# Suggested by the gap search of `caploop diagnose` for {benchmark}.\n"));
+    y.push_str(&format!(
+        "# Suggested by the gap search of `caploop diagnose` for {benchmark}.\n"
+    ));
     y.push_str("# Rename the value to the operation the phrase stands for, then add the rule\n");
     y.push_str("# to your taxonomy (or load this file with it: axes of the same name merge).\n");
     y.push_str(&format!("name: gaps_{bench_slug}\n"));
@@ -268,7 +281,9 @@ fn suggest(benchmark: &str, fields: &[String], axis: &str, phrases: &[String]) -
         ));
     }
     y.push_str(&format!("    add: {{ {axis}: {value} }}\n"));
-    TaxonomySet::from_yaml_str(Path::new("suggested.yaml"), &y).ok().map(|_| y)
+    TaxonomySet::from_yaml_str(Path::new("suggested.yaml"), &y)
+        .ok()
+        .map(|_| y)
 }
 
 /// Inputs of the search: the dataset, the runs, and per benchmark the best
@@ -347,10 +362,14 @@ pub fn search(input: &GapInput<'_>, s: &GapSettings) -> Result<Vec<BenchmarkGaps
                 continue;
             }
             let e = by_set.entry(set.as_slice()).or_insert(w);
-            // Prefer the bigram (the narrower rule), then the shorter text.
-            let better = (w.contains(' ') && !e.contains(' '))
-                || (w.contains(' ') == e.contains(' ') && (w.len(), *w) < (e.len(), *e));
-            if better {
+            // Of phrases with the same items, prefer a bigram (the narrower
+            // rule), then the one whose shortest word is longest (`stay
+            // loose` over `in a`), then the first in order.
+            let key = |p: &str| {
+                let shortest = p.split(' ').map(str::len).min().unwrap_or(0);
+                (p.contains(' '), shortest, std::cmp::Reverse(p.to_string()))
+            };
+            if key(w) > key(e) {
                 *e = w;
             }
         }
@@ -369,7 +388,14 @@ pub fn search(input: &GapInput<'_>, s: &GapSettings) -> Result<Vec<BenchmarkGaps
         names.extend(feats.iter().map(|(_, w)| format!("text=\"{w}\"")));
         let mut item_tags: Vec<Vec<u32>> = items
             .iter()
-            .map(|&i| ds.items[i].tags.iter().copied().filter(|t| tag_count[t] < n).collect())
+            .map(|&i| {
+                ds.items[i]
+                    .tags
+                    .iter()
+                    .copied()
+                    .filter(|t| tag_count[t] < n)
+                    .collect()
+            })
             .collect();
         for (f, (set, _)) in feats.iter().enumerate() {
             for &k in *set {

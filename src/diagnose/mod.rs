@@ -404,7 +404,13 @@ pub fn diagnose(
     });
     let mut evidence = diagnose_loaded(&ds, &diags, base, cand, comparison.as_ref(), compare, s);
     drop(diags);
-    attach_gaps(&mut evidence, samples_path, &ds, &shipped_text_fields, compare.fdr)?;
+    attach_gaps(
+        &mut evidence,
+        samples_path,
+        &ds,
+        &shipped_text_fields,
+        compare.fdr,
+    )?;
     Ok((comparison, evidence))
 }
 
@@ -550,7 +556,9 @@ pub fn attach_gaps(
     text_fields: &dyn Fn(&str) -> Vec<String>,
     fdr: f64,
 ) -> Result<()> {
-    let Some(base) = evidence.baseline.as_deref() else { return Ok(()) };
+    let Some(base) = evidence.baseline.as_deref() else {
+        return Ok(());
+    };
     let base = ds.run_index(base)?;
     let cand = ds.run_index(&evidence.candidate)?;
     let input = gaps::GapInput {

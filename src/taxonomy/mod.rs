@@ -200,9 +200,9 @@ impl TaxonomySet {
         for (globs, field) in &self.reads {
             let applies = match globs {
                 None => true,
-                Some(g) => g.iter().any(|p| {
-                    resolve::compile_glob(p).is_ok_and(|g| g.compile_matcher().is_match(benchmark))
-                }),
+                Some(g) => g
+                    .iter()
+                    .any(|p| resolve::compile_glob(p).is_ok_and(|g| g.compile_matcher().is_match(benchmark))),
             };
             if applies {
                 out.insert(field.clone());

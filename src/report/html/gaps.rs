@@ -47,9 +47,15 @@ pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Secti
         if let Some(x) = g.gaps.first() {
             page.body.push_str("<ul>\n");
             for ex in &x.examples {
-                let _ = writeln!(page.body, "<li><code>{}</code>: {}</li>", escape(&ex.item), escape(&ex.text));
+                let _ = writeln!(
+                    page.body,
+                    "<li><code>{}</code>: {}</li>",
+                    escape(&ex.item),
+                    escape(&ex.text)
+                );
             }
-            page.body.push_str("</ul>\n<p>Suggested rule (passes <code>caploop check</code>):</p>\n");
+            page.body
+                .push_str("</ul>\n<p>Suggested rule (passes <code>caploop check</code>):</p>\n");
             let _ = writeln!(page.body, "<pre>{}</pre>", escape(&x.suggested_rule));
         }
     }

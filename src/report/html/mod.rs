@@ -12,8 +12,8 @@
 //! Output is deterministic: no timestamps, no random ids.
 
 mod diagnosis;
-mod gaps;
 mod examples;
+mod gaps;
 mod plan;
 mod verify;
 
