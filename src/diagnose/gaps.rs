@@ -203,7 +203,7 @@ fn item_texts(
         }
     }
     let mut out: Vec<Option<String>> = vec![None; ds.items.len()];
-    crate::table::for_each_batch(samples, &[c::BENCHMARK, c::ITEM_ID, c::META], |df, offset| {
+    crate::table::for_each_batch(samples, &[c::BENCHMARK, c::ITEM_ID, c::META], |df, _| {
         let frame = |e| Error::frame(samples, e);
         let b = df.column(c::BENCHMARK).and_then(|x| x.str()).map_err(frame)?;
         let id = df.column(c::ITEM_ID).and_then(|x| x.str()).map_err(frame)?;
@@ -219,7 +219,6 @@ fn item_texts(
             let m = meta.get(r).unwrap_or("");
             let Ok(v) = serde_json::from_str::<serde_json::Value>(m) else {
                 // Meta that is not JSON has no fields (as for the taxonomy rules).
-                let _ = offset;
                 continue;
             };
             out[i] = Some(field_text(&v, &fields[&ds.items[i].benchmark]));
@@ -300,6 +299,9 @@ pub struct GapInput<'a> {
     pub fdr: f64,
 }
 
+/// A benchmark's paired items, regression indicator and paired delta.
+type Paired = (Vec<usize>, Vec<f64>, Vec<f64>);
+
 /// Run the gap search on every benchmark with regressed items and text fields.
 pub fn search(input: &GapInput<'_>, s: &GapSettings) -> Result<Vec<BenchmarkGaps>> {
     let ds = input.ds;
@@ -307,7 +309,7 @@ pub fn search(input: &GapInput<'_>, s: &GapSettings) -> Result<Vec<BenchmarkGaps
         return Ok(Vec::new());
     }
     // Paired items, regression indicator and delta per benchmark.
-    let mut per_bench: BTreeMap<u32, (Vec<usize>, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut per_bench: BTreeMap<u32, Paired> = BTreeMap::new();
     let mut fields: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for b in 0..ds.benchmarks.len() as u32 {
         let items: Vec<usize> = ds
