@@ -285,7 +285,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     stage.finish();
     crate::trace::memory("compare");
     let stage = progress.stage("diagnose", 0);
-    let evidence = diagnose::diagnose_loaded(
+    let mut evidence = diagnose::diagnose_loaded(
         &ds,
         &diags,
         Some(base),
@@ -295,6 +295,8 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         &cfg.diagnose,
     );
     drop(diags);
+    let fields = |b: &str| taxonomy.text_fields(b);
+    diagnose::attach_gaps(&mut evidence, &samples, &ds, &fields, cfg.compare.fdr)?;
     let examples = examples(&samples, &evidence, &cfg.baseline, &cfg.candidate)?;
     stage.finish();
     crate::trace::memory("diagnose");

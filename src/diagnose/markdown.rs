@@ -239,5 +239,6 @@ pub fn render(e: &Evidence) -> String {
         }
         let _ = writeln!(out);
     }
+    out.push_str(&super::gaps::markdown(&e.gaps));
     out
 }

@@ -6,6 +6,7 @@
 //! `evidence.json`. Mapping slices onto data is the plan stage's job.
 
 pub mod failure;
+pub mod gaps;
 pub mod health;
 pub mod lattice;
 pub mod markdown;
@@ -164,6 +165,9 @@ pub struct Evidence {
     /// Format-health warnings (extraction failures above
     /// `settings.format_health_max`), also printed and shown first in the report.
     pub warnings: Vec<String>,
+    /// Taxonomy gaps: phrases of the items' own text where the regression
+    /// concentrates more than in any tag slice (see [`gaps`]).
+    pub gaps: Vec<gaps::BenchmarkGaps>,
 }
 
 fn run_modes(ds: &Dataset, runs: &[usize], diags: &samples::Diags) -> Vec<RunModes> {
@@ -398,8 +402,29 @@ pub fn diagnose(
         let defined = slices::slices(&ds, compare.max_order, compare.min_items);
         slices::compare(&ds, b, cand, &defined, compare)
     });
-    let evidence = diagnose_loaded(&ds, &diags, base, cand, comparison.as_ref(), compare, s);
+    let mut evidence = diagnose_loaded(&ds, &diags, base, cand, comparison.as_ref(), compare, s);
+    drop(diags);
+    attach_gaps(
+        &mut evidence,
+        samples_path,
+        &ds,
+        &shipped_text_fields,
+        compare.fdr,
+    )?;
     Ok((comparison, evidence))
+}
+
+/// The doc fields the shipped taxonomies' rules read for `benchmark`
+/// (each file loaded on its own): what the gap search reads when no
+/// taxonomy is given.
+pub fn shipped_text_fields(benchmark: &str) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for (name, text) in crate::shipped::TAXONOMIES {
+        if let Ok(set) = crate::taxonomy::TaxonomySet::from_yaml_str(Path::new(name), text) {
+            out.extend(set.text_fields(benchmark));
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// [`diagnose`] on an already loaded dataset, its failure summaries and
@@ -435,6 +460,7 @@ pub fn diagnose_loaded(
             failure_modes: run_modes(ds, &runs, diags),
             format_health,
             warnings,
+            gaps: Vec::new(),
         };
     };
     let base_diag = diags.get(&base).unwrap_or(&empty);
@@ -517,5 +543,34 @@ pub fn diagnose_loaded(
         failure_modes: run_modes(ds, &runs, diags),
         format_health,
         warnings,
+        gaps: Vec::new(),
     }
+}
+
+/// Run the gap search ([`gaps`]) for `evidence` (made with a baseline) and
+/// store it there. `samples` is the tagged table the dataset was loaded from.
+pub fn attach_gaps(
+    evidence: &mut Evidence,
+    samples_path: &Path,
+    ds: &Dataset,
+    text_fields: &dyn Fn(&str) -> Vec<String>,
+    fdr: f64,
+) -> Result<()> {
+    let Some(base) = evidence.baseline.as_deref() else {
+        return Ok(());
+    };
+    let base = ds.run_index(base)?;
+    let cand = ds.run_index(&evidence.candidate)?;
+    let input = gaps::GapInput {
+        samples: samples_path,
+        ds,
+        base,
+        cand,
+        text_fields,
+        best_tag: gaps::best_tags(&evidence.verdicts),
+        discovery: &evidence.settings.discovery,
+        fdr,
+    };
+    evidence.gaps = gaps::search(&input, &evidence.settings.gaps)?;
+    Ok(())
 }

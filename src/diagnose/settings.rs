@@ -53,6 +53,8 @@ pub struct DiagnoseSettings {
     /// Without a baseline: a target mean per benchmark; discovered slices
     /// whose interval lies wholly below it are listed as below target.
     pub targets: BTreeMap<String, f64>,
+    /// Taxonomy gaps: the lexical search over the items' own text.
+    pub gaps: super::gaps::GapSettings,
 }
 
 impl Default for DiagnoseSettings {
@@ -67,6 +69,7 @@ impl Default for DiagnoseSettings {
             rules: default_rules(),
             discovery: DiscoverySettings::default(),
             targets: BTreeMap::new(),
+            gaps: super::gaps::GapSettings::default(),
         }
     }
 }

@@ -130,6 +130,9 @@ pub struct TaxonomySet {
     names: Vec<String>,
     axes: Vec<Axis>,
     rules: Vec<RuleInfo>,
+    /// (benchmark globs of the condition, or none; meta field) of every
+    /// `meta_regex` condition: the doc fields whose text the rules read.
+    reads: Vec<(Option<Vec<String>>, String)>,
     matcher: Matcher,
 }
 
@@ -189,6 +192,25 @@ impl TaxonomySet {
 
     pub fn rule_count(&self) -> usize {
         self.rules.len()
+    }
+
+    /// The doc (meta) fields whose text some rule matches with a regex for
+    /// items of `benchmark`, sorted: the item's own text as the taxonomy
+    /// reads it (never the prompt).
+    pub fn text_fields(&self, benchmark: &str) -> Vec<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for (globs, field) in &self.reads {
+            let applies = match globs {
+                None => true,
+                Some(g) => g
+                    .iter()
+                    .any(|p| resolve::compile_glob(p).is_ok_and(|g| g.compile_matcher().is_match(benchmark))),
+            };
+            if applies {
+                out.insert(field.clone());
+            }
+        }
+        out.into_iter().collect()
     }
 
     /// All rules in evaluation order.

@@ -70,11 +70,21 @@ pub(super) fn resolve(
     let mut infos = Vec::new();
     let mut rules = Vec::new();
     let mut ids: HashMap<String, (usize, Pos)> = HashMap::new();
+    let mut reads: Vec<(Option<Vec<String>>, String)> = Vec::new();
     for (file, raw) in &files {
         if let Some(name) = &raw.name {
             names.push(name.value.clone());
         }
         for rule in &raw.rules {
+            for c in rule.when.iter().flat_map(|w| &w.value) {
+                let benchmarks = c
+                    .benchmark
+                    .as_ref()
+                    .map(|b| b.iter().map(|g| g.value.clone()).collect::<Vec<_>>());
+                for (field, _) in &c.meta_regex {
+                    reads.push((benchmarks.clone(), field.value.clone()));
+                }
+            }
             if let Some(r) = resolve_rule(rule, *file, &axes, &mut ids, &mut diag) {
                 infos.push(RuleInfo {
                     id: r.id.clone(),
@@ -107,6 +117,7 @@ pub(super) fn resolve(
             names,
             axes: axes.list,
             rules: infos,
+            reads,
             matcher,
         }),
         Err(e) => {

@@ -13,6 +13,7 @@
 
 mod diagnosis;
 mod examples;
+mod gaps;
 mod plan;
 mod verify;
 
@@ -121,6 +122,7 @@ type Section = fn(&mut Page<'_>, &ReportInput<'_>, &Sections<'_>);
 const SECTIONS: &[Section] = &[
     diagnosis::warnings,
     diagnosis::section,
+    gaps::section,
     plan::section,
     verify::section,
     verify::history,
