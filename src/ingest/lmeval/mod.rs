@@ -376,6 +376,64 @@ fn read_file(
     Ok(rows)
 }
 
+/// Read the files detection gave to lm-eval: results files, samples files
+/// named `samples_<task>_<date>.jsonl`, and legacy (<= v0.4.2) files that
+/// take their task from the results file beside them.
+pub fn read_files(
+    files: &[PathBuf],
+    opts: &IngestOptions,
+    sink: &mut Sink<'_>,
+    report: &mut IngestReport,
+) -> Result<()> {
+    let mut results_files = Vec::new();
+    let mut samples = Vec::new();
+    let mut legacy = Vec::new();
+    for f in files {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if f.extension().is_some_and(|e| e == "json") {
+            if let Some(r) = results::read(f)? {
+                results_files.push(r);
+                continue;
+            }
+        }
+        match samples_file_name(name) {
+            Some((task, date)) => samples.push(SamplesFile {
+                path: f.clone(),
+                task: task.to_string(),
+                date_id: Some(date.to_string()),
+            }),
+            None => legacy.push(f.clone()),
+        }
+    }
+    for f in legacy {
+        let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
+        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let beside: Vec<&ResultsFile> = results_files
+            .iter()
+            .filter(|r| r.path.parent().map(Path::to_path_buf).unwrap_or_default() == dir)
+            .collect();
+        let task = beside
+            .iter()
+            .find_map(|r| legacy_task(stem, r.tasks.keys()))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{}: lm-eval sample file whose task cannot be told: its name is not samples_<task>_<date>.jsonl and no results file beside it lists a task that ends its name",
+                    f.display()
+                ))
+            })?;
+        let date_id = beside
+            .iter()
+            .find(|r| r.tasks.contains_key(&task))
+            .and_then(|r| r.date_id.clone());
+        samples.push(SamplesFile {
+            path: f,
+            task,
+            date_id,
+        });
+    }
+    read_all(&results_files, &samples, opts, sink, report)
+}
+
 /// Group samples files by folder and `date_id`, pair each group with its
 /// results file, and read them.
 pub fn read_all(
