@@ -103,9 +103,15 @@ fn read_text(path: &Path) -> Result<String> {
 
 fn read_config(path: &Path) -> Result<Config> {
     let text = read_text(path)?;
-    let v = pyjson::parse(&text).map_err(|e| Error::input(path, e.line(), None, format!("invalid JSON: {e}")))?;
+    let v =
+        pyjson::parse(&text).map_err(|e| Error::input(path, e.line(), None, format!("invalid JSON: {e}")))?;
     if !v.is_object() {
-        return Err(Error::input(path, 1, None, "expected a JSON object (OLMES task metrics)"));
+        return Err(Error::input(
+            path,
+            1,
+            None,
+            "expected a JSON object (OLMES task metrics)",
+        ));
     }
     let tc = v.get("task_config");
     let mc = v.get("model_config");
@@ -115,14 +121,16 @@ fn read_config(path: &Path) -> Result<Config> {
         ["ignore_case", "ignore_punctuation"]
             .iter()
             .any(|k| m.get(*k).and_then(Value::as_bool) == Some(true))
-            || m.get("regexes_to_ignore").is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty()))
+            || m.get("regexes_to_ignore")
+                .is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty()))
     });
     Ok(Config {
         task_hash: str_of(v.get("task_hash")),
         model_hash: str_of(v.get("model_hash")),
-        model: mc
-            .and_then(|m| str_of(m.get("model")))
-            .or_else(|| mc.and_then(|m| m.get("metadata")).and_then(|m| str_of(m.get("alias")))),
+        model: mc.and_then(|m| str_of(m.get("model"))).or_else(|| {
+            mc.and_then(|m| m.get("metadata"))
+                .and_then(|m| str_of(m.get("alias")))
+        }),
         primary_metric: tc.and_then(|t| str_of(t.get("primary_metric"))),
         version: tc.and_then(|t| str_of(t.get("version"))),
         num_shots: tc.and_then(|t| u32_of(t.get("num_shots"))),
@@ -158,7 +166,10 @@ fn read_requests(path: &Path) -> Result<HashMap<i64, Request>> {
         }
         let req = v.get("request");
         let prompt = req.and_then(|r| r.get("context")).map(text_of);
-        let doc = v.get("doc").filter(|d| d.is_object()).map_or_else(|| "{}".to_string(), Value::to_string);
+        let doc = v
+            .get("doc")
+            .filter(|d| d.is_object())
+            .map_or_else(|| "{}".to_string(), Value::to_string);
         out.insert(
             doc_id,
             Request {
@@ -176,7 +187,12 @@ fn read_requests(path: &Path) -> Result<HashMap<i64, Request>> {
 }
 
 /// Read the OLMES files detection found, task by task.
-pub fn read_files(files: &[PathBuf], opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut IngestReport) -> Result<()> {
+pub fn read_files(
+    files: &[PathBuf],
+    opts: &IngestOptions,
+    sink: &mut Sink<'_>,
+    report: &mut IngestReport,
+) -> Result<()> {
     let mut tasks: BTreeMap<(PathBuf, String), Task> = BTreeMap::new();
     for f in files {
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -249,7 +265,11 @@ fn read_task(
         (Some(r), _) => r.clone(),
         (None, Some(m)) => m.clone(),
         (None, None) => {
-            let d = dir.file_name().and_then(|n| n.to_str()).unwrap_or("run").to_string();
+            let d = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("run")
+                .to_string();
             report.warnings.push(format!(
                 "{}: the model is not known (no metrics file); run id taken from its folder ('{d}'); pass --run to name it",
                 pred_path.display()
@@ -403,8 +423,8 @@ fn parse_prediction(
         .get("doc_id")
         .and_then(Value::as_i64)
         .ok_or_else(|| err("doc_id", "missing or not an integer".into()))?;
-    let native_id =
-        str_of(m.get("native_id")).ok_or_else(|| err("native_id", "missing (the item key of OLMES predictions)".into()))?;
+    let native_id = str_of(m.get("native_id"))
+        .ok_or_else(|| err("native_id", "missing (the item key of OLMES predictions)".into()))?;
     let metrics = match m.get("metrics") {
         Some(Value::Object(x)) => x.clone(),
         _ => return Err(err("metrics", "missing or not an object".into())),
@@ -442,13 +462,20 @@ fn parse_prediction(
                 .iter()
                 .find(|k| metrics.get(**k).is_some_and(|v| metric_score(v).is_some()))
                 .map(|s| s.to_string())
-                .ok_or_else(|| err("metrics", format!("none of {} present", PRIMARY_FALLBACK.join(", "))))?,
+                .ok_or_else(|| {
+                    err(
+                        "metrics",
+                        format!("none of {} present", PRIMARY_FALLBACK.join(", ")),
+                    )
+                })?,
             true,
         ),
     };
     let primary = match metrics.get(&metric) {
         None | Some(Value::Null) => None,
-        Some(v) => Some(metric_score(v).ok_or_else(|| err("metrics", format!("'{metric}' is not a number: {v}")))?),
+        Some(v) => {
+            Some(metric_score(v).ok_or_else(|| err("metrics", format!("'{metric}' is not a number: {v}")))?)
+        }
     };
     if let Some(s) = primary {
         if !(0.0..=1.0).contains(&s) {
@@ -505,7 +532,9 @@ fn parse_prediction(
     let mut repeat_check_failed = false;
     if !generative {
         // Multiple choice: one row, the chosen option.
-        let variant = metric.strip_prefix("acc_").map(|v| format!("predicted_index_{v}"));
+        let variant = metric
+            .strip_prefix("acc_")
+            .map(|v| format!("predicted_index_{v}"));
         let chosen = variant
             .as_deref()
             .and_then(|k| metrics.get(k))
@@ -535,7 +564,11 @@ fn parse_prediction(
         let reproduces = exact
             && label_text.is_some()
             && primary.is_some()
-            && outputs.first().and_then(answer).map(|a| Some(&a) == label_text.as_ref()) == primary.map(|p| p >= 1.0);
+            && outputs
+                .first()
+                .and_then(answer)
+                .map(|a| Some(&a) == label_text.as_ref())
+                == primary.map(|p| p >= 1.0);
         if exact && outputs.len() > 1 && primary.is_some() && !reproduces {
             repeat_check_failed = true;
         }

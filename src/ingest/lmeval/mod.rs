@@ -122,10 +122,28 @@ pub fn read_run(
             n_shot: info.and_then(|i| i.n_shot),
             max_gen_toks: info.and_then(|i| i.max_gen_toks),
             pass_threshold: opts.pass_threshold,
+            think_end: results.and_then(|r| r.think_end_token.as_deref()),
+            api_none_answers: results.is_some_and(|r| r.api_none_answers),
         };
         let filters = info.map(|i| i.filters.as_slice()).unwrap_or(&[]);
-        let rows = read_file(&f.path, &ctx, filters, opts, sink, report)?;
+        let mut tally = Tally::default();
+        let rows = read_file(&f.path, &ctx, filters, opts, sink, report, &mut tally)?;
         report.add_file(&f.path, "lm-eval", &run, &f.task, rows);
+        if tally.thinking_unfinished > 0 {
+            report.warnings.push(format!(
+                "{}: {} responses still hold the opening reasoning marker of think_end_token '{}' (the harness keeps the whole text when the closing marker never came): marked finish_reason=length",
+                f.path.display(),
+                tally.thinking_unfinished,
+                ctx.think_end.unwrap_or("")
+            ));
+        }
+        if tally.missing_answers > 0 {
+            report.warnings.push(format!(
+                "{}: {} missing API answers (null, or \"None\" from an API backend before lm-eval 0.4.12) read as empty responses",
+                f.path.display(),
+                tally.missing_answers
+            ));
+        }
         any |= rows > 0;
     }
     Ok((run, any))
@@ -296,6 +314,13 @@ fn scan_facts(path: &Path, filters: &[String]) -> Result<FileFacts> {
     Ok(facts)
 }
 
+/// Per-file counts of what the records showed.
+#[derive(Default)]
+struct Tally {
+    thinking_unfinished: usize,
+    missing_answers: usize,
+}
+
 /// Read one samples file into the sink in two passes (facts, then rows in
 /// parallel chunks), so memory follows the chunk, not the file. Returns the
 /// rows read.
@@ -306,6 +331,7 @@ fn read_file(
     opts: &IngestOptions,
     sink: &mut Sink<'_>,
     report: &mut IngestReport,
+    tally: &mut Tally,
 ) -> Result<usize> {
     let facts = scan_facts(path, filters)?;
     // Before v0.4.7 a task with k filters wrote k rows per doc without a
@@ -349,6 +375,8 @@ fn read_file(
                     return Err(error);
                 }
             };
+            tally.thinking_unfinished += usize::from(p.thinking_unfinished);
+            tally.missing_answers += usize::from(p.missing_answer);
             let mut row = p.row;
             if legacy {
                 let n = seen_per_doc.entry(p.doc_id.clone()).or_insert(0);
