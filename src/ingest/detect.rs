@@ -384,6 +384,37 @@ pub fn plan(files: &[PathBuf], given: &[PathBuf], forced: Format) -> Result<Plan
     Ok(plan)
 }
 
+/// What to print about detection: one line per file when there are few,
+/// else one line per folder and format (every file is in the report).
+pub fn summary(detected: &[Detected]) -> Vec<String> {
+    if detected.len() <= 12 {
+        return detected
+            .iter()
+            .map(|d| format!("format {}: {} ({})", d.format, d.path, d.reason))
+            .collect();
+    }
+    let mut per: std::collections::BTreeMap<(String, &str), usize> = std::collections::BTreeMap::new();
+    for d in detected {
+        let p = Path::new(&d.path);
+        // A HELM entry is its run folder already.
+        let dir = if d.format == "helm" {
+            p
+        } else {
+            p.parent().unwrap_or(p)
+        };
+        *per.entry((dir.display().to_string(), d.format.as_str()))
+            .or_default() += 1;
+    }
+    per.into_iter()
+        .map(|((dir, f), n)| {
+            format!(
+                "format {f}: {dir} ({n} {})",
+                if n == 1 { "entry" } else { "entries" }
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
