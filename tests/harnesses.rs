@@ -442,6 +442,18 @@ fn detection_tells_inspect_and_lighteval_files_apart() {
     assert_eq!(detect(&olmes).unwrap().unwrap().0, Format::Olmes);
     let lm = samples_dir().join("phi3-lmeval/gsm8k/gsm8k-phi-3-mini_2025-08-07T11-42-40.066002.json");
     assert_eq!(detect(&lm).unwrap().unwrap().0, Format::LmEval);
+    // lm-eval logs written under `results/<model>/` (a common --output_path)
+    // beside a `predictions/` folder are still lm-eval, not OpenCompass.
+    let work = tmp.path().join("out");
+    copy_dir(
+        &samples_dir().join("pyfade-lmeval/gsm8k"),
+        &work.join("results/gemma"),
+    );
+    fs::create_dir_all(work.join("predictions")).unwrap();
+    for f in fs::read_dir(work.join("results/gemma")).unwrap() {
+        let p = f.unwrap().path();
+        assert_eq!(detect(&p).unwrap().unwrap().0, Format::LmEval, "{}", p.display());
+    }
 }
 
 #[test]

@@ -156,15 +156,19 @@ fn work_dir_has_oc_json(work: &Path) -> bool {
 fn oc_shape(h: &[u8]) -> bool {
     let t = String::from_utf8_lossy(h);
     let t = t.trim_start();
-    if !t.starts_with('{') {
+    let Some(rest) = t.strip_prefix('{') else {
         return false;
-    }
-    t.contains("\"origin_prompt\"")
-        || t.contains("\"prediction\"")
-        || t.contains("\"details\"")
-        || t.contains("\"example_abbr\"")
-        || t.contains("\"accuracy\"")
-        || t.contains("\"score\"")
+    };
+    let rest = rest.trim_start();
+    // Predictions (and judge outputs): keyed by index, records with a prediction.
+    let indexed =
+        rest.starts_with("\"0\"") && (t.contains("\"prediction\"") || t.contains("\"origin_prompt\""));
+    // Results: per-sample details, or metrics only (`{"accuracy": 57.3}`).
+    let details = t.contains("\"details\"") && !t.contains("\"configs\"");
+    let metrics_only = h.len() < 1 << 16
+        && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(t)
+            .is_ok_and(|m| !m.is_empty() && m.values().all(serde_json::Value::is_number));
+    indexed || details || metrics_only
 }
 
 /// An Inspect JSON log starts with its `version` and `status`.
@@ -225,7 +229,13 @@ pub fn detect(path: &Path) -> Result<Option<(Format, String)>> {
             ),
         )));
     }
-    if let Some((_, part)) = opencompass_place(path) {
+    // lm-eval output is often written under a folder named `results`: its
+    // own signatures win over the OpenCompass layout.
+    let lm_named = ext == "jsonl" && lmeval::samples_file_name(name).is_some();
+    let oc = if lm_named { None } else { opencompass_place(path) };
+    if let Some((_, part)) =
+        oc.filter(|_| !(ext == "json" && lmeval::results::read(path).is_ok_and(|r| r.is_some())))
+    {
         let role = match part {
             "predictions" | "results" => "per-sample records",
             "configs" => "only max_out_len is read",
