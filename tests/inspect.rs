@@ -294,7 +294,7 @@ fn auto_detects_inspect_logs_by_extension_and_content() {
 fn corrupt_inputs_give_located_errors_and_exit_2() {
     let cases = [
         ("truncated.eval", "not a readable .eval log"),
-        ("not-a-zip.eval", "not a readable .eval log"),
+        ("not-a-zip.eval", "not a zip archive"),
         ("no-header.eval", "needs 'header.json' or '_journal/start.json'"),
         (
             "bad-json.eval",

@@ -450,6 +450,7 @@ fn hostile() -> (
     let mut g = grid_comparison(&b);
     g.slices[0].slice = format!("operation={EVIL} & task_type=mc");
     let ingest = IngestReport {
+        detected: Vec::new(),
         files: vec![FileRead {
             path: format!("logs/{EVIL}.jsonl"),
             format: "lm-eval".into(),

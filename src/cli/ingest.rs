@@ -52,6 +52,9 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     )?;
     let report_path = a.out.with_extension("ingest.json");
     crate::slices::write::write_json(&report_path, &report)?;
+    for line in crate::ingest::detect::summary(&report.detected) {
+        out.say(line);
+    }
     out.say(format!(
         "{} rows from {} files, runs: {}",
         done.rows,

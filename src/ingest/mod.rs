@@ -5,16 +5,20 @@
 //! are never dropped silently (a malformed record is an error naming file,
 //! line and field; with `skip_bad` it is skipped, counted and listed), and two
 //! rows with the same (run, task, item, filter, sample) are an error.
-//! Inspect AI logs (`.eval`, and `.json` with `EvalLog`'s keys) are read by
-//! [`inspect`], lighteval details parquet (`--format lighteval`) by
-//! [`lighteval`]. The OpenCompass reader is not written yet: such files
-//! are reported as unsupported rather than misread.
+//! Formats are told apart by `detect`. Inspect AI logs (`.eval`, and
+//! `.json` with `EvalLog`'s keys) are read by [`inspect`], lighteval details
+//! parquet by [`lighteval`].
 
+pub mod detect;
 pub mod family;
 pub mod generic;
 pub mod inspect;
 pub mod lighteval;
+pub mod helm;
 pub mod lmeval;
+pub mod olmes;
+pub mod opencompass;
+pub mod pyjson;
 pub mod sink;
 
 use std::path::{Path, PathBuf};
@@ -27,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::table::SampleTable;
 
 /// Input formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Format {
     Auto,
     LmEval,
@@ -35,6 +39,8 @@ pub enum Format {
     Inspect,
     Lighteval,
     Opencompass,
+    Olmes,
+    Helm,
 }
 
 /// How to read the inputs.
@@ -102,6 +108,8 @@ pub struct FileRead {
 /// What ingest did, for the report and for auditors.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IngestReport {
+    /// The format chosen for every file (HELM: every run folder), and why.
+    pub detected: Vec<detect::Detected>,
     pub files: Vec<FileRead>,
     pub skipped: Vec<Skipped>,
     /// Files under the given folders that are not evaluation logs.
@@ -143,25 +151,6 @@ fn walk(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn extension(p: &Path) -> &str {
-    p.extension().and_then(|e| e.to_str()).unwrap_or("")
-}
-
-fn first_line_looks_like_lmeval(path: &Path) -> Result<bool> {
-    use std::io::{BufRead, BufReader};
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = BufReader::new(f);
-    let mut line = String::new();
-    while reader.read_line(&mut line).map_err(|e| Error::io(path, e))? > 0 {
-        let t = line.trim();
-        if !t.is_empty() {
-            return Ok(t.starts_with('[') || (t.contains("\"doc_id\"") && t.contains("\"resps\"")));
-        }
-        line.clear();
-    }
-    Ok(false)
-}
-
 /// Read every evaluation log under `paths` into one in-memory table (for
 /// tests and small inputs; the pipeline streams through [`ingest_into`]).
 pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, IngestReport)> {
@@ -189,104 +178,13 @@ pub fn ingest_into(
     opts: &IngestOptions,
     sink_opts: SinkOptions<'_>,
 ) -> Result<(SinkOutput, IngestReport)> {
-    if matches!(opts.format, Format::Opencompass) {
-        return Err(Error::usage(format!(
-            "the {:?} reader is not implemented yet; convert the logs to JSONL and use --format generic with a --columns mapping",
-            opts.format
-        )));
-    }
     let files = walk(paths)?;
-    let mut report = IngestReport::default();
-    let mut results_files = Vec::new();
-    let mut lm_samples = Vec::new();
-    let mut legacy: Vec<PathBuf> = Vec::new();
-    let mut generic_files = Vec::new();
-    let mut inspect_files = Vec::new();
-    let mut lighteval_files = Vec::new();
-    for f in &files {
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let ext = extension(f);
-        let lm_ok = matches!(opts.format, Format::Auto | Format::LmEval);
-        let gen_ok = matches!(opts.format, Format::Auto | Format::Generic);
-        let inspect_ok = matches!(opts.format, Format::Auto | Format::Inspect | Format::Lighteval);
-        if inspect_ok && matches!(ext, "eval" | "json") && inspect::is_log(f)? {
-            inspect_files.push(f.clone());
-            continue;
-        }
-        if opts.format == Format::Lighteval && ext == "parquet" {
-            lighteval_files.push(f.clone());
-            continue;
-        }
-        if lm_ok && ext == "json" {
-            if let Some(r) = lmeval::results::read(f)? {
-                results_files.push(r);
-                continue;
-            }
-            if first_line_looks_like_lmeval(f)? {
-                legacy.push(f.clone());
-                continue;
-            }
-        }
-        if lm_ok && ext == "jsonl" {
-            if let Some((task, date)) = lmeval::samples_file_name(name) {
-                lm_samples.push(lmeval::SamplesFile {
-                    path: f.clone(),
-                    task: task.to_string(),
-                    date_id: Some(date.to_string()),
-                });
-                continue;
-            }
-            if first_line_looks_like_lmeval(f)? {
-                legacy.push(f.clone());
-                continue;
-            }
-        }
-        if gen_ok && matches!(ext, "jsonl" | "csv" | "parquet") {
-            generic_files.push(f.clone());
-            continue;
-        }
-        if opts.format != Format::Auto || paths.iter().any(|p| p == f) {
-            return Err(Error::usage(format!(
-                "{}: not a recognised {} file; give --format and, for generic files, --columns",
-                f.display(),
-                match opts.format {
-                    Format::LmEval => "lm-evaluation-harness",
-                    Format::Generic => "generic (.jsonl, .csv, .parquet)",
-                    Format::Inspect => "Inspect AI log (.eval, .json)",
-                    Format::Lighteval => "lighteval details (.parquet) or Inspect log (.eval, .json)",
-                    _ => "evaluation log",
-                }
-            )));
-        }
-        report.ignored.push(f.display().to_string());
-    }
-    // Legacy (<= v0.4.2) files take their task from the results.json beside them.
-    for f in legacy {
-        let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
-        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        let beside: Vec<&lmeval::results::ResultsFile> = results_files
-            .iter()
-            .filter(|r| r.path.parent().map(Path::to_path_buf).unwrap_or_default() == dir)
-            .collect();
-        let task = beside
-            .iter()
-            .find_map(|r| lmeval::legacy_task(stem, r.tasks.keys()))
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "{}: lm-eval sample file whose task cannot be told: its name is not samples_<task>_<date>.jsonl and no results file beside it lists a task that ends its name",
-                    f.display()
-                ))
-            })?;
-        let date_id = beside
-            .iter()
-            .find(|r| r.tasks.contains_key(&task))
-            .and_then(|r| r.date_id.clone());
-        lm_samples.push(lmeval::SamplesFile {
-            path: f,
-            task,
-            date_id,
-        });
-    }
+    let plan = detect::plan(&files, paths, opts.format)?;
+    let mut report = IngestReport {
+        detected: plan.detected,
+        ignored: plan.ignored,
+        ..IngestReport::default()
+    };
     // Refuse to overwrite an input with the output.
     if let Some(out) = sink_opts.out {
         if let Ok(o) = std::fs::canonicalize(out) {
@@ -301,20 +199,40 @@ pub fn ingest_into(
         }
     }
     let mut sink = Sink::new(sink_opts)?;
-    lmeval::read_all(&results_files, &lm_samples, opts, &mut sink, &mut report)?;
-    for f in &generic_files {
-        generic::read(f, opts, &mut sink, &mut report)?;
-    }
-    for f in &inspect_files {
-        inspect::read(f, opts, &mut sink, &mut report)?;
-    }
-    for f in &lighteval_files {
-        lighteval::read(f, opts, &mut sink, &mut report)?;
+    // One arm per reader; every reader gets the files detected as its format.
+    for (format, group) in &plan.groups {
+        match format {
+            Format::LmEval => lmeval::read_files(group, opts, &mut sink, &mut report)?,
+            Format::Generic => {
+                for f in group {
+                    generic::read(f, opts, &mut sink, &mut report)?;
+                }
+            }
+            Format::Olmes => olmes::read_files(group, opts, &mut sink, &mut report)?,
+            Format::Helm => helm::read_files(group, opts, &mut sink, &mut report)?,
+            Format::Opencompass => opencompass::read_files(group, opts, &mut sink, &mut report)?,
+            Format::Inspect => {
+                for f in group {
+                    inspect::read(f, opts, &mut sink, &mut report)?;
+                }
+            }
+            Format::Lighteval => {
+                for f in group {
+                    // lighteval >= 0.12 writes Inspect logs.
+                    if matches!(f.extension().and_then(|e| e.to_str()), Some("eval" | "json")) {
+                        inspect::read(f, opts, &mut sink, &mut report)?;
+                    } else {
+                        lighteval::read(f, opts, &mut sink, &mut report)?;
+                    }
+                }
+            }
+            Format::Auto => {}
+        }
     }
     let out = sink.finish(&mut report)?;
     if out.rows == 0 {
         return Err(Error::usage(format!(
-            "no samples found in {}; caploop reads lm-evaluation-harness --log_samples folders and generic .jsonl/.csv/.parquet files",
+            "no samples found in {}; caploop reads lm-evaluation-harness, Inspect AI, lighteval, OLMES, HELM and OpenCompass outputs and generic .jsonl/.csv/.parquet files",
             paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         )));
     }

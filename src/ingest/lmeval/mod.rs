@@ -122,10 +122,28 @@ pub fn read_run(
             n_shot: info.and_then(|i| i.n_shot),
             max_gen_toks: info.and_then(|i| i.max_gen_toks),
             pass_threshold: opts.pass_threshold,
+            think_end: results.and_then(|r| r.think_end_token.as_deref()),
+            api_none_answers: results.is_some_and(|r| r.api_none_answers),
         };
         let filters = info.map(|i| i.filters.as_slice()).unwrap_or(&[]);
-        let rows = read_file(&f.path, &ctx, filters, opts, sink, report)?;
+        let mut tally = Tally::default();
+        let rows = read_file(&f.path, &ctx, filters, opts, sink, report, &mut tally)?;
         report.add_file(&f.path, "lm-eval", &run, &f.task, rows);
+        if tally.thinking_unfinished > 0 {
+            report.warnings.push(format!(
+                "{}: {} responses still hold the opening reasoning marker of think_end_token '{}' (the harness keeps the whole text when the closing marker never came): marked finish_reason=length",
+                f.path.display(),
+                tally.thinking_unfinished,
+                ctx.think_end.unwrap_or("")
+            ));
+        }
+        if tally.missing_answers > 0 {
+            report.warnings.push(format!(
+                "{}: {} missing API answers (null, or \"None\" from an API backend before lm-eval 0.4.12) read as empty responses",
+                f.path.display(),
+                tally.missing_answers
+            ));
+        }
         any |= rows > 0;
     }
     Ok((run, any))
@@ -296,6 +314,13 @@ fn scan_facts(path: &Path, filters: &[String]) -> Result<FileFacts> {
     Ok(facts)
 }
 
+/// Per-file counts of what the records showed.
+#[derive(Default)]
+struct Tally {
+    thinking_unfinished: usize,
+    missing_answers: usize,
+}
+
 /// Read one samples file into the sink in two passes (facts, then rows in
 /// parallel chunks), so memory follows the chunk, not the file. Returns the
 /// rows read.
@@ -306,6 +331,7 @@ fn read_file(
     opts: &IngestOptions,
     sink: &mut Sink<'_>,
     report: &mut IngestReport,
+    tally: &mut Tally,
 ) -> Result<usize> {
     let facts = scan_facts(path, filters)?;
     // Before v0.4.7 a task with k filters wrote k rows per doc without a
@@ -349,6 +375,8 @@ fn read_file(
                     return Err(error);
                 }
             };
+            tally.thinking_unfinished += usize::from(p.thinking_unfinished);
+            tally.missing_answers += usize::from(p.missing_answer);
             let mut row = p.row;
             if legacy {
                 let n = seen_per_doc.entry(p.doc_id.clone()).or_insert(0);
@@ -374,6 +402,64 @@ fn read_file(
         }
     }
     Ok(rows)
+}
+
+/// Read the files detection gave to lm-eval: results files, samples files
+/// named `samples_<task>_<date>.jsonl`, and legacy (<= v0.4.2) files that
+/// take their task from the results file beside them.
+pub fn read_files(
+    files: &[PathBuf],
+    opts: &IngestOptions,
+    sink: &mut Sink<'_>,
+    report: &mut IngestReport,
+) -> Result<()> {
+    let mut results_files = Vec::new();
+    let mut samples = Vec::new();
+    let mut legacy = Vec::new();
+    for f in files {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if f.extension().is_some_and(|e| e == "json") {
+            if let Some(r) = results::read(f)? {
+                results_files.push(r);
+                continue;
+            }
+        }
+        match samples_file_name(name) {
+            Some((task, date)) => samples.push(SamplesFile {
+                path: f.clone(),
+                task: task.to_string(),
+                date_id: Some(date.to_string()),
+            }),
+            None => legacy.push(f.clone()),
+        }
+    }
+    for f in legacy {
+        let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
+        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let beside: Vec<&ResultsFile> = results_files
+            .iter()
+            .filter(|r| r.path.parent().map(Path::to_path_buf).unwrap_or_default() == dir)
+            .collect();
+        let task = beside
+            .iter()
+            .find_map(|r| legacy_task(stem, r.tasks.keys()))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{}: lm-eval sample file whose task cannot be told: its name is not samples_<task>_<date>.jsonl and no results file beside it lists a task that ends its name",
+                    f.display()
+                ))
+            })?;
+        let date_id = beside
+            .iter()
+            .find(|r| r.tasks.contains_key(&task))
+            .and_then(|r| r.date_id.clone());
+        samples.push(SamplesFile {
+            path: f,
+            task,
+            date_id,
+        });
+    }
+    read_all(&results_files, &samples, opts, sink, report)
 }
 
 /// Group samples files by folder and `date_id`, pair each group with its

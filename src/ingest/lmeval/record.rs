@@ -46,6 +46,12 @@ const NOT_METRICS: &[&str] = &[
     "prompt_hash",
     "target_hash",
     "task_name",
+    // v0.4.12 results fields and v0.5 per-repeat scores: not metrics.
+    "name",
+    "alias",
+    "sample_len",
+    "sample_count",
+    "scores_per_repeat",
 ];
 
 /// The top-level fields of a record, unparsed, in file order. A record has a
@@ -96,6 +102,10 @@ pub struct RecordContext<'a> {
     pub n_shot: Option<u32>,
     pub max_gen_toks: Option<u32>,
     pub pass_threshold: f64,
+    /// The run strips reasoning up to this marker (`think_end_token`).
+    pub think_end: Option<&'a str>,
+    /// A response `"None"` is a missing API answer (pre-v0.4.12 API runs).
+    pub api_none_answers: bool,
 }
 
 /// Why a record could not be read: the field and what was wrong with it.
@@ -259,6 +269,16 @@ pub struct Parsed {
     pub doc_id: String,
     /// The item key came from `doc_hash` (not from task + doc id).
     pub hashed: bool,
+    /// The response still holds the opening reasoning marker: the closing
+    /// marker never came (the limit cut the reasoning).
+    pub thinking_unfinished: bool,
+    /// A missing API answer read as an empty response.
+    pub missing_answer: bool,
+}
+
+/// The opening marker of a closing one: `</think>` -> `<think>`.
+fn opening_marker(end: &str) -> Option<String> {
+    end.strip_prefix("</").map(|rest| format!("<{rest}"))
 }
 
 /// Parse one record (one JSON object) into a row. `source` is `file:line`.
@@ -330,10 +350,27 @@ pub fn parse_record(text: &str, ctx: &RecordContext<'_>, source: String) -> Resu
                 Value::Null => None,
                 other => Some(leaf_text(other)),
             };
-            (Some(leaf_text(v)), extracted)
+            // A null answer (an API model that returned no content) is an
+            // empty response, as lm-eval v0.4.12 logs it.
+            let text = if v.is_null() { String::new() } else { leaf_text(v) };
+            (Some(text), extracted)
         }
         None => (None, None),
     };
+    let generative = matches!(first, Some(v) if !v.is_array());
+    let missing_answer = generative
+        && (first.is_some_and(Value::is_null)
+            || (ctx.api_none_answers && response.as_deref() == Some("None")));
+    let response = if missing_answer {
+        Some(String::new())
+    } else {
+        response
+    };
+    let thinking_unfinished = generative
+        && ctx
+            .think_end
+            .and_then(opening_marker)
+            .is_some_and(|open| response.as_deref().is_some_and(|r| r.contains(&open)));
     let response_chars = response.as_deref().map_or(0, |r| r.chars().count()) as u32;
     let hashed = doc_hash.is_some();
     let row = SampleRow {
@@ -350,7 +387,9 @@ pub fn parse_record(text: &str, ctx: &RecordContext<'_>, source: String) -> Resu
         extracted,
         score,
         correct: score >= ctx.pass_threshold,
-        finish_reason: None,
+        // The harness keeps the whole text when the closing reasoning marker
+        // is missing: the generation limit cut the reasoning.
+        finish_reason: thinking_unfinished.then(|| "length".to_string()),
         response_tokens: None,
         response_chars,
         meta: doc.get().to_string(),
@@ -360,7 +399,13 @@ pub fn parse_record(text: &str, ctx: &RecordContext<'_>, source: String) -> Resu
         max_gen_toks: ctx.max_gen_toks,
         source,
     };
-    Ok(Parsed { row, doc_id, hashed })
+    Ok(Parsed {
+        row,
+        doc_id,
+        hashed,
+        thinking_unfinished,
+        missing_answer,
+    })
 }
 
 #[cfg(test)]
@@ -376,7 +421,61 @@ mod tests {
             n_shot: Some(5),
             max_gen_toks: Some(256),
             pass_threshold: 1.0,
+            think_end: None,
+            api_none_answers: false,
         }
+    }
+
+    #[test]
+    fn stripped_reasoning_missing_answers_and_results_fields() {
+        let mut c = ctx();
+        c.think_end = Some("</think>");
+        c.api_none_answers = true;
+        // The marker never came: the harness kept the whole text.
+        let cut = r#"{"doc_id": 1, "doc": {}, "resps": [["<think>Let me count 1, 2, 3"]], "filtered_resps": ["[invalid]"], "exact_match": 0.0}"#;
+        let p = parse_record(cut, &c, "f:1".into()).unwrap();
+        assert!(p.thinking_unfinished);
+        assert_eq!(p.row.finish_reason.as_deref(), Some("length"));
+        // Stripped as the harness does: the answer only, nothing inferred.
+        let ok = r#"{"doc_id": 2, "doc": {}, "resps": [["The answer is 7"]], "filtered_resps": ["7"], "exact_match": 1.0}"#;
+        let p = parse_record(ok, &c, "f:2".into()).unwrap();
+        assert!(!p.thinking_unfinished);
+        assert_eq!(p.row.finish_reason, None);
+        // Missing API answers: null, and "None" before v0.4.12.
+        for (line, resp) in [
+            (
+                r#"{"doc_id": 3, "doc": {}, "resps": [[null]], "filtered_resps": ["[invalid]"], "exact_match": 0.0}"#,
+                "null",
+            ),
+            (
+                r#"{"doc_id": 4, "doc": {}, "resps": [["None"]], "filtered_resps": ["[invalid]"], "exact_match": 0.0}"#,
+                "None",
+            ),
+            (
+                r#"{"doc_id": 5, "doc": {}, "resps": [[""]], "filtered_resps": [""], "exact_match": 0.0}"#,
+                "empty",
+            ),
+        ] {
+            let p = parse_record(line, &c, "f:3".into()).unwrap();
+            assert_eq!(p.row.response.as_deref(), Some(""), "{resp}");
+            assert_eq!(p.row.response_chars, 0);
+        }
+        c.api_none_answers = false;
+        let p = parse_record(
+            r#"{"doc_id": 4, "doc": {}, "resps": [["None"]], "exact_match": 0.0}"#,
+            &c,
+            "f:4".into(),
+        )
+        .unwrap();
+        assert_eq!(
+            p.row.response.as_deref(),
+            Some("None"),
+            "a local model may answer None"
+        );
+        // Without a metrics list, v0.4.12 fields are not taken for metrics.
+        let line = r#"{"doc_id": 6, "doc": {}, "resps": [["x"]], "name": "gsm8k", "sample_len": 10, "sample_count": 10, "alias": "g", "f1": 0.5}"#;
+        let p = parse_record(line, &c, "f:6".into()).unwrap();
+        assert_eq!(p.row.score, 0.5);
     }
 
     #[test]

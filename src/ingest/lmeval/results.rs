@@ -31,6 +31,40 @@ pub struct ResultsFile {
     /// The model name, used as the run id unless `--run` is given.
     pub model_name: Option<String>,
     pub tasks: BTreeMap<String, TaskInfo>,
+    /// `think_end_token` of the model arguments (v0.4.9.1+): the harness
+    /// kept only the text after the last such marker in every response.
+    pub think_end_token: Option<String>,
+    /// The model backend answers through an API (`*-completions`, ...) and
+    /// the harness is older than v0.4.12, which logs a missing answer as
+    /// `""`; before it a missing answer became the text `"None"`.
+    pub api_none_answers: bool,
+}
+
+/// `key=value` of a `model_args` string or dict.
+fn model_arg(args: &Value, key: &str) -> Option<String> {
+    match args {
+        Value::String(s) => s.split(',').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        }),
+        Value::Object(m) => m.get(key).and_then(as_text),
+        _ => None,
+    }
+}
+
+/// `0.4.11` < `0.4.12`; unparsable parts compare as 0.
+fn version_lt(v: &str, than: &[u64]) -> bool {
+    let parts: Vec<u64> = v
+        .split(['.', '+', '-'])
+        .map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect();
+    parts.as_slice() < than
 }
 
 /// The `<date_id>` suffix of an lm-eval file name (`..._2024-12-23T14-45-44.695233.jsonl`).
@@ -153,11 +187,28 @@ pub fn parse(path: &Path, v: &Value) -> ResultsFile {
             tasks.insert(task.clone(), info);
         }
     }
+    let config = v.get("config");
+    let args = config.and_then(|c| c.get("model_args"));
+    let think_end_token = args
+        .and_then(|a| model_arg(a, "think_end_token"))
+        .filter(|t| !t.is_empty());
+    let backend = config
+        .and_then(|c| c.get("model"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let api =
+        backend.contains("completions") || backend.starts_with("anthropic") || backend.starts_with("openai");
+    let old = v
+        .get("lm_eval_version")
+        .and_then(Value::as_str)
+        .is_none_or(|ver| version_lt(ver, &[0, 4, 12]));
     ResultsFile {
         path: path.to_path_buf(),
         date_id: date_id(file_name).map(str::to_string),
         model_name,
         tasks,
+        think_end_token,
+        api_none_answers: api && old,
     }
 }
 
@@ -187,6 +238,29 @@ mod tests {
         );
         assert_eq!(date_id("results.json"), None);
         assert_eq!(date_id("samples_gsm8k.jsonl"), None);
+    }
+
+    #[test]
+    fn thinking_and_api_settings_come_from_the_config() {
+        let v: Value = serde_json::json!({"results": {"gsm8k": {"alias": "gsm8k", "name": "gsm8k", "sample_len": 10}},
+            "configs": {}, "lm_eval_version": "0.4.11",
+            "config": {"model": "local-chat-completions", "model_args": {"model": "m", "think_end_token": "</think>"}}});
+        let r = parse(Path::new("r.json"), &v);
+        assert_eq!(r.think_end_token.as_deref(), Some("</think>"));
+        assert!(r.api_none_answers);
+        let v: Value = serde_json::json!({"results": {}, "configs": {}, "lm_eval_version": "0.4.12",
+            "config": {"model": "local-chat-completions", "model_args": "model=m,think_end_token=</think>"}});
+        let r = parse(Path::new("r.json"), &v);
+        assert_eq!(r.think_end_token.as_deref(), Some("</think>"));
+        assert!(
+            !r.api_none_answers,
+            "0.4.12 logs a missing answer as an empty string"
+        );
+        let v: Value = serde_json::json!({"results": {}, "configs": {}, "config": {"model": "hf", "model_args": "pretrained=m"}});
+        let r = parse(Path::new("r.json"), &v);
+        assert_eq!(r.think_end_token, None);
+        assert!(!r.api_none_answers);
+        assert!(version_lt("0.4.9.1", &[0, 4, 12]) && !version_lt("0.5.0.dev1", &[0, 4, 12]));
     }
 
     #[test]
