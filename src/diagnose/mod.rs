@@ -14,6 +14,7 @@ pub mod rules;
 pub mod samples;
 pub mod settings;
 pub mod verdict;
+pub mod weakness;
 
 use std::path::Path;
 
