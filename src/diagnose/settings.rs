@@ -53,6 +53,9 @@ pub struct DiagnoseSettings {
     /// Without a baseline: a target mean per benchmark; discovered slices
     /// whose interval lies wholly below it are listed as below target.
     pub targets: BTreeMap<String, f64>,
+    /// The weakness analysis of PAPER.md section 5 (axis, κ, θ, pool sizes)
+    /// and the axes that make a weakness a concept gap or a capability deficit.
+    pub weakness: super::weakness::WeaknessSettings,
 }
 
 impl Default for DiagnoseSettings {
@@ -67,6 +70,7 @@ impl Default for DiagnoseSettings {
             rules: default_rules(),
             discovery: DiscoverySettings::default(),
             targets: BTreeMap::new(),
+            weakness: super::weakness::WeaknessSettings::default(),
         }
     }
 }

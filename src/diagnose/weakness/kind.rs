@@ -50,7 +50,9 @@ impl WeaknessKind {
 pub fn classify(slice: &str, s: &WeaknessSettings) -> WeaknessKind {
     let preds = crate::mapping::parse_slice(slice);
     let concept = preds.iter().any(|(a, _)| s.concept_axes.iter().any(|x| x == a));
-    let capability = preds.iter().any(|(a, _)| s.capability_axes.iter().any(|x| x == a));
+    let capability = preds
+        .iter()
+        .any(|(a, _)| s.capability_axes.iter().any(|x| x == a));
     match (concept, capability) {
         (true, true) => WeaknessKind::Both,
         (true, false) => WeaknessKind::ConceptGap,
@@ -87,14 +89,20 @@ mod tests {
     #[test]
     fn the_axes_of_a_slice_decide_its_kind() {
         let s = WeaknessSettings::default();
-        assert_eq!(classify("operation=counting", &s), WeaknessKind::CapabilityDeficit);
+        assert_eq!(
+            classify("operation=counting", &s),
+            WeaknessKind::CapabilityDeficit
+        );
         assert_eq!(classify("background=number_theory", &s), WeaknessKind::ConceptGap);
         assert_eq!(
             classify("background=number_theory & operation=counting", &s),
             WeaknessKind::Both
         );
         assert_eq!(classify("task_type=word_problem", &s), WeaknessKind::Other);
-        assert_eq!(classify("domain=law & task_type=factual_qa", &s), WeaknessKind::ConceptGap);
+        assert_eq!(
+            classify("domain=law & task_type=factual_qa", &s),
+            WeaknessKind::ConceptGap
+        );
     }
 
     #[test]

@@ -312,8 +312,102 @@ pub fn of_dataset(
     );
     WeaknessReport {
         run: ds.runs[cand].clone(),
-        benchmarks: benchmarks.iter().map(|&b| ds.benchmarks[b as usize].clone()).collect(),
+        benchmarks: benchmarks
+            .iter()
+            .map(|&b| ds.benchmarks[b as usize].clone())
+            .collect(),
         scope,
         analysis,
+    }
+}
+
+/// The diagnostic set: with a baseline, the benchmarks whose verdict is
+/// `data_in` (the weakness the data should fix); without one, every
+/// benchmark. Either way only benchmarks with a value on the axis for at
+/// least one item (pooling items the axis does not describe would only
+/// dilute `Err(D)`). Returns the benchmark ids and a sentence saying why.
+pub fn scope(
+    ds: &crate::slices::Dataset,
+    data_in: Option<&[&str]>,
+    s: &WeaknessSettings,
+) -> (Vec<u32>, String) {
+    let prefix = format!("{}=", s.axis);
+    let unknown = format!("{prefix}{}", crate::taxonomy::UNKNOWN_VALUE);
+    let on_axis: Vec<bool> = ds
+        .tags
+        .iter()
+        .map(|t| t.starts_with(&prefix) && *t != unknown)
+        .collect();
+    let described = |b: u32| {
+        ds.benchmark_items(b)
+            .any(|i| ds.items[i].tags.iter().any(|&t| on_axis[t as usize]))
+    };
+    let picked: Vec<u32> = (0..ds.benchmarks.len() as u32)
+        .filter(|&b| data_in.is_none_or(|d| d.contains(&ds.benchmarks[b as usize].as_str())))
+        .filter(|&b| described(b))
+        .collect();
+    let why = match data_in {
+        Some(_) if picked.is_empty() => format!(
+            "no data_in benchmark has a value on `{}`: nothing for targeted data",
+            s.axis
+        ),
+        Some(_) => format!("the data_in benchmarks with values on `{}`, pooled", s.axis),
+        None => format!("no baseline: every benchmark with values on `{}`, pooled", s.axis),
+    };
+    (picked, why)
+}
+
+/// `kind: capability_deficit (operation=counting & ...)` for a `data_in` verdict.
+pub fn kind_line(v: &super::BenchmarkVerdict) -> Option<String> {
+    let k = v.weakness_kind?;
+    Some(format!(
+        "kind: {} ({}, from {})",
+        k.as_str(),
+        k.words(),
+        v.weakness_kind_slice.as_deref().unwrap_or("?")
+    ))
+}
+
+/// The pool's top `k` features in a line each, for the terminal.
+pub fn summary_lines(r: &WeaknessReport, k: usize) -> Vec<String> {
+    let a = &r.analysis;
+    if a.pool().next().is_none() {
+        return Vec::new();
+    }
+    let mut out = vec![format!(
+        "weakness of {} on `{}` over {} ({} items, error {:.1}%): top features",
+        r.run,
+        a.axis,
+        r.benchmarks.join(", "),
+        a.items,
+        100.0 * a.error_rate
+    )];
+    for f in a.pool().take(k) {
+        out.push(format!(
+            "  {:>2}. {:<48} Weak {:.3}  n={}  error {:.1}%  q = {}{}",
+            f.rank.unwrap_or(0),
+            f.name(),
+            f.weak,
+            f.n,
+            100.0 * f.error_rate,
+            fmt_q(f.q_value),
+            if f.significant {
+                ""
+            } else {
+                "  (noise at this FDR)"
+            }
+        ));
+    }
+    out
+}
+
+/// q-value for text: three significant digits, `n/a` when undefined.
+pub fn fmt_q(q: f64) -> String {
+    if !q.is_finite() {
+        "n/a".into()
+    } else if q < 1e-3 {
+        format!("{q:.1e}")
+    } else {
+        format!("{q:.3}")
     }
 }

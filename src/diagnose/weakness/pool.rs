@@ -170,7 +170,11 @@ pub(super) fn analyse(input: &WeaknessInput<'_>, axis: &str, s: &WeaknessSetting
         }
     }
     let get = |counts: &BTreeMap<Vec<u32>, Count>, k: &[u32]| counts.get(k).copied().unwrap_or_default();
-    let name = |ids: &[u32]| ids.iter().map(|&t| input.values[t as usize].clone()).collect::<Vec<_>>();
+    let name = |ids: &[u32]| {
+        ids.iter()
+            .map(|&t| input.values[t as usize].clone())
+            .collect::<Vec<_>>()
+    };
 
     let base_feature = |ids: &[u32], c: Count| {
         let rate = c.err / c.n as f64;
@@ -207,7 +211,10 @@ pub(super) fn analyse(input: &WeaknessInput<'_>, axis: &str, s: &WeaknessSetting
     }
     // Pairs with support θ.
     let mut pair_idx: Vec<usize> = Vec::new();
-    for (k, c) in counts.iter().filter(|(k, c)| k.len() == 2 && c.n >= s.theta.max(1)) {
+    for (k, c) in counts
+        .iter()
+        .filter(|(k, c)| k.len() == 2 && c.n >= s.theta.max(1))
+    {
         let mut f = base_feature(k, *c);
         for (u, o) in [(k[0], k[1]), (k[1], k[0])] {
             let cu = get(&counts, &[u]);
@@ -232,7 +239,10 @@ pub(super) fn analyse(input: &WeaknessInput<'_>, axis: &str, s: &WeaknessSetting
                 q_value: f64::NAN,
             });
         }
-        let (d0, d1) = (loss(f.pair_effects[0].delta_pair), loss(f.pair_effects[1].delta_pair));
+        let (d0, d1) = (
+            loss(f.pair_effects[0].delta_pair),
+            loss(f.pair_effects[1].delta_pair),
+        );
         f.a_pair = d0.max(d1);
         f.weak = f.omega * (f.a_raw + f.a_pair);
         pair_idx.push(features.len());
@@ -318,7 +328,10 @@ pub(super) fn analyse(input: &WeaknessInput<'_>, axis: &str, s: &WeaknessSetting
             }
             f.composition_effects.push(CompositionEffect {
                 base: input.values[u as usize].clone(),
-                parts: vec![input.values[oi as usize].clone(), input.values[oj as usize].clone()],
+                parts: vec![
+                    input.values[oi as usize].clone(),
+                    input.values[oj as usize].clone(),
+                ],
                 c: cval,
                 contrast,
                 ci_low: lo,

@@ -120,8 +120,16 @@ fn hand_computed_example_gives_the_papers_terms_and_scores() {
     close(abc.a_comp, 0.047619047619047734, "A_comp(a,b,c)");
     close(abc.weak, 0.46616030753872073, "Weak(a,b,c)");
     // The contrast is C x Acc(u) / 100: for u = b, 35.714 x 7/15 / 100.
-    close(abc.composition_effects[1].contrast, 0.16666666666666663, "contrast b");
-    close(abc.composition_effects[1].p_value, 0.003609346935945442, "comp test b");
+    close(
+        abc.composition_effects[1].contrast,
+        0.16666666666666663,
+        "contrast b",
+    );
+    close(
+        abc.composition_effects[1].p_value,
+        0.003609346935945442,
+        "comp test b",
+    );
     close_q(abc.composition_effects[1].q_value, 0.01082804, "comp q b");
 
     close(feature(&a, "a").weak, 0.2564133093676783, "Weak(a)");
@@ -132,7 +140,10 @@ fn hand_computed_example_gives_the_papers_terms_and_scores() {
     // b 0.340 = c 0.340 (tie by name), a 0.256.
     let pool: Vec<String> = a.pool().map(Feature::name).collect();
     assert_eq!(pool, ["a & b", "b & c", "a & c", "a & b & c", "b", "c", "a"]);
-    assert_eq!(a.pool().map(|f| f.rank.unwrap()).collect::<Vec<_>>(), (1..=7).collect::<Vec<_>>());
+    assert_eq!(
+        a.pool().map(|f| f.rank.unwrap()).collect::<Vec<_>>(),
+        (1..=7).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -197,7 +208,11 @@ fn omega_is_the_documented_product() {
 fn tests_match_statsmodels_and_scipy() {
     // statsmodels.stats.proportion.proportions_ztest([30, 45], [100, 120])[1]
     //   = 0.24258357934832098
-    close(two_proportion_p(30.0, 100.0, 45.0, 120.0), 0.24258357934832098, "z-test");
+    close(
+        two_proportion_p(30.0, 100.0, 45.0, 120.0),
+        0.24258357934832098,
+        "z-test",
+    );
     // statsmodels.stats.proportion.proportion_confint(7, 20, method='wilson')
     //   = (0.18119182410108203, 0.5671457233147638)
     let (lo, hi) = wilson(7.0, 20.0);

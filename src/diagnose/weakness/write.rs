@@ -1,4 +1,5 @@
 //! `weakness.csv`: one row per feature evaluated, pool first by rank.
+//! Floats in their shortest round-trip form (`2.8e-43` for tiny p-values);
 //! NaN (undefined: an empty side, a zero accuracy) is an empty cell.
 
 use std::path::Path;
@@ -33,7 +34,8 @@ pub const HEADER: [&str; 22] = [
 
 fn cell(x: f64) -> String {
     if x.is_finite() {
-        x.to_string()
+        // Debug: shortest round-trip digits, exponent form for tiny p-values.
+        format!("{x:?}")
     } else {
         String::new()
     }
@@ -43,9 +45,9 @@ fn cell(x: f64) -> String {
 /// composition effects of a triple as `u=value` joined by spaces.
 fn effects(f: &Feature) -> (String, String, String) {
     let pair = |k: usize| {
-        f.pair_effects
-            .get(k)
-            .map_or(String::new(), |p| format!("{};{}={}", p.base, p.added, cell(p.delta_pair)))
+        f.pair_effects.get(k).map_or(String::new(), |p| {
+            format!("{};{}={}", p.base, p.added, cell(p.delta_pair))
+        })
     };
     let comp = f
         .composition_effects
