@@ -63,6 +63,7 @@
 //! apply stage reads the pool from `plan.json`).
 
 pub mod kind;
+pub mod markdown;
 mod pool;
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@ mod diagnosis;
 mod examples;
 mod plan;
 mod verify;
+mod weakness;
 
 use examples::examples_html;
 
@@ -121,6 +122,7 @@ type Section = fn(&mut Page<'_>, &ReportInput<'_>, &Sections<'_>);
 const SECTIONS: &[Section] = &[
     diagnosis::warnings,
     diagnosis::section,
+    weakness::section,
     plan::section,
     verify::section,
     verify::history,
@@ -424,7 +426,9 @@ fn runs(page: &mut Page<'_>, input: &ReportInput<'_>, _: &Sections<'_>) {
     }
     page.section("slices", "Slices");
     for i in 0..page.charts.len() {
-        if matches!(page.charts[i], Chart::Failures(_)) {
+        if matches!(page.charts[i], Chart::Failures(_))
+            || matches!(&page.charts[i], Chart::Heatmap(h) if h.is_pair_effects())
+        {
             continue;
         }
         page.figure(
