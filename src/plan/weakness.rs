@@ -175,3 +175,40 @@ pub fn worked_solution_patch(slice: &str, t: &KindTargets, s: &PlanSettings) -> 
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_asks_for_its_own_data() {
+        let s = PlanSettings::default();
+        // A concept gap: the knowledge value is the corpus domain to match.
+        let t = targets("background=number_theory", Some("concept_gap"), None);
+        assert_eq!(t.corpus_domains, ["number_theory"]);
+        assert!(t.operation_opportunities.is_empty());
+        assert_eq!(worked_solution_patch("background=number_theory", &t, &s), None);
+        // A capability deficit: PAPER.md section 3's opportunity, and worked solutions.
+        let slice = "operation=counting & operation=equation_formulation";
+        let t = targets(slice, Some("capability_deficit"), None);
+        assert!(t.corpus_domains.is_empty());
+        assert_eq!(t.operation_opportunities, ["quantitative_and_symbolic_reasoning"]);
+        let p = worked_solution_patch(slice, &t, &s).expect("a patch");
+        assert_eq!(p.tokens, s.worked_solution_tokens);
+        assert!(
+            p.kind.contains("counting together with equation_formulation"),
+            "{}",
+            p.kind
+        );
+        // Both: each part goes its own way; an operation outside the paper's 19 is named.
+        let t = targets(
+            "background=algebra & operation=modular_arithmetic",
+            Some("both"),
+            None,
+        );
+        assert_eq!(t.corpus_domains, ["algebra"]);
+        assert_eq!(t.operation_opportunities, ["unmapped:modular_arithmetic"]);
+        // No kind (older evidence): nothing extra.
+        assert_eq!(targets(slice, None, None), KindTargets::default());
+    }
+}
