@@ -308,6 +308,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     slices::write::write_comparison_csv(&out.join("comparison.csv"), &comparison)?;
     slices::write::write_json(&out.join("comparison.json"), &comparison)?;
     slices::write::write_json(&out.join("ingest.json"), &ingest_report)?;
+    diagnose::weakness::write::write_csv(&out.join("weakness.csv"), &evidence.weakness)?;
     let ev_bytes = slices::write::json_bytes(&evidence)?;
     crate::error::write_file(&plan_files.evidence, &ev_bytes)?;
     let plan = crate::plan::make_with_evidence(&plan_files.evidence, &ev_bytes, &plan_files, &cfg.plan)?;

@@ -810,6 +810,8 @@ fn format_verdict() -> caploop::diagnose::BenchmarkVerdict {
         slices: Vec::new(),
         weak_slices: Vec::new(),
         regressed_slice: None,
+        weakness_kind: None,
+        weakness_kind_slice: None,
     }
 }
 

@@ -49,6 +49,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         slices::write::write_comparison_csv(&a.out.join("comparison.csv"), c)?;
     }
     slices::write::write_json(&a.out.join("evidence.json"), &evidence)?;
+    diagnose::weakness::write::write_csv(&a.out.join("weakness.csv"), &evidence.weakness)?;
     crate::error::write_file(&a.out.join("report.md"), diagnose::markdown::render(&evidence))?;
     for w in &evidence.warnings {
         out.say(format!("warning: {w}"));
@@ -65,6 +66,12 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
             v.verdict.as_str(),
             v.reason
         ));
+        if let Some(line) = diagnose::weakness::kind_line(v) {
+            out.say(format!("  {:<12} {line}", ""));
+        }
+    }
+    for line in diagnose::weakness::summary_lines(&evidence.weakness, 3) {
+        out.say(line);
     }
     out.say(format!("wrote {}", a.out.join("evidence.json").display()));
     Ok(ExitCode::Ok)

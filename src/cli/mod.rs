@@ -116,6 +116,12 @@ pub(crate) fn say_verdicts(e: &crate::diagnose::Evidence, out: Out) {
         if let Some(f) = &v.fix {
             out.say(format!("  {:<12} fix: {}", "", f.kind));
         }
+        if let Some(line) = crate::diagnose::weakness::kind_line(v) {
+            out.say(format!("  {:<12} {line}", ""));
+        }
+    }
+    for line in crate::diagnose::weakness::summary_lines(&e.weakness, 3) {
+        out.say(line);
     }
 }
 

@@ -220,6 +220,7 @@ pub fn render(e: &Evidence) -> String {
         }
     }
     health(&mut out, e);
+    out.push_str(&super::weakness::markdown::section(e));
     if !e.persistent.is_empty() {
         let _ = writeln!(out, "### Weak in every run\n");
         for p in &e.persistent {

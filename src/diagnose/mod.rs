@@ -15,6 +15,7 @@ pub mod rules;
 pub mod samples;
 pub mod settings;
 pub mod verdict;
+pub mod weakness;
 
 use std::path::Path;
 
@@ -61,6 +62,10 @@ pub struct DiscoveredSlice {
     /// Format observations of the slice's samples, per run (with a baseline).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format_rates: Option<SliceFormatRates>,
+    /// Concept gap, capability deficit, both or other, from the axes the
+    /// slice names (`weakness::kind`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<weakness::WeaknessKind>,
 }
 
 /// Share of a slice's samples with each format observation, per run.
@@ -168,6 +173,9 @@ pub struct Evidence {
     /// Taxonomy gaps: phrases of the items' own text where the regression
     /// concentrates more than in any tag slice (see [`gaps`]).
     pub gaps: Vec<gaps::BenchmarkGaps>,
+    /// The weakness analysis of the candidate over the diagnostic set
+    /// (PAPER.md section 5); its rows are also `weakness.csv`.
+    pub weakness: weakness::WeaknessReport,
 }
 
 fn run_modes(ds: &Dataset, runs: &[usize], diags: &samples::Diags) -> Vec<RunModes> {
@@ -285,6 +293,7 @@ fn discover(
                 .map(|&k| ds.items[items[k as usize]].id.clone())
                 .collect(),
             format_rates: None,
+            kind: None,
         })
         .collect()
 }
@@ -317,7 +326,10 @@ fn weak_and_persistent(
             let errors: Vec<f64> = y.iter().map(|v| 1.0 - v).collect();
             let name = ds.benchmarks[b as usize].clone();
             let target = s.targets.get(&name).copied();
-            let slices = discover(ds, &items, &errors, &y, &y, &s.discovery, fdr);
+            let mut slices = discover(ds, &items, &errors, &y, &y, &s.discovery, fdr);
+            for sl in &mut slices {
+                sl.kind = Some(weakness::classify(&sl.slice, &s.weakness));
+            }
             let below_target = match target {
                 Some(t) => slices
                     .iter()
@@ -447,7 +459,9 @@ pub fn diagnose_loaded(
 
     let (Some(base), Some(comparison)) = (base, comparison) else {
         let (weak, persistent) = weak_and_persistent(ds, cand, s, fdr);
+        let (benchmarks, why) = weakness::scope(ds, None, &s.weakness);
         return Evidence {
+            weakness: weakness::of_dataset(ds, cand, &benchmarks, why, &s.weakness),
             schema_version: 1,
             baseline: None,
             candidate: candidate.to_string(),
@@ -509,8 +523,9 @@ pub fn diagnose_loaded(
         for sl in found.iter_mut().chain(weak.iter_mut()) {
             let members = slice_members(ds, b, &sl.slice);
             sl.format_rates = Some(slice_format_rates(&members, base_diag, cand_diag));
+            sl.kind = Some(weakness::classify(&sl.slice, &s.weakness));
         }
-        verdicts.push(verdict::decide(
+        let mut v = verdict::decide(
             verdict::BenchmarkInput {
                 ds,
                 benchmark: b,
@@ -527,9 +542,18 @@ pub fn diagnose_loaded(
                 fdr,
             },
             s,
-        ));
+        );
+        weakness_kind(&mut v, &s.weakness);
+        verdicts.push(v);
     }
     let (verdict, reason) = verdict::overall(&verdicts);
+    let data_in: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::DataIn)
+        .map(|v| v.benchmark.as_str())
+        .collect();
+    let (benchmarks, why) = weakness::scope(ds, Some(&data_in), &s.weakness);
+    let weakness = weakness::of_dataset(ds, cand, &benchmarks, why, &s.weakness);
     Evidence {
         schema_version: 1,
         baseline: Some(ds.runs[base].clone()),
@@ -544,6 +568,26 @@ pub fn diagnose_loaded(
         format_health,
         warnings,
         gaps: Vec::new(),
+        weakness,
+    }
+}
+
+/// The kind of a `data_in` verdict's weakness: that of the slice the
+/// verdict is about (the regressed slice inside a benchmark that did not
+/// regress, else the strongest significant concentration).
+fn weakness_kind(v: &mut BenchmarkVerdict, s: &weakness::WeaknessSettings) {
+    if v.verdict != Verdict::DataIn {
+        return;
+    }
+    let slice = v.regressed_slice.as_ref().map(|r| r.slice.clone()).or_else(|| {
+        v.slices
+            .iter()
+            .find(|sl| sl.significant && sl.effect_diff < 0.0)
+            .map(|sl| sl.slice.clone())
+    });
+    if let Some(slice) = slice {
+        v.weakness_kind = Some(weakness::classify(&slice, s));
+        v.weakness_kind_slice = Some(slice);
     }
 }
 

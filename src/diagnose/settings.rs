@@ -55,6 +55,9 @@ pub struct DiagnoseSettings {
     pub targets: BTreeMap<String, f64>,
     /// Taxonomy gaps: the lexical search over the items' own text.
     pub gaps: super::gaps::GapSettings,
+    /// The weakness analysis of PAPER.md section 5 (axis, κ, θ, pool sizes)
+    /// and the axes that make a weakness a concept gap or a capability deficit.
+    pub weakness: super::weakness::WeaknessSettings,
 }
 
 impl Default for DiagnoseSettings {
@@ -70,6 +73,7 @@ impl Default for DiagnoseSettings {
             discovery: DiscoverySettings::default(),
             targets: BTreeMap::new(),
             gaps: super::gaps::GapSettings::default(),
+            weakness: super::weakness::WeaknessSettings::default(),
         }
     }
 }

@@ -128,6 +128,12 @@ pub struct BenchmarkVerdict {
     /// When the benchmark as a whole did not regress: the regressed slice the
     /// verdict is about.
     pub regressed_slice: Option<RegressedSlice>,
+    /// `data_in` only: concept gap, capability deficit or both, and the
+    /// slice it was read from (set by the caller, `diagnose::weakness::kind`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weakness_kind: Option<super::weakness::WeaknessKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weakness_kind_slice: Option<String>,
 }
 
 /// A slice that regressed inside a benchmark that did not.
@@ -504,6 +510,8 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
         slices: inp.slices,
         weak_slices: inp.weak_slices,
         regressed_slice,
+        weakness_kind: None,
+        weakness_kind_slice: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn slice_evidence(source: &str, v: &SliceView, effect: f64, s: &PlanSettings) ->
         p_value: Some(v.p_value),
         q_value: v.q_value,
         example_items: v.example_items.iter().take(s.max_examples).cloned().collect(),
+        weakness_kind: v.kind.clone(),
     }
 }
 
@@ -159,6 +160,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
                         p_value: None,
                         q_value: v.q_value,
                         example_items: Vec::new(),
+                        weakness_kind: None,
                     },
                     mapped: None,
                     patch: None,
@@ -232,6 +234,11 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
         let rules: Vec<&crate::mapping::MappingRule> =
             m.rules.iter().filter_map(|r| mapping.rule(r)).collect();
         let cats: Vec<String> = m.weights.iter().map(|(c, w)| format!("{c} ({w:.2})")).collect();
+        let kt = weakness::targets(
+            &d.slice,
+            d.evidence.weakness_kind.as_deref(),
+            ev.settings.as_ref(),
+        );
         let statement = |what: &str| {
             format!(
                 "{what}, `{}` on {} improves by at least {:.1} points (now {:.3} on {} items); {} do not drop by more than {:.1} points.",
@@ -264,6 +271,8 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
                 rationale: rules.iter().map(|r| r.rationale.clone()).collect(),
                 weakness,
                 categories: m.weights.clone(),
+                corpus_domains: kt.corpus_domains.clone(),
+                operation_opportunities: kt.operation_opportunities.clone(),
             }),
             patch: None,
             training_fix: None,
@@ -275,6 +284,44 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
                 guardrails: guards.clone(),
             }),
         });
+        // A capability deficit no rule patches gets worked solutions.
+        let rule_patch = rules.iter().any(|r| r.patch.is_some());
+        if let Some(patch) = (!rule_patch)
+            .then(|| weakness::worked_solution_patch(&d.slice, &kt, s))
+            .flatten()
+        {
+            let iid = id();
+            interventions.push(Intervention {
+                id: iid.clone(),
+                kind: Kind::DataPatch,
+                benchmark: d.benchmark.clone(),
+                slice: d.slice.clone(),
+                summary: format!(
+                    "{}: add about {} tokens of worked solutions for `{}` (capability deficit).",
+                    d.benchmark,
+                    human_tokens(patch.tokens),
+                    d.slice
+                ),
+                evidence: d.evidence.clone(),
+                mapped: Some(Mapped {
+                    rules: Vec::new(),
+                    rationale: vec![patch.why.clone()],
+                    weakness,
+                    categories: BTreeMap::new(),
+                    corpus_domains: Vec::new(),
+                    operation_opportunities: kt.operation_opportunities.clone(),
+                }),
+                patch: Some(patch),
+                training_fix: None,
+                growth: None,
+                hypothesis: Some(Hypothesis {
+                    id: format!("H{}", &iid[1..]),
+                    statement: statement("With the worked solutions in training"),
+                    targets: vec![target.clone()],
+                    guardrails: guards.clone(),
+                }),
+            });
+        }
         // A rule's patch is requested once, for the strongest slice it serves.
         for r in rules
             .iter()
@@ -301,6 +348,8 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
                     rationale: vec![r.rationale.clone()],
                     weakness,
                     categories: r.then.iter().cloned().collect(),
+                    corpus_domains: kt.corpus_domains.clone(),
+                    operation_opportunities: kt.operation_opportunities.clone(),
                 }),
                 patch: Some(patch),
                 training_fix: None,
@@ -356,6 +405,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
         unmapped,
         not_acted,
         mixture,
+        weakness: weakness::from_evidence(ev.weakness.as_ref(), s),
     })
 }
 

@@ -20,6 +20,10 @@ pub struct EvidenceView {
     pub weak: Vec<WeakView>,
     #[serde(default)]
     pub persistent: Vec<PersistentView>,
+    #[serde(default)]
+    pub weakness: Option<super::weakness::WeaknessView>,
+    #[serde(default)]
+    pub settings: Option<super::weakness::SettingsView>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -39,6 +43,8 @@ pub struct VerdictView {
     pub fix: Option<FixView>,
     #[serde(default)]
     pub slices: Vec<SliceView>,
+    #[serde(default)]
+    pub weakness_kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +81,8 @@ pub struct SliceView {
     pub candidate_mean: f64,
     #[serde(default)]
     pub example_items: Vec<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod markdown;
 pub mod mixture;
 pub mod settings;
+pub mod weakness;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -92,6 +93,9 @@ pub struct SliceEvidence {
     pub q_value: f64,
     /// Up to `max_examples` item ids from the evidence.
     pub example_items: Vec<String>,
+    /// `concept_gap`, `capability_deficit`, `both` or `other` (from the evidence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weakness_kind: Option<String>,
 }
 
 /// Where mapped data goes and why.
@@ -103,6 +107,12 @@ pub struct Mapped {
     pub weakness: f64,
     /// Category -> `r_sd`.
     pub categories: BTreeMap<String, f64>,
+    /// Concept gaps: the knowledge values the documents' domain should match.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub corpus_domains: Vec<String>,
+    /// Capability deficits: the document-side operation opportunities.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operation_opportunities: Vec<String>,
 }
 
 /// The training-side fix of a `data_out` verdict.
@@ -243,6 +253,9 @@ pub struct Plan {
     pub unmapped: Vec<Unmapped>,
     pub not_acted: Vec<NotActed>,
     pub mixture: Mixture,
+    /// The weakness analysis's feature pool for the apply stage (PAPER.md section 5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weakness: Option<weakness::PlanWeakness>,
 }
 
 impl Plan {

@@ -31,6 +31,13 @@ pub struct PlanSettings {
     pub max_slices: usize,
     /// Example item ids kept per intervention.
     pub max_examples: usize,
+    /// Tokens of the worked-solution patch a capability deficit gets when
+    /// no mapping rule asks for a patch (0: none).
+    pub worked_solution_tokens: f64,
+    /// Weakness-targeted selection (PAPER.md section 5), for the apply
+    /// stage: share of the target from matched examples, and most copies.
+    pub rho: f64,
+    pub d_max: u32,
 }
 
 impl Default for PlanSettings {
@@ -48,13 +55,16 @@ impl Default for PlanSettings {
             power: 0.8,
             max_slices: 5,
             max_examples: 10,
+            worked_solution_tokens: 1.0e8,
+            rho: 1.0,
+            d_max: 2,
         }
     }
 }
 
 impl PlanSettings {
     pub fn validate(&self) -> Result<()> {
-        let checks: [(&str, bool, &str); 9] = [
+        let checks: [(&str, bool, &str); 12] = [
             (
                 "lambda",
                 self.lambda >= 0.0 && self.lambda.is_finite(),
@@ -88,6 +98,13 @@ impl PlanSettings {
             ),
             ("alpha", self.alpha > 0.0 && self.alpha < 1.0, "in (0, 1)"),
             ("power", self.power > 0.0 && self.power < 1.0, "in (0, 1)"),
+            (
+                "worked_solution_tokens",
+                self.worked_solution_tokens >= 0.0 && self.worked_solution_tokens.is_finite(),
+                "a non-negative number",
+            ),
+            ("rho", self.rho > 0.0 && self.rho <= 1.0, "in (0, 1]"),
+            ("d_max", self.d_max >= 1, "at least 1"),
         ];
         let bad: Vec<String> = checks
             .iter()

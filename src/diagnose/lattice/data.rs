@@ -24,6 +24,8 @@ pub(super) struct Data<'a> {
     /// Frequent tags of each item, ascending (CSR: `row_tags[row_start[i]..row_start[i + 1]]`).
     pub(super) row_start: Vec<usize>,
     pub(super) row_tags: Vec<u32>,
+    /// Keep children with the same items as a parent ([`super::search_sliceline`]).
+    pub(super) keep_same_items: bool,
 }
 
 impl<'a> Data<'a> {
@@ -100,6 +102,7 @@ impl<'a> Data<'a> {
             tag_bits,
             row_start,
             row_tags,
+            keep_same_items: false,
         })
     }
 
@@ -239,7 +242,7 @@ impl<'a> Data<'a> {
     }
 
     pub(super) fn valid(&self, node: &Node) -> bool {
-        node.size >= self.min_support && node.size < node.parent_size
+        node.size >= self.min_support && (self.keep_same_items || node.size < node.parent_size)
     }
 
     /// The top `k` slices by score (ties by name) and the number of slices

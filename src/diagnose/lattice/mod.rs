@@ -177,6 +177,23 @@ pub fn search(input: &LatticeInput, s: &LatticeSettings) -> Vec<FoundSlice> {
     search_with(input, s, Method::Auto)
 }
 
+/// The top `k` slices by score exactly as SliceLine defines them, for a
+/// comparison with the `sliceline` package (tests/sliceline_peer.rs): the
+/// two intended differences of [`search`] are switched off, so no slice is
+/// dropped for being related to a stronger one, and a child with the same
+/// items as a parent is kept (SliceLine keeps it; its score equals the
+/// parent's). The third difference, joining two values of one axis, cannot
+/// arise when every item holds one value per axis (such a conjunction is
+/// empty). Statistics against the complement are computed as in [`search`].
+pub fn search_sliceline(input: &LatticeInput, s: &LatticeSettings) -> Vec<FoundSlice> {
+    let Some(mut data) = Data::new(input, s) else {
+        return Vec::new();
+    };
+    data.keep_same_items = true;
+    let (ranked, evaluated) = data.search_lattice(Method::Auto);
+    data.describe(ranked, evaluated)
+}
+
 /// How a parent's children are counted. Both give identical numbers (the
 /// error sums add the same values in the same item order); `Auto` picks the
 /// cheaper per parent.

@@ -102,6 +102,14 @@ pub struct Heatmap<'a> {
     /// `candidate vs baseline`, or the run.
     what: String,
     pub(super) suffix: usize,
+    /// Set for the weakness analysis's pair-effect heatmap.
+    pub(super) pairs: Option<PairTexts>,
+}
+
+/// The texts of a pair-effect heatmap (the weakness analysis).
+#[derive(Debug, Clone)]
+pub(super) struct PairTexts {
+    title: String,
 }
 
 /// A round upper bound for the colour scale.
@@ -254,10 +262,87 @@ impl<'a> Heatmap<'a> {
             fdr,
             what,
             suffix: 0,
+            pairs: None,
         })
     }
 
+    /// The pair-effect heatmap of a weakness analysis: row `u`, column `o`,
+    /// colour and number `Δpair(u;o)` (percent, as a fraction of 1 so the
+    /// delta scale applies), a dot when its q ≤ the analysis's FDR. Only
+    /// pairs with at least θ items were evaluated; the rest show `–`.
+    pub fn pair_effects(
+        w: &'a crate::diagnose::weakness::WeaknessReport,
+        label: &'a str,
+    ) -> Option<Heatmap<'a>> {
+        let a = &w.analysis;
+        let mut cells = Vec::new();
+        for f in a.features.iter().filter(|f| f.order == 2) {
+            for p in &f.pair_effects {
+                let significant = p.q_value.is_finite() && p.q_value <= a.constants.fdr;
+                let tooltip = format!(
+                    "Δpair({};{}) = {}%: accuracy {} with it against {} for {} alone ({} items), q = {}",
+                    p.base,
+                    p.added,
+                    pp(p.delta_pair / 100.0),
+                    pct(p.accuracy),
+                    pct(p.base_accuracy),
+                    p.base,
+                    f.n,
+                    super::qv(p.q_value)
+                );
+                cells.push((
+                    p.base.as_str(),
+                    p.added.as_str(),
+                    Cell {
+                        items: f.n,
+                        value: p.delta_pair / 100.0,
+                        significant,
+                        tooltip,
+                    },
+                ));
+            }
+        }
+        let max_abs = cells
+            .iter()
+            .filter(|c| c.2.value.is_finite())
+            .map(|c| c.2.value.abs())
+            .fold(0.0, f64::max);
+        let grid = Grid {
+            rows: &a.axis,
+            cols: &a.axis,
+            comparison: None,
+            stats: &[],
+        };
+        let mut h = Self::assemble(
+            &grid,
+            label,
+            None,
+            cells,
+            nice_scale(max_abs),
+            0,
+            a.constants.fdr,
+            w.run.clone(),
+        )?;
+        h.pairs = Some(PairTexts {
+            title: format!(
+                "Pair effects Δpair(u;o) on {}, {} ({})",
+                a.axis,
+                w.run,
+                w.benchmarks.join(", ")
+            ),
+        });
+        Some(h)
+    }
+
+    /// Whether this is the weakness analysis's pair-effect heatmap.
+    pub fn is_pair_effects(&self) -> bool {
+        self.pairs.is_some()
+    }
+
     pub fn title(&self) -> String {
+        if let Some(p) = &self.pairs {
+            return p.title.clone();
+        }
         match self.run {
             None => format!(
                 "{}: delta by {} and {}, {}",
@@ -327,6 +412,7 @@ impl<'a> Heatmap<'a> {
             Anchor::Start,
         )?;
         let sub = match self.run {
+            None if self.pairs.is_some() => "Row u, column o: relative change of u's accuracy when o is also needed, in percent, and the items with both.",
             None => "Each cell: items with both tags; candidate minus baseline in percentage points, and the item count.",
             Some(_) => "Each cell: items with both tags; accuracy, and the item count.",
         };
@@ -455,6 +541,7 @@ impl<'a> Heatmap<'a> {
             pen.text(&label(v), x, y + 17.0, small, Anchor::Middle)?;
         }
         let caption = match self.run {
+            None if self.pairs.is_some() => "Δpair, %",
             None => "delta, pp",
             Some(_) => "accuracy",
         };
@@ -476,6 +563,14 @@ impl<'a> Heatmap<'a> {
     /// Lines under the colour bar.
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        if self.pairs.is_some() {
+            notes.push(format!(
+                "Red: harder together, blue: easier. Dot: q ≤ {} (two-proportion z-test, Benjamini–Hochberg over all pair effects).",
+                self.fdr
+            ));
+            notes.push("–: fewer items with both than θ (not evaluated).".to_string());
+            return notes;
+        }
         if self.run.is_none() {
             notes.push(format!(
                 "Red: regressed, blue: improved. Dot: q ≤ {} (Benjamini–Hochberg over these cells).",

@@ -57,6 +57,7 @@ impl Chart<'_> {
     pub fn stem(&self) -> String {
         let (stem, suffix) = match self {
             Chart::Forest(c) => (format!("forest-{}", slug(c.benchmark)), c.suffix),
+            Chart::Heatmap(c) if c.pairs.is_some() => (format!("pairs-{}", slug(c.row_axis)), c.suffix),
             Chart::Heatmap(c) => match c.run {
                 Some(run) => (format!("heatmap-{}-{}", slug(c.benchmark), slug(run)), c.suffix),
                 None => (format!("heatmap-{}", slug(c.benchmark)), c.suffix),
@@ -145,6 +146,10 @@ pub fn plan<'a>(input: &ReportInput<'a>, sections: &Sections<'a>) -> Vec<Chart<'
                 benchmarks.push(&v.benchmark);
             }
         }
+    }
+    // The weakness analysis's pair effects, over its diagnostic set.
+    if let Some(e) = sections.diagnosis {
+        out.extend(heatmap::Heatmap::pair_effects(&e.weakness, "weakness").map(Chart::Heatmap));
     }
     for b in benchmarks {
         if let Some(c) = input.comparison {

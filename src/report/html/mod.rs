@@ -16,6 +16,7 @@ mod examples;
 mod gaps;
 mod plan;
 mod verify;
+mod weakness;
 
 use examples::examples_html;
 
@@ -123,6 +124,7 @@ const SECTIONS: &[Section] = &[
     diagnosis::warnings,
     diagnosis::section,
     gaps::section,
+    weakness::section,
     plan::section,
     verify::section,
     verify::history,
@@ -426,7 +428,9 @@ fn runs(page: &mut Page<'_>, input: &ReportInput<'_>, _: &Sections<'_>) {
     }
     page.section("slices", "Slices");
     for i in 0..page.charts.len() {
-        if matches!(page.charts[i], Chart::Failures(_)) {
+        if matches!(page.charts[i], Chart::Failures(_))
+            || matches!(&page.charts[i], Chart::Heatmap(h) if h.is_pair_effects())
+        {
             continue;
         }
         page.figure(
