@@ -304,6 +304,19 @@ impl Vocabulary {
         })
     }
 
+    /// Tag items with the finer taxonomies `fine` and translate them (see
+    /// [`Vocabulary::translate`]); in input order.
+    pub fn tag_all(&self, fine: &TaxonomySet, items: &[crate::taxonomy::ItemRef<'_>]) -> Vec<ItemTags> {
+        let names: Vec<String> = fine.axes().iter().map(|a| a.name.clone()).collect();
+        let tagged = fine.tag_all(items);
+        let own = self.target.tag_all(items);
+        tagged
+            .iter()
+            .zip(&own)
+            .map(|(f, o)| self.translate(&names, f, o))
+            .collect()
+    }
+
     /// An item's tags in the target vocabulary: `own` (the target's rules,
     /// in target axis order) plus the translation of `fine` (in `fine_axes`
     /// order). Provenance: the target's rules, then the finer rules.

@@ -30,7 +30,6 @@ pub fn tag_file_with(
 ) -> Result<Vec<Coverage>> {
     let axes = output_axes(fine, vocabulary);
     let axis_names: Vec<String> = axes.iter().map(|a| a.name.clone()).collect();
-    let fine_names: Vec<String> = fine.axes().iter().map(|a| a.name.clone()).collect();
     let mut writer = crate::table::BackgroundWriter::create(out)?;
     let mut item_set: HashMap<(String, String, String), u32> = HashMap::new();
     let mut sets: Vec<TagSet> = Vec::new();
@@ -56,17 +55,9 @@ pub fn tag_file_with(
                 meta: &t.meta[i],
             })
             .collect();
-        let tagged = fine.tag_all(&refs);
         let tagged: Vec<ItemTags> = match vocabulary {
-            None => tagged,
-            Some(v) => {
-                let own = v.target.tag_all(&refs);
-                tagged
-                    .iter()
-                    .zip(&own)
-                    .map(|(f, o)| v.translate(&fine_names, f, o))
-                    .collect()
-            }
+            None => fine.tag_all(&refs),
+            Some(v) => v.tag_all(fine, &refs),
         };
         drop(refs);
         for (mut tags, &i) in tagged.into_iter().zip(&new_rows) {
