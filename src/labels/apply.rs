@@ -37,14 +37,19 @@ pub fn tag_file_with(
     let mut coverage: BTreeMap<String, (usize, Vec<usize>)> = BTreeMap::new();
     crate::table::for_each_batch(samples, &c::BASE, |df, _| {
         let t = crate::table::table_of_frame(df).map_err(|e| Error::frame(samples, e))?;
-        let mut new_rows = Vec::new();
+        // Each distinct item of the batch once (borrowed keys); new ones are tagged.
+        let mut first: HashMap<(&str, &str, &str), usize> = HashMap::new();
         for i in 0..t.len() {
-            let key = (t.benchmark[i].clone(), t.task[i].clone(), t.item_id[i].clone());
-            if !item_set.contains_key(&key) {
-                item_set.insert(key, u32::MAX);
-                new_rows.push(i);
-            }
+            first
+                .entry((t.benchmark[i].as_str(), t.task[i].as_str(), t.item_id[i].as_str()))
+                .or_insert(i);
         }
+        let mut new_rows: Vec<usize> = first
+            .iter()
+            .filter(|(k, _)| !item_set.contains_key(&(k.0.to_string(), k.1.to_string(), k.2.to_string())))
+            .map(|(_, &i)| i)
+            .collect();
+        new_rows.sort_unstable();
         let refs: Vec<ItemRef<'_>> = new_rows
             .iter()
             .map(|&i| ItemRef {
@@ -92,8 +97,15 @@ pub fn tag_file_with(
             let key = (t.benchmark[i].clone(), t.task[i].clone(), t.item_id[i].clone());
             item_set.insert(key, s);
         }
+        // Look each row's item up once per batch, without copying its key per row.
+        let mut local: HashMap<(&str, &str, &str), u32> = HashMap::new();
         let row_set: Vec<u32> = (0..t.len())
-            .map(|i| item_set[&(t.benchmark[i].clone(), t.task[i].clone(), t.item_id[i].clone())])
+            .map(|i| {
+                let k = (t.benchmark[i].as_str(), t.task[i].as_str(), t.item_id[i].as_str());
+                *local
+                    .entry(k)
+                    .or_insert_with(|| item_set[&(k.0.to_string(), k.1.to_string(), k.2.to_string())])
+            })
             .collect();
         let df = crate::table::frame_with(&t, Some((&axis_names, &sets, &row_set)))?;
         writer.write(df)

@@ -117,7 +117,7 @@ pub fn read(paths: &[PathBuf], axes: &[Axis], items: &ItemIndex) -> Result<Label
         let before = out.records.len();
         let mut on_row = |line: usize, row: std::result::Result<Map<String, Value>, String>| {
             let location = format!("{}:{line}", path.display());
-            match row.and_then(|r| record(&location, r, axes, items)) {
+            match row.map_err(|e| vec![e]).and_then(|r| record(&location, r, axes, items)) {
                 Ok(rec) => {
                     let key = (rec.benchmark.clone(), rec.item_id.clone(), rec.labeler.clone());
                     if let Some(first) = seen.get(&key) {
@@ -130,7 +130,7 @@ pub fn read(paths: &[PathBuf], axes: &[Axis], items: &ItemIndex) -> Result<Label
                         out.records.push(rec);
                     }
                 }
-                Err(e) => errors.push(format!("{location}: {e}")),
+                Err(problems) => errors.extend(problems.into_iter().map(|e| format!("{location}: {e}"))),
             }
         };
         rows(path, &bytes, &mut on_row)?;
@@ -295,7 +295,8 @@ fn record(
     row: Map<String, Value>,
     axes: &[Axis],
     items: &ItemIndex,
-) -> std::result::Result<LabelRecord, String> {
+) -> std::result::Result<LabelRecord, Vec<String>> {
+    let one = |e: String| vec![e];
     let text_field = |name: &str| -> std::result::Result<Option<String>, String> {
         match row.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -306,21 +307,29 @@ fn record(
             },
         }
     };
-    let benchmark = text_field("benchmark")?.ok_or("field 'benchmark': missing; every label names its benchmark")?;
-    let item_id = match (text_field("item_id")?, text_field("doc_hash")?) {
+    let benchmark = text_field("benchmark")
+        .map_err(one)?
+        .ok_or_else(|| one("field 'benchmark': missing; every label names its benchmark".into()))?;
+    let item_id = match (text_field("item_id").map_err(one)?, text_field("doc_hash").map_err(one)?) {
         (Some(a), Some(b)) if a != b => {
-            return Err(format!(
+            return Err(one(format!(
                 "fields 'item_id' and 'doc_hash' differ ('{a}' vs '{b}'); give one of them"
-            ))
+            )))
         }
         (Some(a), _) | (None, Some(a)) => a,
-        (None, None) => return Err("field 'item_id': missing; give `item_id` (or `doc_hash`) as in the sample table".into()),
+        (None, None) => {
+            return Err(one(
+                "field 'item_id': missing; give `item_id` (or `doc_hash`) as in the sample table".into(),
+            ))
+        }
     };
-    let labeler = text_field("labeler")?.ok_or("field 'labeler': missing; every label names who made it")?;
+    let labeler = text_field("labeler")
+        .map_err(one)?
+        .ok_or_else(|| one("field 'labeler': missing; every label names who made it".into()))?;
     if !items.contains_key(&(benchmark.clone(), item_id.clone())) {
-        return Err(format!(
+        return Err(one(format!(
             "field 'item_id': unknown item '{item_id}' of benchmark '{benchmark}': it is not in the sample table"
-        ));
+        )));
     }
     let mut values = Vec::new();
     let mut problems = Vec::new();
@@ -381,7 +390,7 @@ fn record(
         }
     }
     if !problems.is_empty() {
-        return Err(problems.join("; "));
+        return Err(problems);
     }
     values.sort();
     Ok(LabelRecord {
