@@ -32,6 +32,9 @@ use crate::error::{Error, Result};
 use crate::mapping::Located;
 use crate::taxonomy::{ConfigError, ConfigErrors, ItemTags, TaxonomySet, UNKNOWN_VALUE};
 
+/// finer axis -> finer value -> target axis -> values, each with its position.
+type RawMap = BTreeMap<String, Spanned<BTreeMap<String, Spanned<BTreeMap<String, Spanned<OneOrMany>>>>>>;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawVocabulary {
@@ -42,7 +45,7 @@ struct RawVocabulary {
     groups: Spanned<BTreeMap<String, Spanned<Vec<Spanned<String>>>>>,
     #[serde(default)]
     multi_label: Vec<Spanned<String>>,
-    map: Spanned<BTreeMap<String, Spanned<BTreeMap<String, Spanned<BTreeMap<String, Spanned<OneOrMany>>>>>>>,
+    map: Spanned<RawMap>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,25 +131,38 @@ impl Vocabulary {
                     errs.push(m.error(
                         path,
                         &text,
-                        format!("unknown axis '{}' in group {group}; the target's axes: {axis_list}", m.value),
+                        format!(
+                            "unknown axis '{}' in group {group}; the target's axes: {axis_list}",
+                            m.value
+                        ),
                     ));
                 } else if let Some(other) = grouped.insert(m.value.clone(), group.clone()) {
                     errs.push(m.error(
                         path,
                         &text,
-                        format!("axis '{}' is in group {other} already; each axis belongs to one group", m.value),
+                        format!(
+                            "axis '{}' is in group {other} already; each axis belongs to one group",
+                            m.value
+                        ),
                     ));
                 }
                 list.push(m.value.clone());
             }
             groups.push((group.clone(), list));
         }
-        let missing: Vec<&str> = axes.iter().copied().filter(|a| !grouped.contains_key(*a)).collect();
+        let missing: Vec<&str> = axes
+            .iter()
+            .copied()
+            .filter(|a| !grouped.contains_key(*a))
+            .collect();
         if !missing.is_empty() {
             errs.push(raw.groups.error(
                 path,
                 &text,
-                format!("axes in no group: {}; every axis of the target belongs to one group", missing.join(", ")),
+                format!(
+                    "axes in no group: {}; every axis of the target belongs to one group",
+                    missing.join(", ")
+                ),
             ));
         }
         groups.sort_by_key(|(_, m)| m.first().and_then(|a| axis_ix(a)).unwrap_or(usize::MAX));
@@ -157,7 +173,10 @@ impl Vocabulary {
                 errs.push(m.error(
                     path,
                     &text,
-                    format!("unknown axis '{}' in multi_label; the target's axes: {axis_list}", m.value),
+                    format!(
+                        "unknown axis '{}' in multi_label; the target's axes: {axis_list}",
+                        m.value
+                    ),
                 ));
             }
             multi_label.insert(m.value.clone());

@@ -85,7 +85,12 @@ fn item_tags(path: &Path) -> ItemTags {
     let mut out = ItemTags::new();
     for i in 0..t.len() {
         let set = &tags.sets[tags.row_set[i] as usize];
-        let axes = tags.axes.iter().cloned().zip(set.values.iter().cloned()).collect();
+        let axes = tags
+            .axes
+            .iter()
+            .cloned()
+            .zip(set.values.iter().cloned())
+            .collect();
         out.insert(t.item_id[i].clone(), (axes, set.rules.clone()));
     }
     out
@@ -118,10 +123,16 @@ fn two_labelers_round_trip_with_agreement_and_disagreements() {
     tag(
         &s,
         &out,
-        &[os("--labels"), os(&fixture("model-a.jsonl")), os(&fixture("model-b.csv"))],
+        &[
+            os("--labels"),
+            os(&fixture("model-a.jsonl")),
+            os(&fixture("model-b.csv")),
+        ],
     )
     .success()
-    .stdout(contains("agreement task_type (model-a vs model-b): 8 of 10 items agree"));
+    .stdout(contains(
+        "agreement task_type (model-a vs model-b): 8 of 10 items agree",
+    ));
     let rules_only = item_tags(&plain);
     let got = item_tags(&out);
     assert_eq!(got.len(), 12);
@@ -133,13 +144,25 @@ fn two_labelers_round_trip_with_agreement_and_disagreements() {
     assert_eq!(i01["parametric_need"], v(&["0"]));
     assert!(has_labels(r01, &labels("model-a,model-b")), "{r01:?}");
     // i02: operation agreed as a set, written in another order by model-b.
-    assert_eq!(got["i02"].0["operation"], v(&["arithmetic_computation", "equation_formulation"]));
+    assert_eq!(
+        got["i02"].0["operation"],
+        v(&["arithmetic_computation", "equation_formulation"])
+    );
     // One labeler only (i11): its labels, its provenance.
     let (i11, r11) = &got["i11"];
-    assert_eq!(i11["operation"], v(&["arithmetic_computation", "equation_formulation"]));
+    assert_eq!(
+        i11["operation"],
+        v(&["arithmetic_computation", "equation_formulation"])
+    );
     assert!(has_labels(r11, &labels("model-a")), "{r11:?}");
     // Open disagreements keep the rule-derived values of their axis.
-    for (item, axis) in [("i02", "parametric_need"), ("i03", "operation"), ("i06", "operation"), ("i08", "task_type"), ("i10", "task_type")] {
+    for (item, axis) in [
+        ("i02", "parametric_need"),
+        ("i03", "operation"),
+        ("i06", "operation"),
+        ("i08", "task_type"),
+        ("i10", "task_type"),
+    ] {
         assert_eq!(got[item].0[axis], rules_only[item].0[axis], "{item} {axis}");
     }
     assert_eq!(got["i02"].0["parametric_need"], v(&["unknown"]));
@@ -172,7 +195,11 @@ fn two_labelers_round_trip_with_agreement_and_disagreements() {
         let a = agreement[axis];
         assert_eq!(a["items"], 10, "{axis}");
         assert!((a["share"].as_f64().unwrap() - share).abs() < 1e-12, "{axis}");
-        assert!((a["kappa"].as_f64().unwrap() - kappa).abs() < 1e-12, "{axis}: {}", a["kappa"]);
+        assert!(
+            (a["kappa"].as_f64().unwrap() - kappa).abs() < 1e-12,
+            "{axis}: {}",
+            a["kappa"]
+        );
         assert_eq!(a["kappa_mode"], mode);
         assert_eq!(a["units"], units);
     }
@@ -184,9 +211,17 @@ fn two_labelers_round_trip_with_agreement_and_disagreements() {
         .collect();
     let ids: Vec<&str> = lines.iter().map(|l| l["item_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["i02", "i03", "i06", "i08", "i10"]);
-    assert_eq!(lines[1]["candidates"]["operation"]["model-b"], serde_json::json!(["arithmetic_computation", "counting"]));
-    assert_eq!(lines[1]["text"]["question"], "How many ways can 3 books be chosen from a shelf of 5?");
-    assert!(lines.iter().all(|l| l["status"] == "open" && l["labeler"].is_null()));
+    assert_eq!(
+        lines[1]["candidates"]["operation"]["model-b"],
+        serde_json::json!(["arithmetic_computation", "counting"])
+    );
+    assert_eq!(
+        lines[1]["text"]["question"],
+        "How many ways can 3 books be chosen from a shelf of 5?"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l["status"] == "open" && l["labeler"].is_null()));
 
     // A person fills the disagreement file in (model-a's values, here) and
     // passes it back: it takes precedence and nothing stays open.
@@ -251,7 +286,10 @@ fn the_adjudicated_file_wins_over_labels_and_rules() {
     // i03: labelers disagree on operation; the person's value.
     assert_eq!(got["i03"].0["operation"], v(&["counting"]));
     // i01: labelers agree on [arithmetic_computation]; the person's wins.
-    assert_eq!(got["i01"].0["operation"], v(&["arithmetic_computation", "equation_formulation"]));
+    assert_eq!(
+        got["i01"].0["operation"],
+        v(&["arithmetic_computation", "equation_formulation"])
+    );
     assert!(got["i01"].1.contains(&"label:person".to_string()));
     // Other axes of adjudicated items keep the labelers' agreed values.
     assert_eq!(got["i01"].0["task_type"], v(&["arithmetic_word_problem"]));
@@ -263,7 +301,10 @@ fn the_adjudicated_file_wins_over_labels_and_rules() {
         .lines()
         .map(|l| {
             let l: Value = serde_json::from_str(l).unwrap();
-            (l["item_id"].as_str().unwrap().into(), l["status"].as_str().unwrap().into())
+            (
+                l["item_id"].as_str().unwrap().into(),
+                l["status"].as_str().unwrap().into(),
+            )
         })
         .collect();
     assert_eq!(status["i03"], "adjudicated");
@@ -301,7 +342,10 @@ fn bad_labels_are_located_errors_and_nothing_is_written() {
         (
             "value.jsonl",
             r#"{"benchmark": "gsm8k", "item_id": "i02", "labeler": "x", "operation": ["counting", "modular"]}"#,
-            &["value.jsonl:2: field 'operation': unknown axis value 'modular' for axis operation", "known values: fact_recall"],
+            &[
+                "value.jsonl:2: field 'operation': unknown axis value 'modular' for axis operation",
+                "known values: fact_recall",
+            ],
         ),
         (
             "axis.jsonl",
@@ -313,15 +357,26 @@ fn bad_labels_are_located_errors_and_nothing_is_written() {
             r#"{"benchmark": "gsm8k", "item_id": "i99", "labeler": "x"}"#,
             &["item.jsonl:2: field 'item_id': unknown item 'i99' of benchmark 'gsm8k'"],
         ),
-        ("json.jsonl", r#"{"benchmark": "gsm8k", "#, &["json.jsonl:2: not a JSON object"]),
+        (
+            "json.jsonl",
+            r#"{"benchmark": "gsm8k", "#,
+            &["json.jsonl:2: not a JSON object"],
+        ),
         (
             "who.jsonl",
             r#"{"benchmark": "gsm8k", "item_id": "i02", "operation": "counting"}"#,
             &["who.jsonl:2: field 'labeler': missing"],
         ),
-        ("twice.jsonl", ok, &["twice.jsonl:2: labeler 'x' labels item 'i01' of benchmark 'gsm8k' again (first at"]),
-        ("fine.jsonl", r#"{"benchmark": "gsm8k", "item_id": "i02", "labeler": "x", "operation": "modular_arithmetic"}"#,
-         &["unknown axis value 'modular_arithmetic' for axis operation"]),
+        (
+            "twice.jsonl",
+            ok,
+            &["twice.jsonl:2: labeler 'x' labels item 'i01' of benchmark 'gsm8k' again (first at"],
+        ),
+        (
+            "fine.jsonl",
+            r#"{"benchmark": "gsm8k", "item_id": "i02", "labeler": "x", "operation": "modular_arithmetic"}"#,
+            &["unknown axis value 'modular_arithmetic' for axis operation"],
+        ),
     ];
     for (name, second, messages) in cases {
         let f = tmp.path().join(name);
@@ -331,7 +386,10 @@ fn bad_labels_are_located_errors_and_nothing_is_written() {
         for m in *messages {
             a = a.stderr(contains(*m));
         }
-        assert!(!out.exists() && !tmp.path().join("bad.labels.json").exists(), "{name}: wrote output");
+        assert!(
+            !out.exists() && !tmp.path().join("bad.labels.json").exists(),
+            "{name}: wrote output"
+        );
     }
     // Every error of a file at once.
     let f = tmp.path().join("many.jsonl");
@@ -343,25 +401,43 @@ fn bad_labels_are_located_errors_and_nothing_is_written() {
     tag(&s, &tmp.path().join("bad.parquet"), &[os("--labels"), os(&f)])
         .code(2)
         .stderr(contains("many.jsonl:1: field 'item_id': unknown item 'i98'"))
-        .stderr(contains("many.jsonl:2: field 'task_type': unknown axis value 'essay'"));
+        .stderr(contains(
+            "many.jsonl:2: field 'task_type': unknown axis value 'essay'",
+        ));
     // Not a label format; a missing file.
     let f = tmp.path().join("labels.txt");
     std::fs::write(&f, ok).unwrap();
     tag(&s, &tmp.path().join("bad.parquet"), &[os("--labels"), os(&f)])
         .code(2)
-        .stderr(contains("labels.txt: label files must be .jsonl, .csv or .parquet"));
-    tag(&s, &tmp.path().join("bad.parquet"), &[os("--labels"), os(&tmp.path().join("none.jsonl"))])
-        .code(2)
-        .stderr(contains("none.jsonl"));
+        .stderr(contains(
+            "labels.txt: label files must be .jsonl, .csv or .parquet",
+        ));
+    tag(
+        &s,
+        &tmp.path().join("bad.parquet"),
+        &[os("--labels"), os(&tmp.path().join("none.jsonl"))],
+    )
+    .code(2)
+    .stderr(contains("none.jsonl"));
     // CSV: the line of the record.
     let f = tmp.path().join("b.csv");
-    std::fs::write(&f, "benchmark,item_id,labeler,operation\ngsm8k,i01,x,counting\ngsm8k,i02,x,counting;modular\n").unwrap();
+    std::fs::write(
+        &f,
+        "benchmark,item_id,labeler,operation\ngsm8k,i01,x,counting\ngsm8k,i02,x,counting;modular\n",
+    )
+    .unwrap();
     tag(&s, &tmp.path().join("bad.parquet"), &[os("--labels"), os(&f)])
         .code(2)
-        .stderr(contains("b.csv:3: field 'operation': unknown axis value 'modular'"));
+        .stderr(contains(
+            "b.csv:3: field 'operation': unknown axis value 'modular'",
+        ));
     // Without a vocabulary the finer axes are the declared ones.
     let f = tmp.path().join("fine.jsonl");
-    std::fs::write(&f, r#"{"benchmark": "gsm8k", "item_id": "i01", "labeler": "x", "operation": "modular_arithmetic"}"#).unwrap();
+    std::fs::write(
+        &f,
+        r#"{"benchmark": "gsm8k", "item_id": "i01", "labeler": "x", "operation": "modular_arithmetic"}"#,
+    )
+    .unwrap();
     let out = tmp.path().join("fine.parquet");
     caploop()
         .arg("tag")
@@ -393,11 +469,19 @@ fn parquet_labels_read_like_jsonl() {
     let ops: Vec<Series> = recs
         .iter()
         .map(|r| {
-            let o: Vec<&str> = r["operation"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+            let o: Vec<&str> = r["operation"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect();
             Series::new("".into(), o)
         })
         .collect();
-    let need: Vec<i64> = recs.iter().map(|r| r["parametric_need"].as_i64().unwrap()).collect();
+    let need: Vec<i64> = recs
+        .iter()
+        .map(|r| r["parametric_need"].as_i64().unwrap())
+        .collect();
     let mut df = DataFrame::new_infer_height(vec![
         Column::new("benchmark".into(), col("benchmark")),
         Column::new("item_id".into(), col("item_id")),
@@ -408,12 +492,26 @@ fn parquet_labels_read_like_jsonl() {
     ])
     .unwrap();
     let pq = tmp.path().join("model-a.parquet");
-    ParquetWriter::new(std::fs::File::create(&pq).unwrap()).finish(&mut df).unwrap();
+    ParquetWriter::new(std::fs::File::create(&pq).unwrap())
+        .finish(&mut df)
+        .unwrap();
     let (o1, o2) = (tmp.path().join("j.parquet"), tmp.path().join("p.parquet"));
-    tag(&s, &o1, &[os("--labels"), os(&fixture("model-a.jsonl")), os(&fixture("model-b.csv"))]).success();
+    tag(
+        &s,
+        &o1,
+        &[
+            os("--labels"),
+            os(&fixture("model-a.jsonl")),
+            os(&fixture("model-b.csv")),
+        ],
+    )
+    .success();
     tag(&s, &o2, &[os("--labels"), os(&pq), os(&fixture("model-b.csv"))]).success();
     assert_eq!(item_tags(&o1), item_tags(&o2));
-    assert_eq!(json(&tmp.path().join("j.labels.json"))["agreement"], json(&tmp.path().join("p.labels.json"))["agreement"]);
+    assert_eq!(
+        json(&tmp.path().join("j.labels.json"))["agreement"],
+        json(&tmp.path().join("p.labels.json"))["agreement"]
+    );
 }
 
 #[test]
@@ -438,12 +536,30 @@ fn export_writes_items_schema_and_instruction_that_import_back() {
     // 12 items in two runs: each once, sorted by id, with its own text.
     let ids: Vec<&str> = items.iter().map(|i| i["item_id"].as_str().unwrap()).collect();
     assert_eq!(ids, (1..=12).map(|i| format!("i{i:02}")).collect::<Vec<_>>());
-    assert_eq!(items[0]["text"]["question"], "A baker makes 24 rolls and sells 15. How many rolls are left?");
+    assert_eq!(
+        items[0]["text"]["question"],
+        "A baker makes 24 rolls and sells 15. How many rolls are left?"
+    );
     let schema = json(&dir.join("schema.json"));
     assert_eq!(schema["properties"]["operation"]["type"], "array");
-    assert_eq!(schema["properties"]["operation"]["items"]["enum"].as_array().unwrap().len(), 19);
-    assert_eq!(schema["properties"]["task_type"]["enum"].as_array().unwrap().len(), 11);
-    assert_eq!(schema["required"], serde_json::json!(["benchmark", "item_id", "labeler"]));
+    assert_eq!(
+        schema["properties"]["operation"]["items"]["enum"]
+            .as_array()
+            .unwrap()
+            .len(),
+        19
+    );
+    assert_eq!(
+        schema["properties"]["task_type"]["enum"]
+            .as_array()
+            .unwrap()
+            .len(),
+        11
+    );
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["benchmark", "item_id", "labeler"])
+    );
     let text = std::fs::read_to_string(dir.join("instructions.txt")).unwrap();
     for needle in [
         "minimal sufficient solving path",
@@ -471,7 +587,9 @@ fn export_writes_items_schema_and_instruction_that_import_back() {
     let out = tmp.path().join("t.parquet");
     tag(&s, &out, &[os("--labels"), os(&f)]).success();
     let got = item_tags(&out);
-    assert!(got.values().all(|(a, r)| a["format_rigidity"] == v(&["2"]) && r.contains(&"label:llm".to_string())));
+    assert!(got
+        .values()
+        .all(|(a, r)| a["format_rigidity"] == v(&["2"]) && r.contains(&"label:llm".to_string())));
     // Export needs a label space.
     caploop()
         .args(["labels", "export", "--samples"])

@@ -73,7 +73,12 @@ fn paper_space() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
 #[test]
 fn the_label_space_is_the_papers() {
     let v = vocabulary();
-    let axes: BTreeMap<&str, &Vec<String>> = v.target.axes().iter().map(|a| (a.name.as_str(), &a.values)).collect();
+    let axes: BTreeMap<&str, &Vec<String>> = v
+        .target
+        .axes()
+        .iter()
+        .map(|a| (a.name.as_str(), &a.values))
+        .collect();
     for (_, axis, values) in paper_space() {
         let got: Vec<&str> = axes[axis].iter().map(String::as_str).collect();
         assert_eq!(got, values, "axis {axis}");
@@ -86,7 +91,11 @@ fn the_label_space_is_the_papers() {
         assert!(axes["domain"].iter().any(|x| x == d), "domain {d}");
     }
     // Exactly these 15 sub-attributes, in four groups, each axis once.
-    assert_eq!(axes.len(), paper_space().len() + 1, "the paper's sub-attributes plus domain");
+    assert_eq!(
+        axes.len(),
+        paper_space().len() + 1,
+        "the paper's sub-attributes plus domain"
+    );
     let mut groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (g, a, _) in paper_space() {
         groups.entry(g).or_default().insert(a);
@@ -120,7 +129,10 @@ fn the_map_is_total_over_every_shipped_value_and_names_only_paper_labels() {
                 .lookup(axis, value)
                 .unwrap_or_else(|| panic!("{axis}={value} has no entry"));
             for (a, x) in &to {
-                assert!(paper[a].contains(x), "{axis}={value} -> {a}={x} is not a paper label");
+                assert!(
+                    paper[a].contains(x),
+                    "{axis}={value} -> {a}={x} is not a paper label"
+                );
             }
             if to.is_empty() {
                 none.push(format!("{axis}={value}"));
@@ -144,7 +156,11 @@ fn examples() -> Vec<(String, String, String)> {
         .collect();
     files.sort();
     for f in files {
-        for line in std::fs::read_to_string(&f).unwrap().lines().filter(|l| !l.trim().is_empty()) {
+        for line in std::fs::read_to_string(&f)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             out.push((
                 v["benchmark"].as_str().unwrap().to_string(),
@@ -178,7 +194,13 @@ fn every_shipped_family_gets_paper_labels() {
     assert!(families.len() >= 15, "{families:?}");
     for (((b, t, _), tags), f) in ex.iter().zip(&tagged).zip(&fine_tags) {
         let known = |axis: &str| tags.values[ix(axis)] != [UNKNOWN_VALUE];
-        for axis in ["language", "answer_form", "answer_space", "context_scope", "discourse_form"] {
+        for axis in [
+            "language",
+            "answer_form",
+            "answer_space",
+            "context_scope",
+            "discourse_form",
+        ] {
             assert!(known(axis), "{b}/{t}: {axis} unknown");
         }
         // IFEval fits none of the 11 task types nor the six scoring rules.
@@ -286,10 +308,17 @@ fn check_validates_the_shipped_mapping_and_locates_errors_in_a_broken_one() {
     let text = std::fs::read_to_string(repo("taxonomies/paper/mapping.yaml")).unwrap();
     // An undeclared paper value, and a dropped finer value.
     let broken = text
-        .replace("modular_arithmetic: { operation: arithmetic_computation }", "modular_arithmetic: { operation: modular }")
+        .replace(
+            "modular_arithmetic: { operation: arithmetic_computation }",
+            "modular_arithmetic: { operation: modular }",
+        )
         .replace("    casework: { operation: constraint_tracking }\n", "");
     assert_ne!(broken, text);
-    let line = broken.lines().position(|l| l.contains("modular_arithmetic:")).unwrap() + 1;
+    let line = broken
+        .lines()
+        .position(|l| l.contains("modular_arithmetic:"))
+        .unwrap()
+        + 1;
     let f = tmp.path().join("mapping.yaml");
     std::fs::write(&f, &broken).unwrap();
     caploop()
@@ -298,7 +327,9 @@ fn check_validates_the_shipped_mapping_and_locates_errors_in_a_broken_one() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains(format!("mapping.yaml:{line}:")))
-        .stderr(predicates::str::contains("unknown value 'modular' of axis operation"));
+        .stderr(predicates::str::contains(
+            "unknown value 'modular' of axis operation",
+        ));
     let fixed = broken.replace("{ operation: modular }", "{ operation: arithmetic_computation }");
     std::fs::write(&f, fixed).unwrap();
     caploop()

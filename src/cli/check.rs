@@ -168,7 +168,11 @@ fn check_vocabulary(f: &std::path::Path, taxonomies: &[PathBuf]) -> Result<()> {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     };
-    let fine: Vec<PathBuf> = taxonomies.iter().filter(|t| !same(t, &v.target_file)).cloned().collect();
+    let fine: Vec<PathBuf> = taxonomies
+        .iter()
+        .filter(|t| !same(t, &v.target_file))
+        .cloned()
+        .collect();
     let mut axes = crate::shipped::known_axes()?;
     if !fine.is_empty() {
         let set = TaxonomySet::load(&fine).map_err(Error::from)?;

@@ -82,12 +82,15 @@ pub struct LabelReport {
     pub kappa: String,
 }
 
+/// One disagreeing axis: (axis index, labeler -> values, adjudicated values).
+pub type AxisDisagreement = (usize, BTreeMap<String, Vec<String>>, Option<Vec<String>>);
+
 /// One item the labelers disagree on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Disagreement {
     pub key: ItemKey,
     /// (axis index, labeler -> values, adjudicated values).
-    pub axes: Vec<(usize, BTreeMap<String, Vec<String>>, Option<Vec<String>>)>,
+    pub axes: Vec<AxisDisagreement>,
 }
 
 /// Everything label import decides.
@@ -113,7 +116,11 @@ pub fn cohen_kappa<T: Ord + Clone>(a: &[T], b: &[T]) -> Option<f64> {
     for y in b {
         *cb.entry(y).or_default() += 1.0;
     }
-    let pe: f64 = ca.iter().map(|(k, na)| na * cb.get(k).copied().unwrap_or(0.0)).sum::<f64>() / (n * n);
+    let pe: f64 = ca
+        .iter()
+        .map(|(k, na)| na * cb.get(k).copied().unwrap_or(0.0))
+        .sum::<f64>()
+        / (n * n);
     let po = agree / n;
     if (1.0 - pe).abs() < 1e-12 {
         return None;
@@ -135,7 +142,9 @@ pub fn resolve(
     let mut labelers = BTreeSet::new();
     for r in &labels.records {
         labelers.insert(r.labeler.clone());
-        let e = by_item.entry((r.benchmark.clone(), r.item_id.clone())).or_default();
+        let e = by_item
+            .entry((r.benchmark.clone(), r.item_id.clone()))
+            .or_default();
         for (ax, vals) in &r.values {
             e.entry(*ax).or_default().insert(r.labeler.clone(), vals.clone());
         }
@@ -146,7 +155,8 @@ pub fn resolve(
         .map(|r| (r.benchmark.clone(), r.item_id.clone()))
         .collect();
     // key -> axis -> (adjudicator, values, location)
-    let mut adj: BTreeMap<ItemKey, BTreeMap<usize, (String, Vec<String>, String)>> = BTreeMap::new();
+    type Adjudication = (String, Vec<String>, String);
+    let mut adj: BTreeMap<ItemKey, BTreeMap<usize, Adjudication>> = BTreeMap::new();
     let mut adjudicators = BTreeSet::new();
     let mut errors = Vec::new();
     for r in &adjudicated.records {
@@ -187,34 +197,38 @@ pub fn resolve(
         let adj_of = adj.get(key);
         let mut applied = Applied::new();
         let mut disagreeing = Vec::new();
-        for ax in 0..axes.len() {
+        for (ax, count) in counts.iter_mut().enumerate() {
             let given = labels_of.get(&ax);
             let adjudicated = adj_of.and_then(|m| m.get(&ax));
             let distinct: BTreeSet<&Vec<String>> = given.map(|g| g.values().collect()).unwrap_or_default();
             let disagree = distinct.len() > 1;
             if disagree {
-                disagreeing.push((ax, given.cloned().unwrap_or_default(), adjudicated.map(|a| a.1.clone())));
+                disagreeing.push((
+                    ax,
+                    given.cloned().unwrap_or_default(),
+                    adjudicated.map(|a| a.1.clone()),
+                ));
             }
             if let Some((who, vals, _)) = adjudicated {
                 applied.push((ax, vals.clone(), vec![format!("label:{who}")]));
-                counts[ax].adjudicated += 1;
+                count.adjudicated += 1;
             } else if let Some(g) = given {
                 if disagree {
-                    counts[ax].open += 1;
+                    count.open += 1;
                     continue;
                 }
                 let vals = g.values().next().cloned().unwrap_or_default();
                 let prov = g.keys().map(|l| format!("label:{l}")).collect();
                 applied.push((ax, vals, prov));
                 if g.len() > 1 {
-                    counts[ax].agreed += 1;
+                    count.agreed += 1;
                 } else {
-                    counts[ax].single_labeler += 1;
+                    count.single_labeler += 1;
                 }
             } else {
                 continue;
             }
-            counts[ax].items += 1;
+            count.items += 1;
         }
         if !disagreeing.is_empty() {
             res.disagreements.push(Disagreement {
@@ -318,7 +332,10 @@ pub fn disagreement_lines(res: &Resolution, axes: &[Axis], items: &ItemIndex) ->
         let mut open = false;
         for (ax, by, adjudicated) in &d.axes {
             let name = &axes[*ax].name;
-            m.insert(name.clone(), adjudicated.as_ref().map_or(Value::Null, |v| json!(v)));
+            m.insert(
+                name.clone(),
+                adjudicated.as_ref().map_or(Value::Null, |v| json!(v)),
+            );
             open |= adjudicated.is_none();
             candidates.insert(name.clone(), json!(by));
         }

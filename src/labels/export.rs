@@ -29,7 +29,12 @@ pub struct LabelSpace {
 }
 
 /// Write the three files; returns their paths.
-pub fn export(items: &ItemIndex, space: &LabelSpace, benchmarks: &[String], out: &Path) -> Result<Vec<PathBuf>> {
+pub fn export(
+    items: &ItemIndex,
+    space: &LabelSpace,
+    benchmarks: &[String],
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
     crate::error::create_dir(out)?;
     let mut lines = String::new();
     let mut n = 0usize;
@@ -62,7 +67,8 @@ pub fn export(items: &ItemIndex, space: &LabelSpace, benchmarks: &[String], out:
     let items_path = out.join("items.jsonl");
     crate::error::write_file(&items_path, lines)?;
     let schema_path = out.join("schema.json");
-    let schema = serde_json::to_string_pretty(&schema(space)).map_err(|e| crate::Error::usage(e.to_string()))?;
+    let schema =
+        serde_json::to_string_pretty(&schema(space)).map_err(|e| crate::Error::usage(e.to_string()))?;
     crate::error::write_file(&schema_path, schema + "\n")?;
     let instr_path = out.join("instructions.txt");
     crate::error::write_file(&instr_path, instructions(space))?;
@@ -114,7 +120,11 @@ pub fn instructions(space: &LabelSpace) -> String {
         "For the solving operation, give only the minimal sufficient solving path: the operations without which the item cannot be answered, not every operation a long solution might touch. The output constraint follows the benchmark's actual scoring rule, not an idealised grader. Numeric scales run from 0 (none) to 3 (high).\n"
     );
     let groups: Vec<(String, Vec<String>)> = if space.groups.is_empty() {
-        space.axes.iter().map(|a| (a.name.clone(), vec![a.name.clone()])).collect()
+        space
+            .axes
+            .iter()
+            .map(|a| (a.name.clone(), vec![a.name.clone()]))
+            .collect()
     } else {
         space.groups.clone()
     };
@@ -122,7 +132,9 @@ pub fn instructions(space: &LabelSpace) -> String {
     for (group, members) in &groups {
         let _ = writeln!(s, "{group}:");
         for m in members {
-            let Some(a) = space.axes.iter().find(|a| &a.name == m) else { continue };
+            let Some(a) = space.axes.iter().find(|a| &a.name == m) else {
+                continue;
+            };
             let card = if space.multi_label.contains(m) {
                 "one or more values (a list)"
             } else {

@@ -58,26 +58,36 @@ pub type ItemIndex = BTreeMap<ItemKey, ItemInfo>;
 pub fn item_index(samples: &Path) -> Result<ItemIndex> {
     use crate::table::columns as c;
     let mut out = ItemIndex::new();
-    crate::table::for_each_batch(samples, &[c::BENCHMARK, c::TASK, c::ITEM_ID, c::TARGET, c::META], |df, _| {
-        let s = |name: &str| {
-            df.column(name)
-                .and_then(|c| c.str().cloned())
-                .map_err(|e| Error::frame(samples, e))
-        };
-        let (b, t, i, tg, m) = (s(c::BENCHMARK)?, s(c::TASK)?, s(c::ITEM_ID)?, s(c::TARGET)?, s(c::META)?);
-        for r in 0..df.height() {
-            let key = (
-                b.get(r).unwrap_or_default().to_string(),
-                i.get(r).unwrap_or_default().to_string(),
+    crate::table::for_each_batch(
+        samples,
+        &[c::BENCHMARK, c::TASK, c::ITEM_ID, c::TARGET, c::META],
+        |df, _| {
+            let s = |name: &str| {
+                df.column(name)
+                    .and_then(|c| c.str().cloned())
+                    .map_err(|e| Error::frame(samples, e))
+            };
+            let (b, t, i, tg, m) = (
+                s(c::BENCHMARK)?,
+                s(c::TASK)?,
+                s(c::ITEM_ID)?,
+                s(c::TARGET)?,
+                s(c::META)?,
             );
-            out.entry(key).or_insert_with(|| ItemInfo {
-                task: t.get(r).unwrap_or_default().to_string(),
-                target: tg.get(r).map(str::to_string),
-                meta: m.get(r).unwrap_or_default().to_string(),
-            });
-        }
-        Ok(())
-    })?;
+            for r in 0..df.height() {
+                let key = (
+                    b.get(r).unwrap_or_default().to_string(),
+                    i.get(r).unwrap_or_default().to_string(),
+                );
+                out.entry(key).or_insert_with(|| ItemInfo {
+                    task: t.get(r).unwrap_or_default().to_string(),
+                    target: tg.get(r).map(str::to_string),
+                    meta: m.get(r).unwrap_or_default().to_string(),
+                });
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -117,7 +127,10 @@ pub fn read(paths: &[PathBuf], axes: &[Axis], items: &ItemIndex) -> Result<Label
         let before = out.records.len();
         let mut on_row = |line: usize, row: std::result::Result<Map<String, Value>, String>| {
             let location = format!("{}:{line}", path.display());
-            match row.map_err(|e| vec![e]).and_then(|r| record(&location, r, axes, items)) {
+            match row
+                .map_err(|e| vec![e])
+                .and_then(|r| record(&location, r, axes, items))
+            {
                 Ok(rec) => {
                     let key = (rec.benchmark.clone(), rec.item_id.clone(), rec.labeler.clone());
                     if let Some(first) = seen.get(&key) {
@@ -161,7 +174,8 @@ fn rows(
             for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
                 let rec = match std::str::from_utf8(line) {
                     Ok(l) if l.trim().is_empty() => continue,
-                    Ok(l) => serde_json::from_str::<Map<String, Value>>(l).map_err(|e| format!("not a JSON object: {e}")),
+                    Ok(l) => serde_json::from_str::<Map<String, Value>>(l)
+                        .map_err(|e| format!("not a JSON object: {e}")),
                     Err(e) => Err(format!("not UTF-8: {e}")),
                 };
                 f(i + 1, rec);
@@ -310,7 +324,10 @@ fn record(
     let benchmark = text_field("benchmark")
         .map_err(one)?
         .ok_or_else(|| one("field 'benchmark': missing; every label names its benchmark".into()))?;
-    let item_id = match (text_field("item_id").map_err(one)?, text_field("doc_hash").map_err(one)?) {
+    let item_id = match (
+        text_field("item_id").map_err(one)?,
+        text_field("doc_hash").map_err(one)?,
+    ) {
         (Some(a), Some(b)) if a != b => {
             return Err(one(format!(
                 "fields 'item_id' and 'doc_hash' differ ('{a}' vs '{b}'); give one of them"
@@ -334,12 +351,16 @@ fn record(
     let mut values = Vec::new();
     let mut problems = Vec::new();
     for (key, v) in &row {
-        if matches!(key.as_str(), "benchmark" | "item_id" | "doc_hash" | "labeler") || INFO_FIELDS.contains(&key.as_str()) {
+        if matches!(key.as_str(), "benchmark" | "item_id" | "doc_hash" | "labeler")
+            || INFO_FIELDS.contains(&key.as_str())
+        {
             continue;
         }
         let Some(ix) = axes.iter().position(|a| &a.name == key) else {
             let names: Vec<&str> = axes.iter().map(|a| a.name.as_str()).collect();
-            let hint = closest(key, &names).map(|c| format!("did you mean '{c}'? ")).unwrap_or_default();
+            let hint = closest(key, &names)
+                .map(|c| format!("did you mean '{c}'? "))
+                .unwrap_or_default();
             problems.push(format!(
                 "field '{key}': unknown axis '{key}'; {hint}declared axes: {}",
                 names.join(", ")
@@ -362,7 +383,9 @@ fn record(
                 Some(s) if s.is_empty() => continue,
                 Some(s) => vec![s],
                 None => {
-                    problems.push(format!("field '{key}': expected a value or a list of values, found {other}"));
+                    problems.push(format!(
+                        "field '{key}': expected a value or a list of values, found {other}"
+                    ));
                     continue;
                 }
             },
@@ -376,7 +399,9 @@ fn record(
                 ));
             } else if !axis.values.contains(&s) {
                 let vals: Vec<&str> = axis.values.iter().map(String::as_str).collect();
-                let hint = closest(&s, &vals).map(|c| format!("did you mean '{c}'? ")).unwrap_or_default();
+                let hint = closest(&s, &vals)
+                    .map(|c| format!("did you mean '{c}'? "))
+                    .unwrap_or_default();
                 problems.push(format!(
                     "field '{key}': unknown axis value '{s}' for axis {key}; {hint}known values: {}",
                     vals.join(", ")
