@@ -339,3 +339,43 @@ fn check_validates_the_shipped_mapping_and_locates_errors_in_a_broken_one() {
         .code(2)
         .stderr(predicates::str::contains("no entry for operation=casework"));
 }
+
+#[test]
+fn tag_refuses_a_taxonomy_value_the_map_does_not_cover() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("s.jsonl");
+    std::fs::write(
+        &logs,
+        "{\"run\": \"r\", \"benchmark\": \"gsm8k\", \"task\": \"gsm8k\", \"item_id\": \"1\", \"score\": 1.0, \"question\": \"2+2?\"}\n",
+    )
+    .unwrap();
+    let s = tmp.path().join("s.parquet");
+    caploop()
+        .arg("ingest")
+        .arg(&logs)
+        .arg("--out")
+        .arg(&s)
+        .assert()
+        .success();
+    let tax = tmp.path().join("mine.yaml");
+    std::fs::write(
+        &tax,
+        "name: mine\naxes:\n  operation: [mental_math]\nrules:\n  - { id: mine.r, when: { benchmark: gsm8k }, add: { operation: mental_math } }\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("t.parquet");
+    caploop()
+        .arg("tag")
+        .arg("--samples")
+        .arg(&s)
+        .arg("--taxonomy")
+        .arg(&tax)
+        .arg("--vocabulary")
+        .arg(repo("taxonomies/paper/mapping.yaml"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no entry for operation=mental_math"));
+    assert!(!out.exists());
+}
