@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod error;
 pub mod history;
 pub mod ingest;
+pub mod labels;
 pub mod mapping;
 pub mod pipeline;
 pub mod plan;
@@ -24,5 +25,6 @@ pub mod tagging;
 pub mod taxonomy;
 pub mod trace;
 pub mod verify;
+pub mod vocabulary;
 
 pub use error::{Error, ExitCode, Result};

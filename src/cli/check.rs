@@ -37,7 +37,9 @@ fn yaml_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// Which kind of config a file is, from its top-level keys.
 fn kind(text: &str) -> &'static str {
     let top = |k: &str| text.lines().any(|l| l.starts_with(&format!("{k}:")));
-    if top("axes") {
+    if top("map") && top("target") {
+        "vocabulary"
+    } else if top("axes") {
         "taxonomy"
     } else if top("categories") {
         "data taxonomy"
@@ -70,6 +72,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     let mut taxonomies = Vec::new();
     let mut data = Vec::new();
     let mut mappings = Vec::new();
+    let mut vocabularies = Vec::new();
     for f in &files {
         let text = crate::error::read_text(f)?;
         let res = match kind(&text) {
@@ -78,6 +81,11 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
                 TaxonomySet::load(std::slice::from_ref(f)).map(|_| ()).map_err(Error::from)
             }
             "data taxonomy" => crate::mapping::DataTaxonomy::from_yaml_str(f, &text).map(|d| data.push(d)),
+            "vocabulary" => {
+                // Checked below, for totality over the taxonomies.
+                vocabularies.push(f.clone());
+                continue;
+            }
             "mapping rules" => {
                 // Checked below, against the data taxonomy and the axes.
                 mappings.push((f.clone(), text));
@@ -87,7 +95,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
             "pipeline" => crate::pipeline::PipelineConfig::load(f).map(|_| ()),
             "mapping" => crate::ingest::generic::ColumnMapping::load(f).map(|_| ()),
             _ => Err(Error::usage(format!(
-                "{}: not a caploop config: expected top-level `axes:` (taxonomy), `categories:` (data taxonomy), `rules:` (mapping rules), `diagnose:`/`compare:`/`plan:` (settings), `inputs:` (pipeline) or `columns:` (column mapping)",
+                "{}: not a caploop config: expected top-level `axes:` (taxonomy), `categories:` (data taxonomy), `rules:` (mapping rules), `diagnose:`/`compare:`/`plan:` (settings), `inputs:` (pipeline), `columns:` (column mapping) or `map:` and `target:` (vocabulary mapping)",
                 f.display()
             ))),
         };
@@ -127,6 +135,12 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
             (Err(e), _) | (_, Err(e)) => failures.push(e),
         }
     }
+    for f in &vocabularies {
+        match check_vocabulary(f, &taxonomies) {
+            Ok(()) => out.say(format!("ok  {}", f.display())),
+            Err(e) => failures.push(e),
+        }
+    }
     // Taxonomies are also checked together: rule ids must be unique across files.
     if failures.is_empty() && taxonomies.len() > 1 {
         if let Err(e) = TaxonomySet::load(&taxonomies) {
@@ -144,4 +158,27 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
                 .join("\n"),
         )),
     }
+}
+
+/// A vocabulary mapping is total and exact over the shipped taxonomies and
+/// those checked with it (its own target excepted).
+fn check_vocabulary(f: &std::path::Path, taxonomies: &[PathBuf]) -> Result<()> {
+    let v = crate::vocabulary::Vocabulary::load(f)?;
+    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    let fine: Vec<PathBuf> = taxonomies
+        .iter()
+        .filter(|t| !same(t, &v.target_file))
+        .cloned()
+        .collect();
+    let mut axes = crate::shipped::known_axes()?;
+    if !fine.is_empty() {
+        let set = TaxonomySet::load(&fine).map_err(Error::from)?;
+        for (axis, values) in crate::mapping::known_axes(&set) {
+            axes.entry(axis).or_default().extend(values);
+        }
+    }
+    v.check_total(&axes, true)
 }

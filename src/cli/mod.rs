@@ -6,6 +6,7 @@ mod compare;
 mod demo;
 mod diagnose;
 mod ingest;
+mod labels;
 mod plan;
 mod run;
 mod synth;
@@ -56,6 +57,9 @@ pub enum Command {
     Verify(verify::Args),
     /// Validate taxonomy, mapping and pipeline configs.
     Check(check::Args),
+    /// Imported labels: export the items to label, with the schema and an instruction.
+    #[command(subcommand)]
+    Labels(labels::Command),
 }
 
 /// Where messages go: stdout unless `--quiet`. A closed pipe ends the
@@ -93,6 +97,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Synth(a) => synth::run(a, out),
         Command::Verify(a) => verify::run(a, out),
         Command::Check(a) => check::run(a, out),
+        Command::Labels(c) => labels::run(c, out),
     }
 }
 

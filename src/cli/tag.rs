@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use super::Out;
-use crate::error::{ExitCode, Result};
+use crate::error::{Error, ExitCode, Result};
 use crate::taxonomy::TaxonomySet;
 
 #[derive(Debug, clap::Args)]
@@ -15,11 +15,26 @@ pub struct Args {
     /// Output Parquet file (may be the input).
     #[arg(long)]
     pub out: PathBuf,
+    /// Write the tags in another vocabulary: a mapping from the taxonomies'
+    /// values to a label space (taxonomies/paper/mapping.yaml: the paper's).
+    #[arg(long)]
+    pub vocabulary: Option<PathBuf>,
+    /// Imported per-item labels (JSONL, CSV or Parquet; one record per
+    /// labeler and item). They replace the rule-derived values of their axis.
+    #[arg(long, num_args = 1..)]
+    pub labels: Vec<PathBuf>,
+    /// Adjudicated labels (a person's), which take precedence over --labels.
+    #[arg(long, num_args = 1..)]
+    pub adjudicated: Vec<PathBuf>,
 }
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     let taxonomy = TaxonomySet::load(&a.taxonomy)?;
-    let coverage = crate::tagging::tag_file(&a.samples, &taxonomy, &a.out)?;
+    let coverage = if a.vocabulary.is_none() && a.labels.is_empty() && a.adjudicated.is_empty() {
+        crate::tagging::tag_file(&a.samples, &taxonomy, &a.out)?
+    } else {
+        tag_with(&a, &taxonomy, out)?
+    };
     for c in &coverage {
         let unknown: Vec<String> = c
             .unknown
@@ -35,4 +50,67 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     }
     out.say(format!("wrote {}", a.out.display()));
     Ok(ExitCode::Ok)
+}
+
+fn tag_with(a: &Args, taxonomy: &TaxonomySet, out: Out) -> Result<Vec<crate::tagging::Coverage>> {
+    use crate::labels;
+    let vocabulary = a
+        .vocabulary
+        .as_deref()
+        .map(crate::vocabulary::Vocabulary::load)
+        .transpose()?;
+    if let Some(v) = &vocabulary {
+        v.check_total(&crate::mapping::known_axes(taxonomy), false)?;
+    }
+    let axes = labels::apply::output_axes(taxonomy, vocabulary.as_ref());
+    let report_path = a.out.with_extension("labels.json");
+    let dis_path = a.out.with_extension("disagreements.jsonl");
+    for input in a.labels.iter().chain(&a.adjudicated).chain([&a.samples]) {
+        if [&report_path, &dis_path].contains(&input) {
+            return Err(Error::usage(format!(
+                "{} is an input and would be overwritten by an output of --out {}; choose another --out",
+                input.display(),
+                a.out.display()
+            )));
+        }
+    }
+    let mut written = None;
+    let applied = if a.labels.is_empty() && a.adjudicated.is_empty() {
+        Default::default()
+    } else {
+        let items = labels::item_index(&a.samples)?;
+        let given = labels::read(&a.labels, &axes, &items)?;
+        let adjudicated = labels::read(&a.adjudicated, &axes, &items)?;
+        let (res, report) = labels::agree::resolve(&given, &adjudicated, &axes, &items)?;
+        let lines = labels::agree::disagreement_lines(&res, &axes, &items);
+        written = Some((report, lines));
+        res.applied
+    };
+    let coverage = labels::apply::tag_file_with(&a.samples, taxonomy, vocabulary.as_ref(), &applied, &a.out)?;
+    if let Some((report, lines)) = written {
+        crate::slices::write::write_json(&report_path, &report)?;
+        crate::error::write_file(&dis_path, lines)?;
+        for g in &report.agreement {
+            out.say(format!(
+                "agreement {} ({} vs {}): {} of {} items agree ({:.1}%), kappa {} ({})",
+                g.axis,
+                g.labeler_a,
+                g.labeler_b,
+                g.agreeing,
+                g.items,
+                100.0 * g.share.unwrap_or(0.0),
+                g.kappa.map_or("undefined".to_string(), |k| format!("{k:.3}")),
+                g.kappa_mode
+            ));
+        }
+        out.say(format!(
+            "labels: {} items labelled; {} disagreements ({} open) in {}; wrote {}",
+            report.items_labelled,
+            report.disagreements,
+            report.disagreements_open,
+            dis_path.display(),
+            report_path.display()
+        ));
+    }
+    Ok(coverage)
 }
