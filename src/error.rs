@@ -102,9 +102,10 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
-/// Read a whole UTF-8 file.
+/// Read a whole UTF-8 file (a leading byte-order mark dropped; bytes that
+/// are not UTF-8 are an error at their line and column).
 pub fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+    crate::config::read_config_text(path)
 }
 
 /// Write a file, creating its parent folder. The bytes go to a temporary

@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod settings;
 pub mod shipped;
 pub mod slices;
 pub mod stats;

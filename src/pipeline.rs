@@ -89,7 +89,17 @@ impl PipelineConfig {
     }
 
     pub fn load(path: &Path) -> Result<PipelineConfig> {
-        let mut cfg: PipelineConfig = crate::config::load_yaml(path)?;
+        let text = crate::config::read_config_text(path)?;
+        let mut cfg: PipelineConfig = crate::config::parse_yaml(path, &text)?;
+        crate::settings::check_sections(
+            path,
+            &text,
+            &crate::settings::Settings {
+                compare: cfg.compare.clone(),
+                diagnose: cfg.diagnose.clone(),
+                plan: cfg.plan.clone(),
+            },
+        )?;
         let base = path.parent().unwrap_or(Path::new(""));
         let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { base.join(p) };
         cfg.inputs = cfg.inputs.iter().map(resolve).collect();

@@ -24,7 +24,7 @@ pub struct Args {
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     let settings: CompareSettings = match &a.settings {
-        Some(p) => crate::config::load_yaml(p)?,
+        Some(p) => crate::settings::load(p)?.compare,
         None => CompareSettings::default(),
     };
     crate::error::create_dir(&a.out)?;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use super::Out;
 use crate::error::{ExitCode, Result};
-use crate::plan::{self, PlanFiles, PlanSettings};
+use crate::plan::{self, PlanFiles};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,16 +27,10 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct Settings {
-    plan: PlanSettings,
-}
-
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
-    let settings: Settings = match &a.settings {
-        Some(p) => crate::config::load_yaml(p)?,
-        None => Settings::default(),
+    let settings = match &a.settings {
+        Some(p) => crate::settings::load(p)?,
+        None => crate::settings::Settings::default(),
     };
     let files = PlanFiles {
         evidence: a.evidence,

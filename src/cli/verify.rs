@@ -2,7 +2,6 @@ use std::path::PathBuf;
 
 use super::Out;
 use crate::error::{ExitCode, Result};
-use crate::slices::CompareSettings;
 use crate::verify::{self, VerifyOptions};
 
 #[derive(Debug, clap::Args)]
@@ -30,16 +29,10 @@ pub struct Args {
     pub settings: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct Settings {
-    compare: CompareSettings,
-}
-
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
-    let settings: Settings = match &a.settings {
-        Some(p) => crate::config::load_yaml(p)?,
-        None => Settings::default(),
+    let settings = match &a.settings {
+        Some(p) => crate::settings::load(p)?,
+        None => crate::settings::Settings::default(),
     };
     let v = verify::verify(&VerifyOptions {
         plan: &a.plan,

@@ -123,9 +123,18 @@ fn walk(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
         if meta.is_dir() {
-            for entry in walkdir::WalkDir::new(p).sort_by_file_name() {
+            // Symlinked files and folders are followed (model caches and
+            // data-versioning tools link them); a link loop is an error.
+            for entry in walkdir::WalkDir::new(p).follow_links(true).sort_by_file_name() {
                 let entry = entry.map_err(|e| {
                     let path = e.path().unwrap_or(p).to_path_buf();
+                    if let Some(anc) = e.loop_ancestor() {
+                        return Error::usage(format!(
+                            "{}: symbolic link loop (it leads back to {}); remove the link or give the folders separately",
+                            path.display(),
+                            anc.display()
+                        ));
+                    }
                     Error::io(&path, e.into())
                 })?;
                 if entry.file_type().is_file() {

@@ -358,6 +358,7 @@ impl<'a> Sink<'a> {
     /// Process the last batch, close the output and hand back the results.
     pub fn finish(mut self, report: &mut IngestReport) -> Result<SinkOutput> {
         self.flush(report)?;
+        self.builder.check_filters()?;
         if let Some(w) = self.writer.take() {
             w.finish()?;
         }
