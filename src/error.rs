@@ -147,6 +147,22 @@ pub fn safe_name(s: &str) -> String {
     out
 }
 
+/// A short run id: the last component of a model path (`/models/org/x/ckpt`
+/// -> `ckpt`, `pretrained=/m/ckpt,dtype=bf16` -> `ckpt`), made safe as a
+/// file name by [`safe_name`].
+pub fn short_run_id(s: &str) -> String {
+    let s = match s.find("pretrained=") {
+        Some(i) => s[i + "pretrained=".len()..].split(',').next().unwrap_or(""),
+        None => s,
+    };
+    let last = s
+        .trim_end_matches(['/', '\\'])
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("");
+    safe_name(if last.is_empty() { s } else { last })
+}
+
 /// Create a folder and its parents.
 pub fn create_dir(path: &Path) -> Result<()> {
     std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))

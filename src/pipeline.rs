@@ -30,6 +30,9 @@ pub struct PipelineConfig {
     pub columns: Option<PathBuf>,
     #[serde(default)]
     pub skip_bad: bool,
+    /// Shorten run ids to their last path component (`/models/x/ckpt` -> `ckpt`).
+    #[serde(default)]
+    pub short_run_ids: bool,
     /// Evaluation taxonomy files.
     pub taxonomies: Vec<PathBuf>,
     pub baseline: String,
@@ -73,6 +76,7 @@ impl PipelineConfig {
             format: None,
             columns: None,
             skip_bad: false,
+            short_run_ids: false,
             taxonomies,
             baseline: baseline.to_string(),
             candidate: candidate.to_string(),
@@ -261,6 +265,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         format: cfg.format()?,
         columns: cfg.columns.clone(),
         skip_bad: cfg.skip_bad,
+        short_run_ids: cfg.short_run_ids,
         ..IngestOptions::default()
     };
     let samples = out.join("samples.parquet");

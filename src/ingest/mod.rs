@@ -45,6 +45,9 @@ pub struct IngestOptions {
     pub skip_bad: bool,
     /// A score at or above this is `correct`.
     pub pass_threshold: f64,
+    /// Shorten run ids to their last path component (`/models/org/x/ckpt`
+    /// -> `ckpt`); see [`crate::error::short_run_id`].
+    pub short_run_ids: bool,
 }
 
 impl Default for IngestOptions {
@@ -55,6 +58,7 @@ impl Default for IngestOptions {
             columns: None,
             skip_bad: false,
             pass_threshold: 1.0,
+            short_run_ids: false,
         }
     }
 }
@@ -160,7 +164,15 @@ fn first_line_looks_like_lmeval(path: &Path) -> Result<bool> {
     while reader.read_line(&mut line).map_err(|e| Error::io(path, e))? > 0 {
         let t = line.trim();
         if !t.is_empty() {
-            return Ok(t.starts_with('[') || (t.contains("\"doc_id\"") && t.contains("\"resps\"")));
+            if t.starts_with('[') {
+                // A JSON array is an lm-eval (<= v0.4.2) samples file when its
+                // records are lm-eval's; else a generic array of records.
+                let mut head = vec![0u8; 1 << 16];
+                let n = std::io::Read::read(&mut reader, &mut head).map_err(|e| Error::io(path, e))?;
+                let head = format!("{t}{}", String::from_utf8_lossy(&head[..n]));
+                return Ok(head.contains("\"doc_id\"") || head.len() < 3);
+            }
+            return Ok(t.contains("\"doc_id\"") && t.contains("\"resps\""));
         }
         line.clear();
     }
@@ -203,6 +215,12 @@ pub fn ingest_into(
             opts.format
         )));
     }
+    if !opts.pass_threshold.is_finite() {
+        return Err(Error::usage(format!(
+            "--pass-threshold {} is not a number; give the score at or above which a row is correct, e.g. 1.0",
+            opts.pass_threshold
+        )));
+    }
     let files = walk(paths)?;
     let mut report = IngestReport::default();
     let mut results_files = Vec::new();
@@ -238,7 +256,7 @@ pub fn ingest_into(
                 continue;
             }
         }
-        if gen_ok && matches!(ext, "jsonl" | "csv" | "parquet") {
+        if gen_ok && matches!(ext, "jsonl" | "json" | "csv" | "parquet") {
             generic_files.push(f.clone());
             continue;
         }
@@ -248,7 +266,7 @@ pub fn ingest_into(
                 f.display(),
                 match opts.format {
                     Format::LmEval => "lm-evaluation-harness",
-                    Format::Generic => "generic (.jsonl, .csv, .parquet)",
+                    Format::Generic => "generic (.jsonl, .json, .csv, .parquet)",
                     _ => "evaluation log",
                 }
             )));
@@ -296,6 +314,7 @@ pub fn ingest_into(
         }
     }
     let mut sink = Sink::new(sink_opts)?;
+    sink.short_run_ids = opts.short_run_ids;
     lmeval::read_all(&results_files, &lm_samples, opts, &mut sink, &mut report)?;
     for f in &generic_files {
         generic::read(f, opts, &mut sink, &mut report)?;

@@ -64,6 +64,8 @@ const NONE: u32 = u32::MAX;
 
 /// The sink itself; see the module docs.
 pub struct Sink<'a> {
+    /// Shorten every run id (`--short-run-ids`).
+    pub short_run_ids: bool,
     opts: SinkOptions<'a>,
     batch: SampleTable,
     batch_bytes: usize,
@@ -94,6 +96,7 @@ impl<'a> Sink<'a> {
             .unwrap_or_default();
         let writer = opts.out.map(BackgroundWriter::create).transpose()?;
         Ok(Sink {
+            short_run_ids: false,
             builder: DatasetBuilder::new(axes.clone(), opts.filters),
             diag: opts.diagnosis.map(|(d, r)| DiagBuilder::new(d, r)),
             collected: opts.collect.then(|| (SampleTable::default(), Vec::new())),
@@ -116,7 +119,10 @@ impl<'a> Sink<'a> {
     }
 
     /// Add one row; a full batch is processed at once.
-    pub fn push(&mut self, row: SampleRow, report: &mut IngestReport) -> Result<()> {
+    pub fn push(&mut self, mut row: SampleRow, report: &mut IngestReport) -> Result<()> {
+        if self.short_run_ids {
+            row.run = crate::error::short_run_id(&row.run);
+        }
         let bytes = |s: &Option<String>| s.as_ref().map_or(0, String::len);
         self.batch_bytes += bytes(&row.prompt)
             + bytes(&row.response)
