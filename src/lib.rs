@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod error;
 pub mod history;
 pub mod ingest;
+pub mod manifest;
 pub mod mapping;
 pub mod pipeline;
 pub mod plan;

@@ -260,7 +260,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         taxonomies: cfg.taxonomies.clone(),
     };
     crate::plan::check_configs(&plan_files)?;
-    crate::error::create_dir(out)?;
+    crate::manifest::begin(out)?;
     let opts = IngestOptions {
         format: cfg.format()?,
         columns: cfg.columns.clone(),
@@ -386,6 +386,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         report.insert_str(at + 1, &loop_md);
     }
     crate::error::write_file(&out.join("report.md"), report)?;
+    crate::manifest::finish(out)?;
     stage.finish();
     Ok(Outcome {
         out: out.to_path_buf(),

@@ -89,11 +89,13 @@ cases!(
     parquet_float16_score_is_an_error_naming_the_column,
     parquet_small_int_and_date_columns_go_to_meta,
     parquet_struct_score_is_an_error_naming_the_column,
+    plan_refuses_evidence_from_an_unfinished_run,
     run_rejects_bad_settings_in_a_pipeline_config,
     settings_nan_threshold_is_rejected,
     settings_out_of_range_are_all_reported_with_lines,
     symlink_loop_is_an_error,
     symlinked_run_folder_is_followed,
+    verify_refuses_a_plan_changed_since_its_run_finished,
 );
 
 #[test]

@@ -168,3 +168,35 @@ fn json_array_records_are_located_by_line() {
     let e = ingest(&[f], &opts).unwrap_err().to_string();
     assert!(e.contains("x.json:3: field 'score': 7 is outside [0, 1]"), "{e}");
 }
+
+#[test]
+fn a_finished_run_lists_its_outputs_with_sha256_and_drops_the_marker() {
+    use caploop::manifest;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    std::fs::write(out.join("old.txt"), "written before the run").unwrap();
+    manifest::begin(out).unwrap();
+    assert!(out.join(manifest::RUNNING).exists());
+    // An unfinished folder is refused.
+    std::fs::write(out.join("evidence.json"), "abc").unwrap();
+    assert!(manifest::check_input(&out.join("evidence.json")).is_err());
+    caploop::error::write_file(&out.join("sub/x.json"), "abc").unwrap();
+    manifest::finish(out).unwrap();
+    assert!(!out.join(manifest::RUNNING).exists());
+    let m: manifest::Manifest =
+        serde_json::from_slice(&std::fs::read(out.join(manifest::MANIFEST)).unwrap()).unwrap();
+    let paths: Vec<&str> = m.files.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec!["evidence.json", "sub/x.json"],
+        "old files are not this run's"
+    );
+    // printf abc | sha256sum
+    assert_eq!(
+        m.files[0].sha256,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert!(manifest::check_input(&out.join("evidence.json")).is_ok());
+    std::fs::write(out.join("evidence.json"), "abd").unwrap();
+    assert!(manifest::check_input(&out.join("evidence.json")).is_err());
+}

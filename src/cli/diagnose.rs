@@ -28,7 +28,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         Some(p) => crate::settings::load(p)?,
         None => crate::settings::Settings::default(),
     };
-    crate::error::create_dir(&a.out)?;
+    crate::manifest::begin(&a.out)?;
     let (comparison, evidence) = diagnose::diagnose(
         &a.samples,
         a.baseline.as_deref(),
@@ -58,5 +58,6 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         ));
     }
     out.say(format!("wrote {}", a.out.join("evidence.json").display()));
+    crate::manifest::finish(&a.out)?;
     Ok(ExitCode::Ok)
 }

@@ -32,6 +32,8 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         Some(p) => crate::settings::load(p)?,
         None => crate::settings::Settings::default(),
     };
+    crate::manifest::check_input(&a.evidence)?;
+    crate::manifest::begin(&a.out)?;
     let files = PlanFiles {
         evidence: a.evidence,
         data_taxonomy: a.data_taxonomy,
@@ -40,6 +42,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     };
     let p = plan::make(&files, &settings.plan)?;
     plan::write(&p, &a.out)?;
+    crate::manifest::finish(&a.out)?;
     super::say_plan(&p, out);
     out.say(format!("wrote {} and plan.md", a.out.join("plan.json").display()));
     Ok(ExitCode::Ok)

@@ -34,6 +34,9 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         Some(p) => crate::settings::load(p)?,
         None => crate::settings::Settings::default(),
     };
+    crate::manifest::check_input(&a.plan)?;
+    crate::manifest::check_input(&a.samples)?;
+    crate::manifest::begin(&a.out)?;
     let v = verify::verify(&VerifyOptions {
         plan: &a.plan,
         samples: &a.samples,
@@ -43,6 +46,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         compare: &settings.compare,
     })?;
     verify::write(&v, &a.out)?;
+    crate::manifest::finish(&a.out)?;
     super::say_verification(&v, out);
     out.say(format!(
         "wrote {} and verify.md",
