@@ -17,7 +17,7 @@ pub struct Args {
     pub mapping: Option<PathBuf>,
     /// Evaluation taxonomies whose axis values the mapping rules may name
     /// (default: the shipped taxonomies).
-    #[arg(long = "taxonomy")]
+    #[arg(long = "taxonomy", num_args = 1..)]
     pub taxonomies: Vec<PathBuf>,
     /// Settings YAML with a `plan:` section, as in a pipeline config.
     #[arg(long)]

@@ -132,41 +132,62 @@ const FIELDS: &[&str] = &[
 
 impl ColumnMapping {
     pub fn load(path: &Path) -> Result<ColumnMapping> {
-        let m: ColumnMapping = crate::config::load_yaml(path)?;
-        let unknown: Vec<&String> = m
-            .columns
-            .keys()
-            .filter(|k| !FIELDS.contains(&k.as_str()))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(Error::usage(format!(
-                "{}: unknown field(s) {} under columns; known fields: {}",
-                path.display(),
-                unknown
-                    .iter()
-                    .map(|s| format!("'{s}'"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                FIELDS.join(", ")
-            )));
+        let text = crate::config::read_config_text(path)?;
+        let m: ColumnMapping = crate::config::parse_yaml(path, &text)?;
+        // Every mistake at once, each at its line.
+        let mut errors = Vec::new();
+        let mut err = |keys: &[&str], message: String| {
+            let (line, col) = match crate::settings::locate(&text, keys) {
+                (0, _) => crate::settings::locate(&text, &keys[..1]),
+                at => at,
+            };
+            errors.push(crate::taxonomy::ConfigError {
+                file: path.to_path_buf(),
+                line,
+                col,
+                message,
+                excerpt: String::new(),
+            });
+        };
+        for k in m.columns.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+            err(
+                &["columns", k],
+                format!(
+                    "unknown field '{k}' under columns; known fields: {}",
+                    FIELDS.join(", ")
+                ),
+            );
+        }
+        for (k, col) in &m.columns {
+            if col.trim().is_empty() {
+                err(
+                    &["columns", k],
+                    format!("columns: '{k}' maps to an empty column name"),
+                );
+            }
         }
         if let Some(t) = m.pass_threshold {
             if !t.is_finite() {
-                return Err(Error::usage(format!(
-                    "{}: pass_threshold: {t} is not a number; give the score at or above which a row is correct, e.g. 1.0",
-                    path.display()
-                )));
+                err(
+                    &["pass_threshold"],
+                    format!("pass_threshold: {t} is not a number; give the score at or above which a row is correct, e.g. 1.0"),
+                );
             }
         }
         if let MetaColumns::Keyword(k) = &m.meta {
             if k != "rest" && k != "none" {
-                return Err(Error::usage(format!(
-                    "{}: meta: '{k}' is not valid; use rest, none, or a list of columns",
-                    path.display()
-                )));
+                err(
+                    &["meta"],
+                    format!("meta: '{k}' is not valid; use rest, none, or a list of columns"),
+                );
             }
         }
-        Ok(m)
+        if errors.is_empty() {
+            Ok(m)
+        } else {
+            errors.sort_by_key(|e| (e.line, e.col));
+            Err(Error::Config(crate::taxonomy::ConfigErrors(errors)))
+        }
     }
 
     fn column<'a>(&'a self, field: &'a str) -> &'a str {
