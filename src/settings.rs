@@ -12,10 +12,10 @@
 //! every `pass_k` >= 1; diagnose shares and tolerances (`format_share_min`,
 //! `recovery_min`, `format_rate_tolerance`, `format_health_max`, rule
 //! `min_increase` and `min_template_share`, `targets`) in [0, 1];
-//! `discovery.alpha` in (0, 1]; `discovery.min_support`, `max_level`, `top_k`
-//! >= 1; `detectors.early_answer_fraction` in (0, 1], `chars_per_token` > 0;
+//! `discovery.alpha` in (0, 1]; `discovery.min_support`, `max_level` and
+//! `top_k` at least 1; `detectors.early_answer_fraction` in (0, 1], `chars_per_token` > 0;
 //! every rescore pattern a valid regex; the plan ranges of
-//! [`PlanSettings::validate`]. NaN is outside every range.
+//! `PlanSettings::validate`. NaN is outside every range.
 
 use std::path::Path;
 
