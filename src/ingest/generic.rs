@@ -878,7 +878,14 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
     };
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if ext == "parquet" {
-        let (cols, dropped) = parquet_plan(path, &mapping)?;
+        // polars panics on some malformed Parquet metadata instead of
+        // returning an error (found by fuzz/generic_parquet): such a file is
+        // an error naming it, never a crash.
+        let (cols, dropped) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parquet_plan(path, &mapping)))
+                .map_err(|_| {
+                    Error::frame(path, "not a readable Parquet file (its metadata is malformed)")
+                })??;
         report.warnings.extend(dropped);
         let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
         let mut tr = std::time::Instant::now();
