@@ -102,9 +102,10 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
-/// Read a whole UTF-8 file.
+/// Read a whole UTF-8 file (a leading byte-order mark dropped; bytes that
+/// are not UTF-8 are an error at their line and column).
 pub fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+    crate::config::read_config_text(path)
 }
 
 /// Write a file, creating its parent folder. The bytes go to a temporary
@@ -144,6 +145,22 @@ pub fn safe_name(s: &str) -> String {
         out.push('_');
     }
     out
+}
+
+/// A short run id: the last component of a model path (`/models/org/x/ckpt`
+/// -> `ckpt`, `pretrained=/m/ckpt,dtype=bf16` -> `ckpt`), made safe as a
+/// file name by [`safe_name`].
+pub fn short_run_id(s: &str) -> String {
+    let s = match s.find("pretrained=") {
+        Some(i) => s[i + "pretrained=".len()..].split(',').next().unwrap_or(""),
+        None => s,
+    };
+    let last = s
+        .trim_end_matches(['/', '\\'])
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("");
+    safe_name(if last.is_empty() { s } else { last })
 }
 
 /// Create a folder and its parents.

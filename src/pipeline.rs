@@ -30,6 +30,9 @@ pub struct PipelineConfig {
     pub columns: Option<PathBuf>,
     #[serde(default)]
     pub skip_bad: bool,
+    /// Shorten run ids to their last path component (`/models/x/ckpt` -> `ckpt`).
+    #[serde(default)]
+    pub short_run_ids: bool,
     /// Evaluation taxonomy files.
     pub taxonomies: Vec<PathBuf>,
     pub baseline: String,
@@ -73,6 +76,7 @@ impl PipelineConfig {
             format: None,
             columns: None,
             skip_bad: false,
+            short_run_ids: false,
             taxonomies,
             baseline: baseline.to_string(),
             candidate: candidate.to_string(),
@@ -89,7 +93,17 @@ impl PipelineConfig {
     }
 
     pub fn load(path: &Path) -> Result<PipelineConfig> {
-        let mut cfg: PipelineConfig = crate::config::load_yaml(path)?;
+        let text = crate::config::read_config_text(path)?;
+        let mut cfg: PipelineConfig = crate::config::parse_yaml(path, &text)?;
+        crate::settings::check_sections(
+            path,
+            &text,
+            &crate::settings::Settings {
+                compare: cfg.compare.clone(),
+                diagnose: cfg.diagnose.clone(),
+                plan: cfg.plan.clone(),
+            },
+        )?;
         let base = path.parent().unwrap_or(Path::new(""));
         let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { base.join(p) };
         cfg.inputs = cfg.inputs.iter().map(resolve).collect();
@@ -246,11 +260,12 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         taxonomies: cfg.taxonomies.clone(),
     };
     crate::plan::check_configs(&plan_files)?;
-    crate::error::create_dir(out)?;
+    crate::manifest::begin(out)?;
     let opts = IngestOptions {
         format: cfg.format()?,
         columns: cfg.columns.clone(),
         skip_bad: cfg.skip_bad,
+        short_run_ids: cfg.short_run_ids,
         ..IngestOptions::default()
     };
     let samples = out.join("samples.parquet");
@@ -378,6 +393,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         report.insert_str(at + 1, &loop_md);
     }
     crate::error::write_file(&out.join("report.md"), report)?;
+    crate::manifest::finish(out)?;
     stage.finish();
     crate::trace::memory("report");
     Ok(Outcome {

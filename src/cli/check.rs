@@ -45,25 +45,32 @@ fn kind(text: &str) -> &'static str {
         "data taxonomy"
     } else if top("rules") {
         "mapping rules"
+    } else if top("inputs") {
+        // Before settings: a pipeline config has `compare:` etc. too.
+        "pipeline"
     } else if top("diagnose") || top("compare") || top("plan") {
         "settings"
-    } else if top("inputs") {
-        "pipeline"
     } else if top("columns") {
         "mapping"
+    } else if [
+        "confidence",
+        "fdr",
+        "power",
+        "effect_of_interest",
+        "max_order",
+        "min_items",
+        "max_listed_items",
+        "filters",
+        "pass_k",
+    ]
+    .iter()
+    .any(|k| top(k))
+    {
+        // A flat file of `compare:` settings, as `compare --settings` reads.
+        "settings"
     } else {
         "unknown"
     }
-}
-
-/// Any settings file: the stage sections of a pipeline config.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-#[allow(dead_code)]
-struct Settings {
-    compare: crate::slices::CompareSettings,
-    diagnose: crate::diagnose::DiagnoseSettings,
-    plan: crate::plan::PlanSettings,
 }
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
@@ -91,7 +98,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
                 mappings.push((f.clone(), text));
                 continue;
             }
-            "settings" => crate::config::load_yaml::<Settings>(f).and_then(|s| s.plan.validate()),
+            "settings" => crate::settings::load(f).map(|_| ()),
             "pipeline" => crate::pipeline::PipelineConfig::load(f).map(|_| ()),
             "mapping" => crate::ingest::generic::ColumnMapping::load(f).map(|_| ()),
             _ => Err(Error::usage(format!(

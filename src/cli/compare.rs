@@ -24,10 +24,10 @@ pub struct Args {
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     let settings: CompareSettings = match &a.settings {
-        Some(p) => crate::config::load_yaml(p)?,
+        Some(p) => crate::settings::load(p)?.compare,
         None => CompareSettings::default(),
     };
-    crate::error::create_dir(&a.out)?;
+    crate::manifest::begin(&a.out)?;
     let ds = slices::load(&a.samples, &settings.filters)?;
     let base = ds.run_index(&a.baseline)?;
     let cand = ds.run_index(&a.candidate)?;
@@ -63,5 +63,6 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     )?;
     super::summarize(&comparison, out);
     out.say(format!("wrote {}", a.out.display()));
+    crate::manifest::finish(&a.out)?;
     Ok(ExitCode::Ok)
 }

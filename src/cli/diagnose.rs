@@ -1,11 +1,9 @@
 use std::path::PathBuf;
 
-use serde::Deserialize;
-
 use super::Out;
-use crate::diagnose::{self, DiagnoseSettings};
+use crate::diagnose;
 use crate::error::{ExitCode, Result};
-use crate::slices::{self, CompareSettings};
+use crate::slices;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,19 +23,12 @@ pub struct Args {
     pub settings: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct Settings {
-    compare: CompareSettings,
-    diagnose: DiagnoseSettings,
-}
-
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
-    let settings: Settings = match &a.settings {
-        Some(p) => crate::config::load_yaml(p)?,
-        None => Settings::default(),
+    let settings = match &a.settings {
+        Some(p) => crate::settings::load(p)?,
+        None => crate::settings::Settings::default(),
     };
-    crate::error::create_dir(&a.out)?;
+    crate::manifest::begin(&a.out)?;
     let (comparison, evidence) = diagnose::diagnose(
         &a.samples,
         a.baseline.as_deref(),
@@ -74,5 +65,6 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         out.say(line);
     }
     out.say(format!("wrote {}", a.out.join("evidence.json").display()));
+    crate::manifest::finish(&a.out)?;
     Ok(ExitCode::Ok)
 }

@@ -26,6 +26,9 @@ pub struct Args {
     /// A score at or above this counts as correct.
     #[arg(long, default_value_t = 1.0)]
     pub pass_threshold: f64,
+    /// Shorten run ids to their last path component: `/models/org/x/ckpt` -> `ckpt`.
+    #[arg(long)]
+    pub short_run_ids: bool,
 }
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
@@ -35,6 +38,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         columns: a.columns,
         skip_bad: a.skip_bad,
         pass_threshold: a.pass_threshold,
+        short_run_ids: a.short_run_ids,
     };
     let filters = std::collections::BTreeMap::new();
     let (done, report) = ingest::ingest_into(

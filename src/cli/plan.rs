@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use super::Out;
 use crate::error::{ExitCode, Result};
-use crate::plan::{self, PlanFiles, PlanSettings};
+use crate::plan::{self, PlanFiles};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,7 +17,7 @@ pub struct Args {
     pub mapping: Option<PathBuf>,
     /// Evaluation taxonomies whose axis values the mapping rules may name
     /// (default: the shipped taxonomies).
-    #[arg(long = "taxonomy")]
+    #[arg(long = "taxonomy", num_args = 1..)]
     pub taxonomies: Vec<PathBuf>,
     /// Settings YAML with a `plan:` section, as in a pipeline config.
     #[arg(long)]
@@ -27,17 +27,13 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct Settings {
-    plan: PlanSettings,
-}
-
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
-    let settings: Settings = match &a.settings {
-        Some(p) => crate::config::load_yaml(p)?,
-        None => Settings::default(),
+    let settings = match &a.settings {
+        Some(p) => crate::settings::load(p)?,
+        None => crate::settings::Settings::default(),
     };
+    crate::manifest::check_input(&a.evidence)?;
+    crate::manifest::begin(&a.out)?;
     let files = PlanFiles {
         evidence: a.evidence,
         data_taxonomy: a.data_taxonomy,
@@ -46,6 +42,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     };
     let p = plan::make(&files, &settings.plan)?;
     plan::write(&p, &a.out)?;
+    crate::manifest::finish(&a.out)?;
     super::say_plan(&p, out);
     out.say(format!("wrote {} and plan.md", a.out.join("plan.json").display()));
     Ok(ExitCode::Ok)

@@ -2,7 +2,6 @@ use std::path::PathBuf;
 
 use super::Out;
 use crate::error::{ExitCode, Result};
-use crate::slices::CompareSettings;
 use crate::verify::{self, VerifyOptions};
 
 #[derive(Debug, clap::Args)]
@@ -30,17 +29,14 @@ pub struct Args {
     pub settings: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct Settings {
-    compare: CompareSettings,
-}
-
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
-    let settings: Settings = match &a.settings {
-        Some(p) => crate::config::load_yaml(p)?,
-        None => Settings::default(),
+    let settings = match &a.settings {
+        Some(p) => crate::settings::load(p)?,
+        None => crate::settings::Settings::default(),
     };
+    crate::manifest::check_input(&a.plan)?;
+    crate::manifest::check_input(&a.samples)?;
+    crate::manifest::begin(&a.out)?;
     let v = verify::verify(&VerifyOptions {
         plan: &a.plan,
         samples: &a.samples,
@@ -50,6 +46,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         compare: &settings.compare,
     })?;
     verify::write(&v, &a.out)?;
+    crate::manifest::finish(&a.out)?;
     super::say_verification(&v, out);
     out.say(format!(
         "wrote {} and verify.md",

@@ -297,6 +297,7 @@ pub fn load(
         Ok(())
     })?;
     let (runs, items) = b.index_maps();
+    b.check_filters()?;
     let ds = b.finish();
     let diags = d.finish(&runs, &items, ds.items.len());
     Ok((ds, diags))

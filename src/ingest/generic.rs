@@ -38,6 +38,64 @@ pub struct ColumnMapping {
     #[serde(default)]
     pub meta: MetaColumns,
     pub pass_threshold: Option<f64>,
+    /// Score rows that have no score or correct column by comparing the
+    /// extracted answer (`extracted`) with the target (`target`).
+    pub score_by: Option<ScoreBy>,
+}
+
+/// How `score_by` compares an extracted answer with its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreBy {
+    /// The same text once surrounding whitespace is trimmed.
+    Exact,
+    /// The same after lowercasing, dropping punctuation and the articles
+    /// a/an/the, and collapsing whitespace (SQuAD's normalisation).
+    Normalized,
+    /// The same number (commas, `$` and `%` ignored), within 1e-6 relative.
+    Numeric,
+}
+
+impl ScoreBy {
+    /// Does `answer` match `target`?
+    pub fn matches(self, answer: &str, target: &str) -> bool {
+        match self {
+            ScoreBy::Exact => answer.trim() == target.trim(),
+            ScoreBy::Normalized => normalize(answer) == normalize(target),
+            ScoreBy::Numeric => match (number_of(answer), number_of(target)) {
+                (Some(a), Some(t)) => (a - t).abs() <= 1e-6 * t.abs().max(1.0),
+                _ => false,
+            },
+        }
+    }
+}
+
+fn normalize(s: &str) -> String {
+    let lower: String = s
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    lower
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "a" | "an" | "the"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn number_of(s: &str) -> Option<f64> {
+    let t: String = s
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ',' | '$' | '%'))
+        .collect();
+    t.trim().parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
 /// Which columns go into `meta`.
@@ -74,33 +132,62 @@ const FIELDS: &[&str] = &[
 
 impl ColumnMapping {
     pub fn load(path: &Path) -> Result<ColumnMapping> {
-        let m: ColumnMapping = crate::config::load_yaml(path)?;
-        let unknown: Vec<&String> = m
-            .columns
-            .keys()
-            .filter(|k| !FIELDS.contains(&k.as_str()))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(Error::usage(format!(
-                "{}: unknown field(s) {} under columns; known fields: {}",
-                path.display(),
-                unknown
-                    .iter()
-                    .map(|s| format!("'{s}'"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                FIELDS.join(", ")
-            )));
+        let text = crate::config::read_config_text(path)?;
+        let m: ColumnMapping = crate::config::parse_yaml(path, &text)?;
+        // Every mistake at once, each at its line.
+        let mut errors = Vec::new();
+        let mut err = |keys: &[&str], message: String| {
+            let (line, col) = match crate::settings::locate(&text, keys) {
+                (0, _) => crate::settings::locate(&text, &keys[..1]),
+                at => at,
+            };
+            errors.push(crate::taxonomy::ConfigError {
+                file: path.to_path_buf(),
+                line,
+                col,
+                message,
+                excerpt: String::new(),
+            });
+        };
+        for k in m.columns.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+            err(
+                &["columns", k],
+                format!(
+                    "unknown field '{k}' under columns; known fields: {}",
+                    FIELDS.join(", ")
+                ),
+            );
+        }
+        for (k, col) in &m.columns {
+            if col.trim().is_empty() {
+                err(
+                    &["columns", k],
+                    format!("columns: '{k}' maps to an empty column name"),
+                );
+            }
+        }
+        if let Some(t) = m.pass_threshold {
+            if !t.is_finite() {
+                err(
+                    &["pass_threshold"],
+                    format!("pass_threshold: {t} is not a number; give the score at or above which a row is correct, e.g. 1.0"),
+                );
+            }
         }
         if let MetaColumns::Keyword(k) = &m.meta {
             if k != "rest" && k != "none" {
-                return Err(Error::usage(format!(
-                    "{}: meta: '{k}' is not valid; use rest, none, or a list of columns",
-                    path.display()
-                )));
+                err(
+                    &["meta"],
+                    format!("meta: '{k}' is not valid; use rest, none, or a list of columns"),
+                );
             }
         }
-        Ok(m)
+        if errors.is_empty() {
+            Ok(m)
+        } else {
+            errors.sort_by_key(|e| (e.line, e.col));
+            Err(Error::Config(crate::taxonomy::ConfigErrors(errors)))
+        }
     }
 
     fn column<'a>(&'a self, field: &'a str) -> &'a str {
@@ -199,6 +286,10 @@ fn row_of(
     let req =
         |field: &str, constant: &Option<String>| -> std::result::Result<String, (Option<String>, String)> {
             match (get(field), constant) {
+                (Some(v), _) if v.text().trim().is_empty() => Err((
+                    Some(m.column(field).to_string()),
+                    format!("empty; a row needs a non-empty {field}"),
+                )),
                 (Some(v), _) => Ok(v.text()),
                 (None, Some(cst)) => Ok(cst.clone()),
                 (None, None) => Err((
@@ -215,18 +306,45 @@ fn row_of(
         }
     };
     let score = num(c::SCORE)?;
-    let correct = num(c::CORRECT)?;
-    let (score, correct) = match (score, correct) {
-        (Some(s), Some(cv)) => (s, cv >= 0.5),
-        (Some(s), None) => (s, s >= threshold),
-        (None, Some(cv)) => (cv, cv >= 0.5),
-        (None, None) => {
+    let correct = match num(c::CORRECT)? {
+        Some(x) if x == 0.0 || x == 1.0 => Some(x),
+        Some(_) => {
+            let shown = get(c::CORRECT).map(|v| v.text()).unwrap_or_default();
+            return Err((
+                Some(m.column(c::CORRECT).to_string()),
+                format!("'{shown}' is not a correctness value; use true/false or 1/0 (a graded value belongs in score)"),
+            ));
+        }
+        None => None,
+    };
+    let (score, correct) = match (score, correct, m.score_by) {
+        (Some(s), Some(cv), _) => (s, cv >= 0.5),
+        (Some(s), None, _) => (s, s >= threshold),
+        (None, Some(cv), _) => (cv, cv >= 0.5),
+        (None, None, Some(by)) => {
+            let target = get(c::TARGET).map(|v| v.text()).ok_or_else(|| {
+                (
+                    Some(m.column(c::TARGET).to_string()),
+                    "missing: score_by compares the extracted answer with the target".to_string(),
+                )
+            })?;
+            // No extracted answer (extraction failed) scores 0.
+            let ok = get(c::EXTRACTED).is_some_and(|a| by.matches(&a.text(), &target));
+            (f64::from(u8::from(ok)), ok)
+        }
+        (None, None, None) => {
             return Err((
                 Some(m.column(c::SCORE).to_string()),
-                "missing: a row needs a score or a correct column".to_string(),
+                "missing: a row needs a score or a correct column, or score_by in the column mapping (exact, normalized or numeric) to score the extracted answer against the target".to_string(),
             ))
         }
     };
+    if score.is_nan() {
+        return Err((
+            Some(m.column(c::SCORE).to_string()),
+            "is NaN (Python's json writes NaN for a missing value): the record is unscored; give it a score, or use --skip-bad to skip and list it".to_string(),
+        ));
+    }
     if !(0.0..=1.0).contains(&score) {
         return Err((
             Some(m.column(c::SCORE).to_string()),
@@ -272,6 +390,75 @@ fn row_of(
     })
 }
 
+fn strip_bom(line: &[u8]) -> &[u8] {
+    line.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(line)
+}
+
+/// One JSON object. Python's `json.dumps` writes bare `NaN`, `Infinity` and
+/// `-Infinity`, which JSON does not allow: they are read as the strings
+/// `"NaN"`, `"Infinity"`, `"-Infinity"` (a NaN score makes the record
+/// unscored, an error naming the field; in `meta` they stay text). A key
+/// given twice keeps its last value, as Python's `json` does.
+pub fn parse_object(line: &str) -> std::result::Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Map<String, Value>>(line) {
+        Ok(m) => Ok(m),
+        Err(e) => {
+            let fixed = non_finite_as_strings(line);
+            if fixed.len() != line.len() {
+                if let Ok(m) = serde_json::from_str::<Map<String, Value>>(&fixed) {
+                    return Ok(m);
+                }
+            }
+            Err(format!("not a JSON object: {e}"))
+        }
+    }
+}
+
+/// JSON text with bare `NaN`, `Infinity`, `-Infinity` (outside strings)
+/// turned into strings.
+pub fn non_finite_as_strings(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 16);
+    let (mut i, mut last, mut in_str) = (0, 0, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            if c == b'\\' {
+                i += 2;
+                continue;
+            }
+            if c == b'"' {
+                in_str = false;
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' {
+            in_str = true;
+            i += 1;
+            continue;
+        }
+        let prev_ok = i == 0 || matches!(b[i - 1], b':' | b',' | b'[' | b' ' | b'\t' | b'\n' | b'\r');
+        let tok = ["-Infinity", "Infinity", "NaN"].into_iter().find(|tok| {
+            let t = tok.as_bytes();
+            prev_ok && b[i..].starts_with(t) && b.get(i + t.len()).is_none_or(|n| !n.is_ascii_alphanumeric())
+        });
+        match tok {
+            Some(tok) => {
+                out.push_str(&text[last..i]);
+                out.push('"');
+                out.push_str(tok);
+                out.push('"');
+                i += tok.len();
+                last = i;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
 /// Call `f` with each record of a JSONL or CSV file, in order.
 fn for_each_record(
     path: &Path,
@@ -285,17 +472,61 @@ fn for_each_record(
             let reader = std::io::BufReader::with_capacity(1 << 20, file);
             for (i, line) in reader.split(b'\n').enumerate() {
                 let line = line.map_err(|e| Error::io(path, e))?;
-                let rec = match std::str::from_utf8(&line) {
+                let line = if i == 0 { strip_bom(&line) } else { &line[..] };
+                let rec = match std::str::from_utf8(line) {
                     Ok(l) if l.trim().is_empty() => continue,
-                    Ok(l) => serde_json::from_str::<Map<String, Value>>(l)
-                        .map_err(|e| format!("not a JSON object: {e}")),
-                    Err(e) => Err(format!("not UTF-8: {e}")),
+                    Ok(l) => parse_object(l),
+                    Err(e) => Err(format!(
+                        "not UTF-8: invalid byte 0x{:02x} at column {}; save the file as UTF-8",
+                        line[e.valid_up_to()],
+                        e.valid_up_to() + 1
+                    )),
                 };
                 f(i + 1, rec)?;
             }
             Ok(())
         }
+        "json" => {
+            let bytes = crate::error::read_file(path)?;
+            let text = crate::config::text_of(path, bytes)
+                .map_err(|e| Error::input(path, e.line, None, e.message))?;
+            let fixed;
+            let (src, items): (&str, Vec<&serde_json::value::RawValue>) = match serde_json::from_str(&text) {
+                Ok(v) => (text.as_str(), v),
+                Err(e) => {
+                    fixed = non_finite_as_strings(&text);
+                    match serde_json::from_str(&fixed) {
+                        Ok(v) if fixed.len() > text.len() => (fixed.as_str(), v),
+                        _ => {
+                            return Err(Error::input(
+                                path,
+                                e.line(),
+                                None,
+                                format!("not a JSON array of records: {e}; a generic .json file holds one array of objects (use .jsonl for one object per line)"),
+                            ))
+                        }
+                    }
+                }
+            };
+            // Lines of the records: counted forward once, in order.
+            let (mut at, mut line) = (0usize, 1usize);
+            for (k, raw) in items.iter().enumerate() {
+                let g = raw.get();
+                let off = (g.as_ptr() as usize)
+                    .saturating_sub(src.as_ptr() as usize)
+                    .min(src.len());
+                if off >= at {
+                    line += src.as_bytes()[at..off].iter().filter(|&&b| b == b'\n').count();
+                    at = off;
+                }
+                let rec = serde_json::from_str::<Map<String, Value>>(g)
+                    .map_err(|e| format!("record {} is not a JSON object: {e}", k + 1));
+                f(line, rec)?;
+            }
+            Ok(())
+        }
         "csv" => {
+            check_csv_quotes(path)?;
             let mut rdr =
                 csv::Reader::from_path(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
             let headers = rdr
@@ -329,10 +560,59 @@ fn for_each_record(
             Ok(())
         }
         _ => Err(Error::usage(format!(
-            "{}: generic input must be .jsonl, .csv or .parquet",
+            "{}: generic input must be .jsonl, .json (an array of records), .csv or .parquet",
             path.display()
         ))),
     }
+}
+
+/// A quoted CSV field that never closes swallows every line after it into
+/// one field (the csv reader accepts it at the end of the file). In a valid
+/// file quotes come in pairs (`""` inside a quoted field), so an odd count
+/// means one is open: the error names the line where the record holding it
+/// starts.
+fn check_csv_quotes(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut quotes, mut lines, mut last) = (0usize, 0usize, b'\n');
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        quotes += buf[..n].iter().filter(|&&b| b == b'"').count();
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
+        last = buf[n - 1];
+    }
+    // The line number of the last line with content.
+    let last_line = if last == b'\n' { lines } else { lines + 1 };
+    if quotes % 2 == 0 {
+        return Ok(());
+    }
+    // The record that runs to the end of the file is the last one read.
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+    let mut line = 1;
+    for rec in rdr.records() {
+        match rec {
+            Ok(r) => line = r.position().map_or(line, |p| p.line() as usize),
+            Err(e) => line = e.position().map_or(line, |p| p.line() as usize),
+        }
+    }
+    if line >= last_line {
+        // A stray quote in an unquoted field of the last line: nothing swallowed.
+        return Ok(());
+    }
+    Err(Error::input(
+        path,
+        line,
+        None,
+        "unterminated quote: a quoted field in the record starting on this line never closes, so every line after it would be read into that one field; close the quote (a quote inside a quoted field is written \"\")",
+    ))
 }
 
 /// One column of a Parquet batch, cast once to a type the mapping reads.
@@ -341,6 +621,8 @@ enum Col {
     F64(polars::prelude::Float64Chunked),
     I64(polars::prelude::Int64Chunked),
     Bool(polars::prelude::BooleanChunked),
+    /// Nested, temporal and other columns: each value as JSON.
+    Json(Vec<Value>),
 }
 
 /// The columns of a Parquet batch the mapping reads (mapped or `meta`).
@@ -375,23 +657,30 @@ impl FrameColumns {
             let err = |e: PolarsError| format!("column '{name}' ({}): {e}", s.dtype());
             let c = match s.dtype() {
                 DataType::Boolean => Col::Bool(s.bool().map_err(err)?.clone()),
-                dt if dt.is_integer() => {
-                    Col::I64(s.cast(&DataType::Int64).map_err(err)?.i64().map_err(err)?.clone())
-                }
-                dt if dt.is_primitive_numeric() => Col::F64(
-                    s.cast(&DataType::Float64)
+                // Strict casts: a value that does not fit is an error, never a null.
+                dt if dt.is_integer() => match s.strict_cast(&DataType::Int64) {
+                    Ok(x) => Col::I64(x.i64().map_err(err)?.clone()),
+                    Err(_) => Col::F64(
+                        s.cast(&DataType::Float64)
+                            .map_err(err)?
+                            .f64()
+                            .map_err(err)?
+                            .clone(),
+                    ),
+                },
+                dt if dt.is_primitive_numeric() || dt.is_decimal() => Col::F64(
+                    s.strict_cast(&DataType::Float64)
                         .map_err(err)?
                         .f64()
                         .map_err(err)?
                         .clone(),
                 ),
-                _ => Col::Str(
-                    s.cast(&DataType::String)
-                        .map_err(err)?
-                        .str()
-                        .map_err(err)?
-                        .clone(),
-                ),
+                DataType::String => Col::Str(s.str().map_err(err)?.clone()),
+                dt if dt.is_temporal() => match s.cast(&DataType::String) {
+                    Ok(x) => Col::Str(x.str().map_err(err)?.clone()),
+                    Err(_) => Col::Json(s.iter().map(any_to_json).collect()),
+                },
+                _ => Col::Json(s.iter().map(any_to_json).collect()),
             };
             if in_meta {
                 out.meta.push(out.cols.len());
@@ -401,6 +690,102 @@ impl FrameColumns {
         }
         Ok(out)
     }
+}
+
+/// A Parquet value as JSON: structs as objects, lists as arrays, temporal
+/// values as their text, non-finite floats as the strings `NaN`, `inf`, `-inf`.
+fn any_to_json(av: polars::prelude::AnyValue<'_>) -> Value {
+    use polars::prelude::AnyValue as A;
+    let float =
+        |x: f64| serde_json::Number::from_f64(x).map_or_else(|| Value::String(x.to_string()), Value::Number);
+    match av.into_static() {
+        A::Null => Value::Null,
+        A::Boolean(b) => Value::Bool(b),
+        A::String(s) => Value::String(s.to_string()),
+        A::StringOwned(s) => Value::String(s.to_string()),
+        A::Float32(x) => float(f64::from(x)),
+        A::Float64(x) => float(x),
+        A::List(series) => Value::Array(series.iter().map(any_to_json).collect()),
+        A::StructOwned(payload) => {
+            let (values, fields) = *payload;
+            Value::Object(
+                fields
+                    .iter()
+                    .zip(values)
+                    .map(|(f, v)| (f.name().to_string(), any_to_json(v)))
+                    .collect(),
+            )
+        }
+        A::BinaryOwned(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
+        av if av.is_integer() => av
+            .extract::<i64>()
+            .map(Value::from)
+            .or_else(|| av.extract::<u64>().map(Value::from))
+            .unwrap_or_else(|| Value::String(av.to_string())),
+        av if av.is_float() => av.extract::<f64>().map_or(Value::Null, float),
+        av => match av.extract::<f64>() {
+            Some(x) if matches!(av, A::Decimal(..)) => float(x),
+            _ => Value::String(av.to_string()),
+        },
+    }
+}
+
+/// Can this build read a Parquet column of this Arrow type? (polars panics
+/// on some types instead of returning an error, so they are checked first.)
+fn readable(dt: &polars::prelude::ArrowDataType) -> bool {
+    use polars::prelude::ArrowDataType as A;
+    match dt {
+        A::Float16
+        | A::Int128
+        | A::UInt128
+        | A::FixedSizeList(..)
+        | A::FixedSizeBinary(_)
+        | A::Decimal256(..)
+        | A::Interval(_)
+        | A::Union(_)
+        | A::Extension(_)
+        | A::Unknown => false,
+        A::Decimal(p, _) => *p <= 38,
+        A::Dictionary(_, v, _) => readable(v),
+        A::List(f) | A::LargeList(f) | A::Map(f, _) => readable(&f.dtype),
+        A::Struct(fs) => fs.iter().all(|f| readable(&f.dtype)),
+        _ => true,
+    }
+}
+
+/// The columns of a Parquet file to read, and the message for each column
+/// of a type caploop cannot read (an error when mapped, else a warning: its
+/// values are not in `meta`).
+fn parquet_plan(path: &Path, m: &ColumnMapping) -> Result<(Vec<String>, Vec<String>)> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    use polars::prelude::SerReader;
+    let mut reader = polars::prelude::ParquetReader::new(file);
+    let schema = reader.schema().map_err(|e| Error::frame(path, e))?;
+    let mapped: Vec<&str> = FIELDS.iter().map(|f| m.column(f)).collect();
+    let mut read = Vec::new();
+    let mut dropped = Vec::new();
+    for (name, field) in schema.iter() {
+        if readable(&field.dtype) {
+            read.push(name.to_string());
+            continue;
+        }
+        let what = format!(
+            "column '{name}' has Parquet/Arrow type {:?}, which caploop cannot read; cast it (e.g. to float64, int64 or string) when writing the file",
+            field.dtype
+        );
+        if mapped.contains(&name.as_str()) {
+            return Err(Error::frame(path, what));
+        }
+        let in_meta = match &m.meta {
+            MetaColumns::Rest => true,
+            MetaColumns::Keyword(k) => k == "rest",
+            MetaColumns::List(cols) => cols.iter().any(|c| c == name.as_str()),
+        };
+        if in_meta {
+            dropped.push(format!("{}: {what}; its values are not in meta", path.display()));
+        }
+    }
+    Ok((read, dropped))
 }
 
 /// Row `row` of a Parquet batch.
@@ -416,6 +801,10 @@ impl FrameRecord<'_> {
             Col::F64(c) => c.get(self.row).map(Cell::Num),
             Col::I64(c) => c.get(self.row).map(Cell::Int),
             Col::Bool(c) => c.get(self.row).map(Cell::Bool),
+            Col::Json(c) => match &c[self.row] {
+                Value::Null => None,
+                v => Some(Cell::Json(v)),
+            },
         }
     }
 }
@@ -489,7 +878,15 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
     };
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if ext == "parquet" {
-        let cols = crate::table::parquet_column_names(path)?;
+        // polars panics on some malformed Parquet metadata instead of
+        // returning an error (found by fuzz/generic_parquet): such a file is
+        // an error naming it, never a crash.
+        let (cols, dropped) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parquet_plan(path, &mapping)))
+                .map_err(|_| {
+                    Error::frame(path, "not a readable Parquet file (its metadata is malformed)")
+                })??;
+        report.warnings.extend(dropped);
         let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
         let mut tr = std::time::Instant::now();
         crate::table::for_each_batch(path, &cols, |df, offset| {

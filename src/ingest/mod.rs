@@ -55,6 +55,9 @@ pub struct IngestOptions {
     pub skip_bad: bool,
     /// A score at or above this is `correct`.
     pub pass_threshold: f64,
+    /// Shorten run ids to their last path component (`/models/org/x/ckpt`
+    /// -> `ckpt`); see [`crate::error::short_run_id`].
+    pub short_run_ids: bool,
 }
 
 impl Default for IngestOptions {
@@ -65,6 +68,7 @@ impl Default for IngestOptions {
             columns: None,
             skip_bad: false,
             pass_threshold: 1.0,
+            short_run_ids: false,
         }
     }
 }
@@ -135,9 +139,18 @@ fn walk(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
         if meta.is_dir() {
-            for entry in walkdir::WalkDir::new(p).sort_by_file_name() {
+            // Symlinked files and folders are followed (model caches and
+            // data-versioning tools link them); a link loop is an error.
+            for entry in walkdir::WalkDir::new(p).follow_links(true).sort_by_file_name() {
                 let entry = entry.map_err(|e| {
                     let path = e.path().unwrap_or(p).to_path_buf();
+                    if let Some(anc) = e.loop_ancestor() {
+                        return Error::usage(format!(
+                            "{}: symbolic link loop (it leads back to {}); remove the link or give the folders separately",
+                            path.display(),
+                            anc.display()
+                        ));
+                    }
                     Error::io(&path, e.into())
                 })?;
                 if entry.file_type().is_file() {
@@ -178,6 +191,12 @@ pub fn ingest_into(
     opts: &IngestOptions,
     sink_opts: SinkOptions<'_>,
 ) -> Result<(SinkOutput, IngestReport)> {
+    if !opts.pass_threshold.is_finite() {
+        return Err(Error::usage(format!(
+            "--pass-threshold {} is not a number; give the score at or above which a row is correct, e.g. 1.0",
+            opts.pass_threshold
+        )));
+    }
     let files = walk(paths)?;
     let plan = detect::plan(&files, paths, opts.format)?;
     let mut report = IngestReport {
@@ -199,6 +218,7 @@ pub fn ingest_into(
         }
     }
     let mut sink = Sink::new(sink_opts)?;
+    sink.short_run_ids = opts.short_run_ids;
     // One arm per reader; every reader gets the files detected as its format.
     for (format, group) in &plan.groups {
         match format {

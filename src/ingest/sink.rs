@@ -97,6 +97,8 @@ impl Seen {
 
 /// The sink itself; see the module docs.
 pub struct Sink<'a> {
+    /// Shorten every run id (`--short-run-ids`).
+    pub short_run_ids: bool,
     opts: SinkOptions<'a>,
     batch: SampleTable,
     batch_bytes: usize,
@@ -129,6 +131,7 @@ impl<'a> Sink<'a> {
         let writer = opts.out.map(BackgroundWriter::create).transpose()?;
         let vocab = opts.taxonomy.map(TaxonomySet::vocab).unwrap_or_default();
         Ok(Sink {
+            short_run_ids: false,
             builder: DatasetBuilder::new(axes.clone(), opts.filters),
             diag: opts.diagnosis.map(|(d, r)| DiagBuilder::new(d, r)),
             collected: opts.collect.then(|| (SampleTable::default(), Vec::new())),
@@ -151,7 +154,10 @@ impl<'a> Sink<'a> {
     }
 
     /// Add one row; a full batch is processed at once.
-    pub fn push(&mut self, row: SampleRow, report: &mut IngestReport) -> Result<()> {
+    pub fn push(&mut self, mut row: SampleRow, report: &mut IngestReport) -> Result<()> {
+        if self.short_run_ids {
+            row.run = crate::error::short_run_id(&row.run);
+        }
         let bytes = |s: &Option<String>| s.as_ref().map_or(0, String::len);
         self.batch_bytes += bytes(&row.prompt)
             + bytes(&row.response)
@@ -426,6 +432,7 @@ impl<'a> Sink<'a> {
     /// Process the last batch, close the output and hand back the results.
     pub fn finish(mut self, report: &mut IngestReport) -> Result<SinkOutput> {
         self.flush(report)?;
+        self.builder.check_filters()?;
         if let Some(w) = self.writer.take() {
             w.finish()?;
         }

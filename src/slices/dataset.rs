@@ -129,6 +129,7 @@ pub fn load(path: &Path, filters: &BTreeMap<String, String>) -> Result<Dataset> 
             .map_err(|e| Error::frame(path, e))?;
         Ok(())
     })?;
+    b.check_filters()?;
     Ok(b.finish())
 }
 
@@ -223,6 +224,8 @@ pub struct DatasetBuilder<'s> {
     vocab_ids: Vec<u32>,
     settings_ix: FxHashMap<(u32, u32), usize>,
     settings: Vec<((u32, u32), TaskSettings)>,
+    /// For each task named in `filters`, the filters its rows carry.
+    filters_seen: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl<'s> DatasetBuilder<'s> {
@@ -247,6 +250,37 @@ impl<'s> DatasetBuilder<'s> {
             vocab_ids: Vec::new(),
             settings_ix: FxHashMap::default(),
             settings: Vec::new(),
+            filters_seen: BTreeMap::new(),
+        }
+    }
+
+    /// A `filters:` entry naming a task or filter the table does not have
+    /// would silently drop that task's items: the error lists what exists.
+    pub fn check_filters(&self) -> crate::error::Result<()> {
+        let mut bad = Vec::new();
+        for (task, want) in self.filters {
+            match self.filters_seen.get(task) {
+                None => bad.push(format!(
+                    "filters: task '{task}' is not in the sample table; its tasks: {}",
+                    self.task_names
+                        .iter()
+                        .map(|t| &**t)
+                        .collect::<BTreeSet<&str>>()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                Some(seen) if !seen.contains(want) => bad.push(format!(
+                    "filters: task '{task}' has no filter '{want}'; its filters: {}",
+                    seen.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                )),
+                Some(_) => {}
+            }
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::Error::usage(bad.join("\n")))
         }
     }
 
@@ -274,6 +308,13 @@ impl<'s> DatasetBuilder<'s> {
         let mut places = Vec::with_capacity(cols.len);
         for i in 0..cols.len {
             let scoring = self.scoring(cols, i);
+            if !self.filters.is_empty() && self.filters.contains_key(cols.task[i]) {
+                let seen = self.filters_seen.entry(cols.task[i].to_string()).or_default();
+                let f = cols.filter[i].unwrap_or("(none)");
+                if !seen.contains(f) {
+                    seen.insert(f.to_string());
+                }
+            }
             let r = match self.run_prov.get(cols.run[i]) {
                 Some(&x) => x,
                 None => {

@@ -154,7 +154,13 @@ impl TaxonomySet {
         let mut files = Vec::new();
         let mut all_parsed = true;
         for path in paths {
-            match std::fs::read_to_string(path) {
+            let read = std::fs::read(path)
+                .map_err(|e| format!("cannot read the taxonomy file: {e}"))
+                .and_then(|b| {
+                    crate::config::text_of(path, b)
+                        .map_err(|e| format!("line {}, column {}: {}", e.line, e.col, e.message))
+                });
+            match read {
                 Ok(text) => {
                     let f = diag.add_file(path, &text);
                     match parse_file(&mut diag, f, &text) {
@@ -164,7 +170,7 @@ impl TaxonomySet {
                 }
                 Err(e) => {
                     let f = diag.add_file(path, "");
-                    diag.push(f, Pos::default(), format!("cannot read the taxonomy file: {e}"));
+                    diag.push(f, Pos::default(), e);
                     all_parsed = false;
                 }
             }

@@ -1,0 +1,37 @@
+//! Shared by the fuzz targets: write the input to a file and run a reader on
+//! it. A reader may return any error; it must never panic (libFuzzer reports
+//! a panic as a crash).
+
+use std::path::PathBuf;
+
+/// A per-process scratch folder (in memory when /dev/shm exists).
+pub fn scratch() -> PathBuf {
+    let base = if std::path::Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
+    let d = base.join(format!("caploop-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Ingest `data` written as `name` (in its own folder), with an optional
+/// column mapping, and discard the result.
+pub fn ingest_bytes(name: &str, data: &[u8], columns: Option<&[u8]>) {
+    let dir = scratch().join("in");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join(name);
+    std::fs::write(&f, data).unwrap();
+    let columns = columns.map(|c| {
+        let p = scratch().join("columns.yaml");
+        std::fs::write(&p, c).unwrap();
+        p
+    });
+    let opts = caploop::ingest::IngestOptions {
+        columns,
+        ..Default::default()
+    };
+    let _ = caploop::ingest::ingest(&[dir], &opts);
+}
