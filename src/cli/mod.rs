@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each thin (args -> library
 //! call -> output).
 
+mod apply;
 mod check;
 mod compare;
 mod demo;
@@ -56,6 +57,8 @@ pub enum Command {
     Verify(verify::Args),
     /// Validate taxonomy, mapping and pipeline configs.
     Check(check::Args),
+    /// Select documents from a corpus for a plan (mixture, weak features), optionally as a Spark job.
+    Apply(apply::Args),
 }
 
 /// Where messages go: stdout unless `--quiet`. A closed pipe ends the
@@ -93,6 +96,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Synth(a) => synth::run(a, out),
         Command::Verify(a) => verify::run(a, out),
         Command::Check(a) => check::run(a, out),
+        Command::Apply(a) => apply::run(a, out),
     }
 }
 
