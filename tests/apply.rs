@@ -369,7 +369,7 @@ fn spark_job_selects_the_same_set() {
     .unwrap();
     let f = std::fs::File::create(&pq).unwrap();
     polars::prelude::ParquetWriter::new(f).finish(&mut df).unwrap();
-    for (budget, rho) in [(600_000u64, 0.7), (60_000, 1.0)] {
+    for (budget, rho) in [(600_000u64, 0.7), (1_200_000, 1.0)] {
         let mut o = ApplyOptions::new(&plan, vec![jsonl.clone(), pq.clone()], &tmp.path().join("out"));
         o.budget_tokens = Some(budget);
         o.rho = Some(rho);

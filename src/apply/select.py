@@ -10,9 +10,16 @@ compares a 53-bit Spark xxhash64 of (salt, doc_id, slot) with an integer
 threshold computed by caploop, so the (doc_id, copies) set is the one caploop
 selects. The hash check vectors run first; the job stops if one fails.
 """
-import argparse
-import json
+import os
 import sys
+
+# This file is named select.py: keep its folder off the import path so that
+# the standard library's `select` module (used by sockets) is found.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
 
 PARAMS = json.loads(r'''__PARAMS__''')
 
@@ -76,10 +83,11 @@ def main():
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    builder = SparkSession.builder.appName("caploop-select")
+    builder = SparkSession.builder.appName("caploop-select").config("spark.ui.showConsoleProgress", "false")
     if not SparkConf().contains("spark.master"):
         builder = builder.master("local[*]")
     spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
     self_test(spark, F)
 
     df = read(spark, F, T, args.corpus).withColumn("_salt", F.lit(PARAMS["salt"]))
