@@ -19,7 +19,12 @@ struct Doc {
 }
 
 /// A plan.json with these (category, share) and weak features (labels, order, weak).
-fn write_plan(dir: &Path, cats: &[(String, f64)], feats: &[(Vec<&str>, u32, f64)], max_epochs: f64) -> PathBuf {
+fn write_plan(
+    dir: &Path,
+    cats: &[(String, f64)],
+    feats: &[(Vec<&str>, u32, f64)],
+    max_epochs: f64,
+) -> PathBuf {
     let mut v = serde_json::json!({
         "schema_version": 1,
         "settings": {"max_epochs": max_epochs},
@@ -42,7 +47,8 @@ fn write_jsonl(path: &Path, docs: &[Doc], column: &str) {
     let mut s = String::new();
     for d in docs {
         s.push_str(
-            &serde_json::json!({"doc_id": d.id, "tokens": d.tokens, "category": d.cat, column: d.labels}).to_string(),
+            &serde_json::json!({"doc_id": d.id, "tokens": d.tokens, "category": d.cat, column: d.labels})
+                .to_string(),
         );
         s.push('\n');
     }
@@ -77,11 +83,17 @@ fn reference(
 ) -> BTreeMap<String, u32> {
     // Priority: order desc, weak desc, plan order.
     let mut pri: Vec<usize> = (0..feats.len()).collect();
-    pri.sort_by(|&a, &b| feats[b].1.cmp(&feats[a].1).then(feats[b].2.total_cmp(&feats[a].2)));
+    pri.sort_by(|&a, &b| {
+        feats[b]
+            .1
+            .cmp(&feats[a].1)
+            .then(feats[b].2.total_cmp(&feats[a].2))
+    });
     let seed0 = hash::salt_seed(salt);
     let mut out = BTreeMap::new();
-    for (cat, share) in cats {
-        let target = (share * budget as f64).round() as u64;
+    let shares: Vec<f64> = cats.iter().map(|c| c.1).collect();
+    let targets = apply::apportion(&shares, budget);
+    for ((cat, _), &target) in cats.iter().zip(&targets) {
         #[derive(PartialEq, PartialOrd)]
         struct S<'a>(f64, u64, &'a str, u32, u64);
         let mut m: Vec<S> = Vec::new();
@@ -124,19 +136,31 @@ fn reference(
         let q = ((rho * target as f64).ceil() as u64).min(mtotal);
         let sel = take(&mut m, q, &mut out);
         let ctotal: u64 = c.iter().map(|e| e.4).sum();
-        let t = target.saturating_sub(sel).min(((cap * single as f64).floor() as u64).min(ctotal));
+        let t = target
+            .saturating_sub(sel)
+            .min(((cap * single as f64).floor() as u64).min(ctotal));
         take(&mut c, t, &mut out);
     }
     out
 }
 
-const OPS: &[&str] = &["counting", "equation_formulation", "fact_recall", "compare_or_rank", "span_extraction"];
+const OPS: &[&str] = &[
+    "counting",
+    "equation_formulation",
+    "fact_recall",
+    "compare_or_rank",
+    "span_extraction",
+];
 
 fn random_docs(n: usize, ncat: usize, seed: u64) -> Vec<Doc> {
     // A small LCG: the corpus only has to be arbitrary, not random.
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = move || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         x >> 33
     };
     (0..n)
@@ -214,7 +238,11 @@ fn hashes_are_sparks_check_vectors() {
 fn budgets_caps_determinism_and_salt() {
     let tmp = tempfile::tempdir().unwrap();
     let docs = random_docs(2000, 3, 11);
-    let cats: Vec<(String, f64)> = vec![("cat/0".into(), 0.5), ("cat/1".into(), 0.3), ("cat/2".into(), 0.2)];
+    let cats: Vec<(String, f64)> = vec![
+        ("cat/0".into(), 0.5),
+        ("cat/1".into(), 0.3),
+        ("cat/2".into(), 0.2),
+    ];
     let feats = vec![(vec!["counting"], 1, 2.0)];
     let plan = write_plan(tmp.path(), &cats, &feats, 2.5);
     let corpus = tmp.path().join("c.jsonl");
@@ -226,14 +254,21 @@ fn budgets_caps_determinism_and_salt() {
     for c in &a.categories {
         // Supply of this category within the caps: matched docs x d_max + unmatched x 2.5.
         let of_cat: Vec<&Doc> = docs.iter().filter(|d| d.cat == c.category).collect();
-        let matched: u64 = of_cat.iter().filter(|d| d.labels.iter().any(|l| l == "counting")).map(|d| d.tokens).sum();
+        let matched: u64 = of_cat
+            .iter()
+            .filter(|d| d.labels.iter().any(|l| l == "counting"))
+            .map(|d| d.tokens)
+            .sum();
         let other: u64 = of_cat.iter().map(|d| d.tokens).sum::<u64>() - matched;
         let cap_supply = matched * 2 + (2.5 * other as f64).floor() as u64;
         if c.target <= cap_supply {
             assert!(c.selected >= c.target && c.selected < c.target + max_tok, "{c:?}");
         } else {
             assert_eq!(c.short, c.target - c.selected, "{c:?}");
-            assert!(c.selected <= cap_supply && c.selected + max_tok > cap_supply, "{c:?}");
+            assert!(
+                c.selected <= cap_supply && c.selected + max_tok > cap_supply,
+                "{c:?}"
+            );
         }
     }
     // Budget 300k over ~500k tokens: cat/0 (share 0.5 of 300k = 150k of its ~170k)
@@ -244,10 +279,16 @@ fn budgets_caps_determinism_and_salt() {
         .filter(|d| d.labels.iter().any(|l| l == "counting"))
         .map(|d| d.id.as_str())
         .collect();
-    assert!(ids1.iter().filter(|(id, _)| matched.contains(id.as_str())).all(|(_, &c)| c <= 2));
+    assert!(ids1
+        .iter()
+        .filter(|(id, _)| matched.contains(id.as_str()))
+        .all(|(_, &c)| c <= 2));
     // Same inputs: byte-identical selection.
     run_apply(tmp.path(), &plan, &corpus, |o| o.budget_tokens = Some(300_000));
-    assert_eq!(bytes1, std::fs::read(tmp.path().join("out/selection.parquet")).unwrap());
+    assert_eq!(
+        bytes1,
+        std::fs::read(tmp.path().join("out/selection.parquet")).unwrap()
+    );
     // Another salt: another selection of about the same size.
     let b = run_apply(tmp.path(), &plan, &corpus, |o| {
         o.budget_tokens = Some(300_000);
@@ -268,10 +309,20 @@ fn paper_mapping_and_patch_requests() {
             id: format!("x{i}"),
             tokens: 10,
             cat: "web".into(),
-            labels: vec![if i < 10 { "quantitative_and_symbolic_reasoning" } else { "knowledge_and_concept_grounding" }.into()],
+            labels: vec![if i < 10 {
+                "quantitative_and_symbolic_reasoning"
+            } else {
+                "knowledge_and_concept_grounding"
+            }
+            .into()],
         })
         .collect();
-    let plan = write_plan(tmp.path(), &[("web".into(), 1.0)], &[(vec!["counting", "arithmetic_computation"], 2, 2.0)], 1.0);
+    let plan = write_plan(
+        tmp.path(),
+        &[("web".into(), 1.0)],
+        &[(vec!["counting", "arithmetic_computation"], 2, 2.0)],
+        1.0,
+    );
     let corpus = tmp.path().join("c.jsonl");
     write_jsonl(&corpus, &docs, "operation_opportunity");
     let r = run_apply(tmp.path(), &plan, &corpus, |o| o.budget_examples = Some(8));
@@ -326,7 +377,12 @@ fn synth_corpus_parquet_round_trip() {
         .arg(&c)
         .assert()
         .success();
-    let plan = write_plan(tmp.path(), &[("web/general/high".into(), 0.6), ("code/python/high".into(), 0.4)], &[(vec!["counting"], 1, 2.0)], 1.0);
+    let plan = write_plan(
+        tmp.path(),
+        &[("web/general/high".into(), 0.6), ("code/python/high".into(), 0.4)],
+        &[(vec!["counting"], 1, 2.0)],
+        1.0,
+    );
     let r = run_apply(tmp.path(), &plan, &c, |o| o.budget_examples = Some(100));
     assert_eq!(r.totals.docs_read, 5000);
     assert_eq!(r.totals.selected, 100);
@@ -344,8 +400,15 @@ fn spark_job_selects_the_same_set() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let docs = random_docs(3000, 3, 5);
-    let cats: Vec<(String, f64)> = vec![("cat/0".into(), 0.6), ("cat/1".into(), 0.3), ("cat/2".into(), 0.1)];
-    let feats = vec![(vec!["counting", "equation_formulation"], 2, 3.0), (vec!["fact_recall"], 1, 1.0)];
+    let cats: Vec<(String, f64)> = vec![
+        ("cat/0".into(), 0.6),
+        ("cat/1".into(), 0.3),
+        ("cat/2".into(), 0.1),
+    ];
+    let feats = vec![
+        (vec!["counting", "equation_formulation"], 2, 3.0),
+        (vec!["fact_recall"], 1, 1.0),
+    ];
     let plan = write_plan(tmp.path(), &cats, &feats, 2.5);
     let jsonl = tmp.path().join("a.jsonl");
     write_jsonl(&jsonl, &docs[..1000], "operation");
@@ -354,9 +417,18 @@ fn spark_job_selects_the_same_set() {
     let mut df = polars::prelude::DataFrame::new(
         pdocs.len(),
         vec![
-            polars::prelude::Column::new("doc_id".into(), pdocs.iter().map(|d| d.id.clone()).collect::<Vec<_>>()),
-            polars::prelude::Column::new("tokens".into(), pdocs.iter().map(|d| d.tokens as u32).collect::<Vec<_>>()),
-            polars::prelude::Column::new("category".into(), pdocs.iter().map(|d| d.cat.clone()).collect::<Vec<_>>()),
+            polars::prelude::Column::new(
+                "doc_id".into(),
+                pdocs.iter().map(|d| d.id.clone()).collect::<Vec<_>>(),
+            ),
+            polars::prelude::Column::new(
+                "tokens".into(),
+                pdocs.iter().map(|d| d.tokens as u32).collect::<Vec<_>>(),
+            ),
+            polars::prelude::Column::new(
+                "category".into(),
+                pdocs.iter().map(|d| d.cat.clone()).collect::<Vec<_>>(),
+            ),
             polars::prelude::Column::new(
                 "operation".into(),
                 pdocs
@@ -395,7 +467,9 @@ fn spark_job_selects_the_same_set() {
             if p.extension().and_then(|x| x.to_str()) != Some("parquet") {
                 continue;
             }
-            let df = polars::prelude::ParquetReader::new(std::fs::File::open(&p).unwrap()).finish().unwrap();
+            let df = polars::prelude::ParquetReader::new(std::fs::File::open(&p).unwrap())
+                .finish()
+                .unwrap();
             let ids = df.column("doc_id").unwrap().str().unwrap().clone();
             let copies = df.column("copies").unwrap().i32().unwrap().clone();
             for (i, c) in ids.iter().zip(copies.iter()) {
@@ -404,4 +478,30 @@ fn spark_job_selects_the_same_set() {
         }
         assert_eq!(got, want, "budget {budget}");
     }
+}
+
+/// `caploop demo` ends with an apply step on a synthetic corpus.
+#[test]
+fn demo_ends_with_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("caploop")
+        .unwrap()
+        .args(["demo", "--items", "300", "--out"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("apply: 20000 documents read"), "{text}");
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("apply/apply.json")).unwrap()).unwrap();
+    // The 5M-token budget is met to within one document per category (< 4050 tokens each).
+    let sel = a["totals"]["selected_tokens"].as_u64().unwrap();
+    let ncat = a["categories"].as_array().unwrap().len() as u64;
+    assert!((5_000_000..5_000_000 + 4050 * ncat).contains(&sel), "{sel}");
+    assert!(tmp.path().join("apply/spark/select.py").exists());
+    assert_eq!(
+        a["outputs"]["selection_sha256"].as_str().unwrap(),
+        caploop::apply::output::sha256_file(&tmp.path().join("apply/selection.parquet")).unwrap()
+    );
 }

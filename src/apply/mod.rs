@@ -196,6 +196,41 @@ fn plan_view(path: &Path, bytes: &[u8]) -> Result<PlanView> {
     Ok(out)
 }
 
+/// The demo's last step: a synthetic labelled corpus (`corpus.parquet`,
+/// 20,000 documents) and the plan applied to it (`apply/`, with the Spark
+/// job in `apply/spark/`), for a budget of 5M tokens.
+pub fn demo_step(out: &Path, seed: u64) -> Result<Applied> {
+    let corpus = out.join("corpus.parquet");
+    crate::synth::corpus::write_corpus(&crate::synth::corpus::CorpusOptions::new(20_000, seed, &corpus)?)?;
+    let mut o = ApplyOptions::new(&out.join("plan.json"), vec![corpus], &out.join("apply"));
+    o.budget_tokens = Some(5_000_000);
+    o.emit_spark = Some(out.join("apply").join("spark"));
+    run(&o)
+}
+
+/// Split `budget` by `shares` into integers that sum to the budget (when
+/// the shares sum to 1): floors, then one more for the largest remainders
+/// (ties to the earlier category).
+pub fn apportion(shares: &[f64], budget: u64) -> Vec<u64> {
+    let raw: Vec<f64> = shares.iter().map(|s| s * budget as f64).collect();
+    let mut out: Vec<u64> = raw.iter().map(|r| r.floor() as u64).collect();
+    let sum: u64 = out.iter().sum();
+    let total: f64 = shares.iter().sum();
+    if (total - 1.0).abs() > 1e-6 || sum >= budget {
+        return out;
+    }
+    let mut order: Vec<usize> = (0..raw.len()).collect();
+    order.sort_by(|&a, &b| {
+        (raw[b] - raw[b].floor())
+            .total_cmp(&(raw[a] - raw[a].floor()))
+            .then(a.cmp(&b))
+    });
+    for &i in order.iter().take((budget - sum) as usize) {
+        out[i] += 1;
+    }
+    out
+}
+
 /// Per category: what was asked and what was selected.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CategoryResult {
@@ -632,8 +667,9 @@ pub fn run(opts: &ApplyOptions) -> Result<Applied> {
     let mut cover_range: Vec<Option<(u64, u64, u64)>> = Vec::with_capacity(ncat);
     let mut sorted_match = Vec::with_capacity(ncat);
     let mut sorted_cover = Vec::with_capacity(ncat);
+    let targets = apportion(&job.shares, s.budget);
     for c in 0..ncat {
-        let target = (job.shares[c] * s.budget as f64).round() as u64;
+        let target = targets[c];
         let hm = &st.hist_match[c];
         let q = ((s.rho * target as f64).ceil() as u64).min(hm.total);
         let sm = hm.sorted();
@@ -865,6 +901,17 @@ pub fn run(opts: &ApplyOptions) -> Result<Applied> {
 
 /// Copies of one document and its key (smallest kept key; for the cover
 /// pool, `u` of slot 0).
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn apportion_sums_to_the_budget() {
+        let t = super::apportion(&[0.5, 0.25, 0.25], 7);
+        // 3.5, 1.75, 1.75 -> floors 3, 1, 1; remainders .5, .75, .75: the two .75 get one more.
+        assert_eq!(t, vec![3, 2, 2]);
+        assert_eq!(super::apportion(&[1.0 / 3.0; 3], 100).iter().sum::<u64>(), 100);
+    }
+}
+
 #[inline]
 fn decide(rules: &Rules, weights: &[f64], d: &DocRef<'_>, d_max: u32) -> (u32, f64) {
     match d.feat {
