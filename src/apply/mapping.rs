@@ -80,7 +80,7 @@ impl PaperMapping {
                     format!("eval_axis '{}' has two correspondences", c.eval_axis),
                 );
             }
-            if c.identity == !c.map.is_empty() {
+            if c.identity != c.map.is_empty() {
                 err(
                     &c.eval_axis,
                     format!(

@@ -570,16 +570,16 @@ pub fn run(opts: &ApplyOptions) -> Result<Applied> {
     if opts.corpus.is_empty() {
         return Err(Error::usage("give at least one --corpus manifest"));
     }
-    for c in &opts.corpus {
-        if let (Ok(a), Ok(b)) = (c.canonicalize(), opts.out.canonicalize()) {
-            if a.starts_with(&b) && a.parent() == Some(b.as_path()) {
-                let name = a.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if ["selection.parquet", "apply.json", "ids.tsv", "apply.md"].contains(&name) {
-                    return Err(Error::usage(format!(
-                        "{}: an input would be overwritten by the output; choose another --out",
-                        c.display()
-                    )));
-                }
+    // Never write over an input.
+    for name in ["selection.parquet", "ids.tsv", "apply.json", "apply.md"] {
+        let target = opts.out.join(name);
+        let Ok(t) = target.canonicalize() else { continue };
+        for input in opts.corpus.iter().chain(std::iter::once(&opts.plan)) {
+            if input.canonicalize().is_ok_and(|i| i == t) {
+                return Err(Error::usage(format!(
+                    "{}: an input would be overwritten by the output; choose another --out",
+                    input.display()
+                )));
             }
         }
     }
@@ -668,6 +668,7 @@ pub fn run(opts: &ApplyOptions) -> Result<Applied> {
     let mut sorted_match = Vec::with_capacity(ncat);
     let mut sorted_cover = Vec::with_capacity(ncat);
     let targets = apportion(&job.shares, s.budget);
+    #[allow(clippy::needless_range_loop)]
     for c in 0..ncat {
         let target = targets[c];
         let hm = &st.hist_match[c];
@@ -901,17 +902,6 @@ pub fn run(opts: &ApplyOptions) -> Result<Applied> {
 
 /// Copies of one document and its key (smallest kept key; for the cover
 /// pool, `u` of slot 0).
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn apportion_sums_to_the_budget() {
-        let t = super::apportion(&[0.5, 0.25, 0.25], 7);
-        // 3.5, 1.75, 1.75 -> floors 3, 1, 1; remainders .5, .75, .75: the two .75 get one more.
-        assert_eq!(t, vec![3, 2, 2]);
-        assert_eq!(super::apportion(&[1.0 / 3.0; 3], 100).iter().sum::<u64>(), 100);
-    }
-}
-
 #[inline]
 fn decide(rules: &Rules, weights: &[f64], d: &DocRef<'_>, d_max: u32) -> (u32, f64) {
     match d.feat {
@@ -945,5 +935,16 @@ fn decide(rules: &Rules, weights: &[f64], d: &DocRef<'_>, d_max: u32) -> (u32, f
             }
             (copies, key)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn apportion_sums_to_the_budget() {
+        let t = super::apportion(&[0.5, 0.25, 0.25], 7);
+        // 3.5, 1.75, 1.75 -> floors 3, 1, 1; remainders .5, .75, .75: the two .75 get one more.
+        assert_eq!(t, vec![3, 2, 2]);
+        assert_eq!(super::apportion(&[1.0 / 3.0; 3], 100).iter().sum::<u64>(), 100);
     }
 }
