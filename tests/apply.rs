@@ -341,6 +341,33 @@ fn paper_mapping_and_patch_requests() {
     assert_eq!(read_ids(&tmp.path().join("out")).values().sum::<u32>(), 8);
 }
 
+/// `verify --apply` ties the checkpoint to its data: the selection's hash,
+/// only when apply.json was made from the same plan.
+#[test]
+fn applied_selection_is_checked_against_the_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = write_plan(tmp.path(), &[("web".into(), 1.0)], &[], 1.0);
+    let corpus = tmp.path().join("c.jsonl");
+    write_jsonl(
+        &corpus,
+        &random_docs(50, 1, 2)
+            .into_iter()
+            .map(|d| Doc {
+                cat: "web".into(),
+                ..d
+            })
+            .collect::<Vec<_>>(),
+        "operation",
+    );
+    let r = run_apply(tmp.path(), &plan, &corpus, |o| o.budget_examples = Some(10));
+    let aj = tmp.path().join("out/apply.json");
+    let sel = apply::check_applied(&plan, &aj).unwrap();
+    assert_eq!(sel, r.outputs.selection_sha256);
+    let other = write_plan(&tmp.path().join("out"), &[("web".into(), 1.0)], &[], 2.0);
+    let err = apply::check_applied(&other, &aj).unwrap_err().to_string();
+    assert!(err.contains("another plan"), "{err}");
+}
+
 #[test]
 fn bad_manifest_rows_are_located_errors() {
     let tmp = tempfile::tempdir().unwrap();

@@ -95,6 +95,39 @@ pub fn demo_step(out: &Path, seed: u64) -> Result<Applied> {
     run(&o)
 }
 
+/// For `verify --apply`: the selection's SHA-256 recorded in `apply.json`,
+/// after checking that the selection was made from this plan (the plan's
+/// SHA-256 among its inputs).
+pub fn check_applied(plan: &Path, apply_json: &Path) -> Result<String> {
+    let bytes = crate::error::read_file(apply_json)?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::input(apply_json, e.line(), None, format!("not JSON: {e}")))?;
+    let recorded = v["inputs"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["role"] == "plan"))
+        .and_then(|i| i["sha256"].as_str())
+        .ok_or_else(|| {
+            Error::input(
+                apply_json,
+                1,
+                Some("inputs"),
+                "no plan input recorded (write it with `caploop apply`)",
+            )
+        })?;
+    let sel = v["outputs"]["selection_sha256"]
+        .as_str()
+        .ok_or_else(|| Error::input(apply_json, 1, Some("outputs.selection_sha256"), "missing"))?;
+    let actual = output::sha256_file(plan)?;
+    if actual != recorded {
+        return Err(Error::usage(format!(
+            "{} was made from another plan (sha256 {recorded}) than {} (sha256 {actual})",
+            apply_json.display(),
+            plan.display()
+        )));
+    }
+    Ok(sel.to_string())
+}
+
 /// Split `budget` by `shares` into integers that sum to the budget (when
 /// the shares sum to 1): floors, then one more for the largest remainders
 /// (ties to the earlier category).
