@@ -49,6 +49,8 @@ fn kind(text: &str) -> &'static str {
         "pipeline"
     } else if top("columns") {
         "mapping"
+    } else if top("correspondences") {
+        "label mapping"
     } else {
         "unknown"
     }
@@ -86,8 +88,9 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
             "settings" => crate::config::load_yaml::<Settings>(f).and_then(|s| s.plan.validate()),
             "pipeline" => crate::pipeline::PipelineConfig::load(f).map(|_| ()),
             "mapping" => crate::ingest::generic::ColumnMapping::load(f).map(|_| ()),
+            "label mapping" => crate::apply::mapping::PaperMapping::load(Some(f)).map(|_| ()),
             _ => Err(Error::usage(format!(
-                "{}: not a caploop config: expected top-level `axes:` (taxonomy), `categories:` (data taxonomy), `rules:` (mapping rules), `diagnose:`/`compare:`/`plan:` (settings), `inputs:` (pipeline) or `columns:` (column mapping)",
+                "{}: not a caploop config: expected top-level `axes:` (taxonomy), `categories:` (data taxonomy), `rules:` (mapping rules), `diagnose:`/`compare:`/`plan:` (settings), `inputs:` (pipeline), `columns:` (column mapping) or `correspondences:` (apply label mapping)",
                 f.display()
             ))),
         };
