@@ -4,6 +4,7 @@
 //! The stages are modules (DESIGN.md section 2); `cli` only parses arguments
 //! and calls them.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diagnose;

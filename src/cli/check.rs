@@ -52,6 +52,8 @@ fn kind(text: &str) -> &'static str {
         "settings"
     } else if top("columns") {
         "mapping"
+    } else if top("correspondences") {
+        "label mapping"
     } else if [
         "confidence",
         "fdr",
@@ -101,8 +103,9 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
             "settings" => crate::settings::load(f).map(|_| ()),
             "pipeline" => crate::pipeline::PipelineConfig::load(f).map(|_| ()),
             "mapping" => crate::ingest::generic::ColumnMapping::load(f).map(|_| ()),
+            "label mapping" => crate::apply::mapping::PaperMapping::load(Some(f)).map(|_| ()),
             _ => Err(Error::usage(format!(
-                "{}: not a caploop config: expected top-level `axes:` (taxonomy), `categories:` (data taxonomy), `rules:` (mapping rules), `diagnose:`/`compare:`/`plan:` (settings), `inputs:` (pipeline), `columns:` (column mapping) or `map:` and `target:` (vocabulary mapping)",
+                "{}: not a caploop config: expected top-level `axes:` (taxonomy), `categories:` (data taxonomy), `rules:` (mapping rules), `diagnose:`/`compare:`/`plan:` (settings), `inputs:` (pipeline), `columns:` (column mapping), `map:` and `target:` (vocabulary mapping) or `correspondences:` (apply label mapping)",
                 f.display()
             ))),
         };

@@ -62,6 +62,8 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     for v in &outcome.verifications {
         super::say_verification(v, out);
     }
+    let applied = crate::apply::demo_step(&outcome.out, a.seed)?;
+    super::apply::say(&applied, &outcome.out.join("apply"), out);
     out.say(format!(
         "report: {} (and report.md, plan.md, plan.json, verify-*/, history.json, charts/, evidence.json)",
         outcome.out.join("report.html").display()

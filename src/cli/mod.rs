@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each thin (args -> library
 //! call -> output).
 
+mod apply;
 mod check;
 mod compare;
 mod demo;
@@ -60,6 +61,8 @@ pub enum Command {
     /// Imported labels: export the items to label, with the schema and an instruction.
     #[command(subcommand)]
     Labels(labels::Command),
+    /// Select documents from a corpus for a plan (mixture, weak features), optionally as a Spark job.
+    Apply(apply::Args),
 }
 
 /// Where messages go: stdout unless `--quiet`. A closed pipe ends the
@@ -98,6 +101,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Verify(a) => verify::run(a, out),
         Command::Check(a) => check::run(a, out),
         Command::Labels(c) => labels::run(c, out),
+        Command::Apply(a) => apply::run(a, out),
     }
 }
 

@@ -27,6 +27,10 @@ pub struct Args {
     /// Settings YAML with a `compare:` section, as in a pipeline config.
     #[arg(long)]
     pub settings: Option<PathBuf>,
+    /// apply.json of `caploop apply`: checks it was made from this plan and
+    /// records the selection's SHA-256 (the data behind the candidate) in verify-data.json.
+    #[arg(long)]
+    pub apply: Option<PathBuf>,
 }
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
@@ -37,6 +41,10 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     crate::manifest::check_input(&a.plan)?;
     crate::manifest::check_input(&a.samples)?;
     crate::manifest::begin(&a.out)?;
+    let selection = match &a.apply {
+        Some(p) => Some((p, crate::apply::check_applied(&a.plan, p)?)),
+        None => None,
+    };
     let v = verify::verify(&VerifyOptions {
         plan: &a.plan,
         samples: &a.samples,
@@ -46,8 +54,15 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         compare: &settings.compare,
     })?;
     verify::write(&v, &a.out)?;
+    if let Some((p, sha)) = &selection {
+        let rec = serde_json::json!({"apply": p.display().to_string(), "selection_sha256": sha});
+        crate::slices::write::write_json(&a.out.join("verify-data.json"), &rec)?;
+    }
     crate::manifest::finish(&a.out)?;
     super::say_verification(&v, out);
+    if let Some((p, sha)) = &selection {
+        out.say(format!("data: selection sha256 {sha} (from {})", p.display()));
+    }
     out.say(format!(
         "wrote {} and verify.md",
         a.out.join("verify.json").display()

@@ -17,6 +17,7 @@
 //! `planted.json` records what was planted.
 
 mod bbh;
+pub mod corpus;
 mod math;
 mod write;
 
