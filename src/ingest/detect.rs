@@ -352,10 +352,13 @@ pub fn plan(files: &[PathBuf], given: &[PathBuf], forced: Format) -> Result<Plan
             (want, Some((fmt, why))) if want == *fmt => Some((*fmt, why.clone())),
             // lighteval >= 0.12 writes Inspect logs; older ones details parquet
             // (whatever the file is called).
-            (Format::Lighteval, Some((Format::Inspect, why))) => Some((Format::Lighteval, format!("{why}, written by lighteval"))),
-            (Format::Lighteval, _) if extension(f) == "parquet" => {
-                Some((Format::Lighteval, "lighteval details (--format lighteval)".to_string()))
+            (Format::Lighteval, Some((Format::Inspect, why))) => {
+                Some((Format::Lighteval, format!("{why}, written by lighteval")))
             }
+            (Format::Lighteval, _) if extension(f) == "parquet" => Some((
+                Format::Lighteval,
+                "lighteval details (--format lighteval)".to_string(),
+            )),
             _ => None,
         };
         match chosen {

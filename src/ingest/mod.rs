@@ -12,9 +12,9 @@
 pub mod detect;
 pub mod family;
 pub mod generic;
+pub mod helm;
 pub mod inspect;
 pub mod lighteval;
-pub mod helm;
 pub mod lmeval;
 pub mod olmes;
 pub mod opencompass;
