@@ -392,7 +392,10 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         }
         report.insert_str(at + 1, &loop_md);
     }
-    crate::error::write_file(&out.join("report.md"), report)?;
+    crate::error::write_file(
+        &out.join("report.md"),
+        crate::report::text::markdown_safe(&report),
+    )?;
     crate::manifest::finish(out)?;
     stage.finish();
     crate::trace::memory("report");

@@ -214,3 +214,93 @@ fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
         .unwrap();
     assert!(planted.contains(",regressed,paired_t,"), "{planted}");
 }
+
+/// A task a results file lists without a samples file is named in a warning,
+/// never silently left out.
+#[test]
+fn tasks_without_samples_files_are_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = common::samples_dir().join("pyfade-lmeval/gsm8k");
+    let results = "results_2025-09-09T13-31-53.431753.json";
+    let samples = "samples_gsm8k_2025-09-09T13-31-53.431753.jsonl";
+    fs::copy(src.join(samples), tmp.path().join(samples)).unwrap();
+    let mut r: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(src.join(results)).unwrap()).unwrap();
+    let gsm = r["configs"]["gsm8k"].clone();
+    r["configs"]["arc_easy"] = gsm;
+    fs::write(tmp.path().join(results), r.to_string()).unwrap();
+    caploop()
+        .arg("ingest")
+        .arg(tmp.path())
+        .arg("--out")
+        .arg(tmp.path().join("out/s.parquet"))
+        .assert()
+        .success();
+    let report = fs::read_to_string(tmp.path().join("out/s.ingest.json")).unwrap();
+    assert!(
+        report.contains("no samples file beside it, so they are not read: arc_easy"),
+        "{report}"
+    );
+}
+
+/// Log text reaches report.md and plan.md as text: a model name holding a
+/// tag is not markup, and a bidi override is shown, in markdown and HTML.
+#[test]
+fn hostile_run_ids_are_text_in_every_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows: String = (0..60)
+        .flat_map(|i| {
+            [("<img src=x onerror=alert(1)>", i % 2 == 0), ("cand\u{202E}txt", i % 3 == 0)]
+                .into_iter()
+                .map(move |(run, ok)| {
+                    format!(
+                        "{{\"run\": {}, \"benchmark\": \"b\", \"task\": \"t\", \"item_id\": \"{i}\", \"prompt\": \"q{i}\", \"score\": {}}}\n",
+                        serde_json::to_string(run).unwrap(),
+                        u8::from(ok)
+                    )
+                })
+        })
+        .collect();
+    fs::write(tmp.path().join("s.jsonl"), rows).unwrap();
+    fs::write(
+        tmp.path().join("cols.yaml"),
+        "columns: {run: run, benchmark: benchmark, task: task, item_id: item_id, prompt: prompt, score: score}\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    caploop()
+        .arg("ingest")
+        .arg(tmp.path().join("s.jsonl"))
+        .args(["--format", "generic", "--columns"])
+        .arg(tmp.path().join("cols.yaml"))
+        .arg("--out")
+        .arg(out.join("s.parquet"))
+        .assert()
+        .success();
+    caploop()
+        .args(["compare", "--samples"])
+        .arg(out.join("s.parquet"))
+        .args([
+            "--baseline",
+            "<img src=x onerror=alert(1)>",
+            "--candidate",
+            "cand\u{202E}txt",
+            "--out",
+        ])
+        .arg(out.join("cmp"))
+        .assert()
+        .success();
+    let md = fs::read_to_string(out.join("cmp/report.md")).unwrap();
+    let html = fs::read_to_string(out.join("cmp/report.html")).unwrap();
+    assert!(!md.contains("<img"), "{md}");
+    assert!(md.contains("&lt;img"), "{md}");
+    assert!(!md.contains('\u{202E}') && md.contains("⟨U+202E⟩"), "{md}");
+    assert!(!html.contains("<img"), "raw tag in report.html");
+    if let Some(at) = html.find('\u{202E}') {
+        panic!(
+            "raw bidi override in report.html: {}",
+            &html[at.saturating_sub(200)..at + 3]
+        );
+    }
+    assert!(html.contains("⟨U+202E⟩"), "no bidi mark in report.html");
+}

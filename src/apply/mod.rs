@@ -591,7 +591,10 @@ pub fn run(opts: &ApplyOptions) -> Result<Applied> {
         applied.outputs.spark_job = Some(p.display().to_string());
     }
     crate::slices::write::write_json(&opts.out.join("apply.json"), &applied)?;
-    crate::error::write_file(&opts.out.join("apply.md"), output::markdown(&applied))?;
+    crate::error::write_file(
+        &opts.out.join("apply.md"),
+        crate::report::text::markdown_safe(&output::markdown(&applied)),
+    )?;
     Ok(applied)
 }
 

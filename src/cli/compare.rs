@@ -59,7 +59,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     crate::error::write_file(&a.out.join("report.html"), html::render(&input, &sections))?;
     crate::error::write_file(
         &a.out.join("report.md"),
-        markdown::render_linked(&input, &chart_files),
+        crate::report::text::markdown_safe(&markdown::render_linked(&input, &chart_files)),
     )?;
     super::summarize(&comparison, out);
     out.say(format!("wrote {}", a.out.display()));

@@ -41,7 +41,10 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     }
     slices::write::write_json(&a.out.join("evidence.json"), &evidence)?;
     diagnose::weakness::write::write_csv(&a.out.join("weakness.csv"), &evidence.weakness)?;
-    crate::error::write_file(&a.out.join("report.md"), diagnose::markdown::render(&evidence))?;
+    crate::error::write_file(
+        &a.out.join("report.md"),
+        crate::report::text::markdown_safe(&diagnose::markdown::render(&evidence)),
+    )?;
     for w in &evidence.warnings {
         out.say(format!("warning: {w}"));
     }

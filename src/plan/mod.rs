@@ -288,7 +288,10 @@ pub fn human_tokens(t: f64) -> String {
 pub fn write(plan: &Plan, out: &Path) -> Result<()> {
     crate::error::create_dir(out)?;
     crate::slices::write::write_json(&out.join("plan.json"), plan)?;
-    crate::error::write_file(&out.join("plan.md"), markdown::render(plan))
+    crate::error::write_file(
+        &out.join("plan.md"),
+        crate::report::text::markdown_safe(&markdown::render(plan)),
+    )
 }
 
 /// The files a plan is made from; `None` uses the shipped default.

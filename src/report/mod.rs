@@ -9,6 +9,7 @@
 pub mod charts;
 pub mod html;
 pub mod markdown;
+pub mod text;
 
 use serde::Serialize;
 

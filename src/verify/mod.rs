@@ -464,5 +464,8 @@ pub fn verify_loaded(o: &VerifyOptions<'_>, plan_bytes: &[u8], ds: &Dataset) -> 
 pub fn write(v: &Verification, out: &Path) -> Result<()> {
     crate::error::create_dir(out)?;
     crate::slices::write::write_json(&out.join("verify.json"), v)?;
-    crate::error::write_file(&out.join("verify.md"), markdown::render(v))
+    crate::error::write_file(
+        &out.join("verify.md"),
+        crate::report::text::markdown_safe(&markdown::render(v)),
+    )
 }

@@ -120,7 +120,9 @@ fn loss(x: f64) -> f64 {
     if x.is_nan() {
         0.0
     } else {
-        (-x / 100.0).max(0.0)
+        // `+ 0.0`: `max` may return either zero of `max(-0.0, 0.0)`
+        // (optimised and debug builds differ); always write 0.
+        (-x / 100.0).max(0.0) + 0.0
     }
 }
 
@@ -190,7 +192,7 @@ pub(super) fn analyse(input: &WeaknessInput<'_>, axis: &str, s: &WeaknessSetting
             p_error: two_proportion_p(c.err, c.n as f64, total.err - c.err, (total.n - c.n) as f64),
             q_error: f64::NAN,
             omega: omega(c.n, s.kappa),
-            a_raw: (rate - err_d).max(0.0),
+            a_raw: (rate - err_d).max(0.0) + 0.0,
             a_pair: 0.0,
             a_comp: 0.0,
             weak: 0.0,

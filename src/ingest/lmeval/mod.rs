@@ -502,6 +502,31 @@ pub fn read_all(
             }
         }
     }
+    // A task the results file lists but no samples file has is not
+    // compared: say so rather than let it vanish.
+    for r in results_files {
+        let dir = r.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let missing: Vec<&str> = r
+            .tasks
+            .keys()
+            .filter(|t| {
+                !samples.iter().any(|s| {
+                    s.task == **t
+                        && s.path.parent().map(Path::to_path_buf).unwrap_or_default() == dir
+                        && s.date_id == r.date_id
+                })
+            })
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            report.warnings.push(format!(
+                "{}: {} task(s) listed in this results file have no samples file beside it, so they are not read: {}; run lm-eval with --log_samples, or copy the samples_<task>_<date>.jsonl files too",
+                r.path.display(),
+                missing.len(),
+                missing.join(", ")
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -390,7 +390,21 @@ where
         area.present().map_err(err)?;
         pen.texts.into_inner()
     };
-    Ok(finish_svg(&buf, size, title, &texts, inline))
+    let svg = finish_svg(&buf, size, title, &texts, inline);
+    // Text drawn by plotters is XML-escaped but may carry bidi overrides.
+    Ok(if svg.chars().any(crate::report::text::is_bidi_control) {
+        svg.chars()
+            .map(|c| {
+                if crate::report::text::is_bidi_control(c) {
+                    crate::report::text::visible(c)
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        svg
+    })
 }
 
 /// Escape text for XML/HTML content and attribute values.
@@ -403,6 +417,7 @@ pub(crate) fn escape_xml(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            c if crate::report::text::is_bidi_control(c) => out.push_str(&crate::report::text::visible(c)),
             c => out.push(c),
         }
     }

@@ -49,6 +49,8 @@ pub fn escape(s: &str) -> String {
             '\'' => out.push_str("&#39;"),
             // NUL is dropped by HTML parsers; show that something was there.
             '\0' => out.push('\u{FFFD}'),
+            // Bidi overrides could make a line read otherwise than it is.
+            c if crate::report::text::is_bidi_control(c) => out.push_str(&crate::report::text::visible(c)),
             c => out.push(c),
         }
     }
