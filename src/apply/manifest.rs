@@ -121,26 +121,11 @@ fn parquet_batches(
             ),
         ));
     }
-    let md = reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone();
-    let mut offset = 0usize;
-    for rg in &md.row_groups {
-        let n = rg.num_rows();
-        if n == 0 {
-            continue;
-        }
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut r = ParquetReader::new(file);
-        r.set_metadata(md.clone());
-        let df = r
-            .with_columns(Some(cols.iter().map(|s| s.to_string()).collect()))
-            .with_slice(Some((offset, n)))
-            .finish()
-            .map_err(|e| Error::frame(path, e))?;
-        let has_label = cols.len() == 4;
-        frame_batch(path, &df, has_label.then(|| cols[3]), offset + 1, f)?;
-        offset += n;
-    }
-    Ok(())
+    drop(reader);
+    let label = (cols.len() == 4).then(|| cols[3]);
+    crate::table::for_each_batch(path, &cols, |df, offset| {
+        frame_batch(path, df, label, offset + 1, f)
+    })
 }
 
 fn frame_batch(

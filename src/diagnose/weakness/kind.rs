@@ -108,27 +108,7 @@ mod tests {
     #[test]
     fn every_paper_operation_has_an_opportunity() {
         // PAPER.md section 1 lists 19 solving operations; section 3 maps all.
-        let ops = [
-            "fact_recall",
-            "concept_alignment",
-            "span_extraction",
-            "evidence_aggregation",
-            "compare_or_rank",
-            "option_elimination",
-            "multi_hop_composition",
-            "causal_inference",
-            "temporal_reasoning",
-            "counting",
-            "arithmetic_computation",
-            "equation_formulation",
-            "symbolic_transformation",
-            "constraint_tracking",
-            "physical_state_simulation",
-            "social_script_simulation",
-            "algorithm_design",
-            "code_execution_simulation",
-            "boundary_case_reasoning",
-        ];
+        let ops = crate::synth::corpus::PAPER_OPERATIONS;
         assert_eq!(ops.len(), 19);
         assert!(ops.iter().all(|o| operation_opportunity(o).is_some()));
         assert_eq!(operation_opportunity("modular_arithmetic"), None);
