@@ -146,10 +146,25 @@ pub fn targets(slice: &str, kind: Option<&str>, settings: Option<&SettingsView>)
             t.corpus_domains.push(value.clone());
         }
         if wants_capability && capability.contains(&axis) {
-            let opp = crate::diagnose::weakness::kind::operation_opportunity(&value)
-                .map_or_else(|| format!("unmapped:{value}"), str::to_string);
-            if !t.operation_opportunities.contains(&opp) {
-                t.operation_opportunities.push(opp);
+            use crate::diagnose::weakness::kind::{operation_opportunity, paper_operations};
+            // A finer shipped operation reaches the paper's table through
+            // the shipped mapping to the paper's label space.
+            let opps: Vec<String> = match operation_opportunity(&value) {
+                Some(o) => vec![o.to_string()],
+                None => paper_operations(&axis, &value)
+                    .iter()
+                    .filter_map(|op| operation_opportunity(op).map(str::to_string))
+                    .collect(),
+            };
+            let opps = if opps.is_empty() {
+                vec![format!("unmapped:{value}")]
+            } else {
+                opps
+            };
+            for opp in opps {
+                if !t.operation_opportunities.contains(&opp) {
+                    t.operation_opportunities.push(opp);
+                }
             }
             t.operations.push(value);
         }
@@ -200,14 +215,18 @@ mod tests {
             "{}",
             p.kind
         );
-        // Both: each part goes its own way; an operation outside the paper's 19 is named.
+        // Both: each part goes its own way; a finer shipped operation reaches
+        // the paper's table through the shipped mapping (modular_arithmetic
+        // -> arithmetic_computation), an operation nobody maps is named.
         let t = targets(
             "background=algebra & operation=modular_arithmetic",
             Some("both"),
             None,
         );
         assert_eq!(t.corpus_domains, ["algebra"]);
-        assert_eq!(t.operation_opportunities, ["unmapped:modular_arithmetic"]);
+        assert_eq!(t.operation_opportunities, ["quantitative_and_symbolic_reasoning"]);
+        let t = targets("operation=made_up_op", Some("capability_deficit"), None);
+        assert_eq!(t.operation_opportunities, ["unmapped:made_up_op"]);
         // No kind (older evidence): nothing extra.
         assert_eq!(targets(slice, None, None), KindTargets::default());
     }

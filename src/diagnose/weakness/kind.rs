@@ -63,6 +63,21 @@ pub fn classify(slice: &str, s: &WeaknessSettings) -> WeaknessKind {
 
 /// The data-side operation opportunity of a solving operation of the
 /// paper's label space (PAPER.md section 3), if it is one of its 19.
+/// The paper's operations behind a finer shipped value (`axis=value`), from
+/// the shipped mapping `taxonomies/paper/mapping.yaml` (checked total by
+/// `tests/paper.rs`); empty when the value maps to no operation.
+pub fn paper_operations(axis: &str, value: &str) -> Vec<String> {
+    static MAP: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let map = MAP.get_or_init(|| {
+        serde_saphyr::from_str(include_str!("../../../taxonomies/paper/mapping.yaml")).unwrap_or_default()
+    });
+    match &map["map"][axis][value]["operation"] {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
 pub fn operation_opportunity(operation: &str) -> Option<&'static str> {
     Some(match operation {
         "fact_recall" | "concept_alignment" => "knowledge_and_concept_grounding",
@@ -112,5 +127,29 @@ mod tests {
         assert_eq!(ops.len(), 19);
         assert!(ops.iter().all(|o| operation_opportunity(o).is_some()));
         assert_eq!(operation_opportunity("modular_arithmetic"), None);
+    }
+}
+
+#[cfg(test)]
+mod shipped_mapping_tests {
+    use super::*;
+
+    #[test]
+    fn finer_operations_reach_an_opportunity_through_the_shipped_mapping() {
+        // taxonomies/paper/mapping.yaml: modular_arithmetic -> arithmetic_computation,
+        // probability -> [counting, arithmetic_computation].
+        assert_eq!(
+            paper_operations("operation", "modular_arithmetic"),
+            ["arithmetic_computation"]
+        );
+        assert_eq!(
+            paper_operations("operation", "probability"),
+            ["counting", "arithmetic_computation"]
+        );
+        assert!(paper_operations("operation", "no_such_value").is_empty());
+        assert_eq!(
+            operation_opportunity(&paper_operations("operation", "modular_arithmetic")[0]),
+            Some("quantitative_and_symbolic_reasoning")
+        );
     }
 }
