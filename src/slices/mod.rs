@@ -2,6 +2,7 @@
 //! runs (DESIGN sections 5 and 13). Results are plain serde structs; nothing
 //! downstream sees a polars frame.
 
+mod acc;
 pub mod compare;
 pub mod dataset;
 pub mod define;

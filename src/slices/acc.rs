@@ -1,0 +1,299 @@
+//! The per-slice accumulators of `slices::eval`: one slice's statistics in
+//! one run ([`MeasureAcc`]) and its paired comparison ([`CompareAcc`]), fed
+//! item by item in item order, finished into the rows of `slices.csv` and
+//! `comparison.csv`.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::compare::{SliceComparison, Status};
+use super::dataset::{Dataset, ItemScore};
+use super::define::Slice;
+use super::measure::SliceStats;
+use super::settings::CompareSettings;
+use crate::stats::{self, PairedStream, TwoPass};
+
+/// Statistics of one slice in one run.
+#[derive(Debug, Clone)]
+pub(super) struct MeasureAcc {
+    items: usize,
+    samples: u64,
+    single_binary: bool,
+    correct: u64,
+    min_n: u32,
+    pub(super) means: TwoPass,
+    /// pass@k sums for the slice's own k (when > 1), then each requested k.
+    pass: Vec<f64>,
+}
+
+impl MeasureAcc {
+    pub(super) fn new(ks: usize) -> Self {
+        MeasureAcc {
+            items: 0,
+            samples: 0,
+            single_binary: true,
+            correct: 0,
+            min_n: u32::MAX,
+            means: TwoPass::new(),
+            pass: vec![-0.0; ks + 1],
+        }
+    }
+
+    pub(super) fn first(&mut self, s: &ItemScore) {
+        self.items += 1;
+        self.samples += u64::from(s.n);
+        self.single_binary &= s.n == 1 && s.binary;
+        self.correct += u64::from(s.correct);
+        self.min_n = self.min_n.min(s.n);
+        self.means.first(s.mean());
+    }
+
+    pub(super) fn needs_second(&self, ks: &[u32]) -> bool {
+        self.items > 0 && (!self.single_binary || self.min_n > 1 || ks.iter().any(|&k| self.min_n >= k))
+    }
+
+    pub(super) fn second(&mut self, s: &ItemScore, ks: &[u32]) {
+        self.means.second(s.mean());
+        let own = Some(self.min_n).filter(|&k| k > 1);
+        for (slot, k) in std::iter::once(own)
+            .chain(ks.iter().map(|&k| Some(k)))
+            .enumerate()
+        {
+            if let Some(k) = k.filter(|&k| self.min_n >= k) {
+                if let Some(p) = stats::pass_at_k(s.n, s.correct, k) {
+                    self.pass[slot] += p;
+                }
+            }
+        }
+    }
+
+    pub(super) fn finish(
+        self,
+        ds: &Dataset,
+        r: usize,
+        slice: &Slice,
+        confidence: f64,
+        ks: &[u32],
+    ) -> SliceStats {
+        let (mean, ci) = if self.items == 0 {
+            (
+                f64::NAN,
+                stats::Interval {
+                    low: f64::NAN,
+                    high: f64::NAN,
+                },
+            )
+        } else if self.single_binary {
+            (
+                self.correct as f64 / self.items as f64,
+                stats::wilson_interval(self.correct, self.items as u64, confidence),
+            )
+        } else {
+            let est = stats::clustered_mean_of(&self.means, confidence);
+            (est.mean, est.ci)
+        };
+        let min_n = (self.items > 0).then_some(self.min_n);
+        let k = min_n.filter(|&k| k > 1);
+        let pass = |slot: usize, k: u32| -> Option<f64> {
+            if self.items == 0 || min_n.is_none_or(|n| n < k) {
+                return None;
+            }
+            Some(self.pass[slot] / self.items as f64)
+        };
+        let pass_at_k = k.and_then(|k| pass(0, k));
+        let pass_at = ks.iter().enumerate().map(|(j, &k)| (k, pass(j + 1, k))).collect();
+        SliceStats {
+            run: ds.runs[r].clone(),
+            benchmark: ds.benchmarks[slice.benchmark as usize].clone(),
+            slice: slice.name(ds),
+            items: self.items,
+            samples: self.samples,
+            mean,
+            ci_low: ci.low,
+            ci_high: ci.high,
+            k,
+            pass_at_k,
+            pass_at,
+        }
+    }
+}
+
+/// A change kept for the listed ids: larger |change| first, ties by id.
+#[derive(Debug, Clone, Copy)]
+struct Change<'a> {
+    d: f64,
+    id: &'a str,
+}
+
+impl Ord for Change<'_> {
+    /// "Better" (listed earlier) is smaller, so the heap's top is the worst kept.
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.d
+            .abs()
+            .total_cmp(&o.d.abs())
+            .reverse()
+            .then(self.id.cmp(o.id))
+    }
+}
+impl PartialOrd for Change<'_> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl PartialEq for Change<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Change<'_> {}
+
+/// The `k` best changes of one sign, and how many there were.
+#[derive(Debug, Clone, Default)]
+struct Largest<'a> {
+    count: usize,
+    heap: BinaryHeap<Change<'a>>,
+}
+
+impl<'a> Largest<'a> {
+    fn offer(&mut self, c: Change<'a>, k: usize) {
+        self.count += 1;
+        if k == 0 {
+            return;
+        }
+        if self.heap.len() < k {
+            self.heap.push(c);
+        } else if let Some(mut top) = self.heap.peek_mut() {
+            if c < *top {
+                *top = c;
+            }
+        }
+    }
+
+    fn ids(self) -> (usize, Vec<String>) {
+        (
+            self.count,
+            self.heap
+                .into_sorted_vec()
+                .into_iter()
+                .map(|c| c.id.to_string())
+                .collect(),
+        )
+    }
+}
+
+/// The paired comparison of one slice.
+#[derive(Debug, Clone)]
+pub(super) struct CompareAcc<'a> {
+    n: usize,
+    binary: bool,
+    base_correct: usize,
+    pub(super) means: PairedStream,
+    /// Changes by the binary definition (correct minus correct), kept while
+    /// every pair so far is binary, and by the mean definition.
+    bin_down: Largest<'a>,
+    bin_up: Largest<'a>,
+    down: Largest<'a>,
+    up: Largest<'a>,
+}
+
+impl<'a> CompareAcc<'a> {
+    pub(super) fn new() -> Self {
+        CompareAcc {
+            n: 0,
+            binary: true,
+            base_correct: 0,
+            means: PairedStream::new(),
+            bin_down: Largest::default(),
+            bin_up: Largest::default(),
+            down: Largest::default(),
+            up: Largest::default(),
+        }
+    }
+
+    pub(super) fn first(&mut self, x: &ItemScore, y: &ItemScore, id: &'a str, k: usize) {
+        self.n += 1;
+        let binary = x.n == 1 && y.n == 1 && x.binary && y.binary;
+        if self.binary && !binary {
+            self.binary = false;
+            self.bin_down = Largest::default();
+            self.bin_up = Largest::default();
+        }
+        if self.binary {
+            self.base_correct += usize::from(x.correct == 1);
+            let d = f64::from(y.correct) - f64::from(x.correct);
+            if d < 0.0 {
+                self.bin_down.offer(Change { d, id }, k);
+            } else if d > 0.0 {
+                self.bin_up.offer(Change { d, id }, k);
+            }
+        }
+        let (xm, ym) = (x.mean(), y.mean());
+        self.means.first(xm, ym);
+        let d = ym - xm;
+        if d < 0.0 {
+            self.down.offer(Change { d, id }, k);
+        } else if d > 0.0 {
+            self.up.offer(Change { d, id }, k);
+        }
+    }
+
+    pub(super) fn needs_second(&self) -> bool {
+        self.n > 0 && !self.binary
+    }
+
+    pub(super) fn second(&mut self, x: &ItemScore, y: &ItemScore) {
+        self.means.second(x.mean(), y.mean());
+    }
+
+    pub(super) fn finish(self, ds: &Dataset, slice: &Slice, s: &CompareSettings) -> SliceComparison {
+        let n = self.n;
+        let (cmp, method, (regressed, regressed_ids), (fixed, fixed_ids)) = if self.binary {
+            let (b, c) = (self.bin_down.count, self.bin_up.count);
+            (
+                stats::paired_binary(n, self.base_correct, b, c, s.confidence),
+                "mcnemar_exact",
+                self.bin_down.ids(),
+                self.bin_up.ids(),
+            )
+        } else {
+            (
+                self.means.finish(s.confidence),
+                "paired_t",
+                self.down.ids(),
+                self.up.ids(),
+            )
+        };
+        // MDE: the observed SD of the paired differences; when there is none
+        // (no discordant item, or one item) a planning value sqrt(p(1-p)) from
+        // the pooled mean with add-one smoothing, so that a tiny or unchanged
+        // slice is underpowered rather than stable.
+        let sd = if n >= 2 && cmp.sd_diff > 0.0 {
+            cmp.sd_diff
+        } else {
+            let p =
+                (cmp.baseline_mean * n as f64 + cmp.candidate_mean * n as f64 + 1.0) / (2.0 * n as f64 + 2.0);
+            let p = if p.is_finite() { p } else { 0.5 };
+            (p * (1.0 - p)).sqrt()
+        };
+        let mde = stats::minimum_detectable_effect(n, sd, 1.0 - s.confidence, s.power);
+        SliceComparison {
+            benchmark: ds.benchmarks[slice.benchmark as usize].clone(),
+            slice: slice.name(ds),
+            items: n,
+            baseline_mean: cmp.baseline_mean,
+            candidate_mean: cmp.candidate_mean,
+            delta: cmp.delta,
+            ci_low: cmp.ci.low,
+            ci_high: cmp.ci.high,
+            p_value: cmp.p_value,
+            q_value: f64::NAN,
+            mde,
+            status: Status::Stable,
+            method,
+            regressed,
+            fixed,
+            regressed_ids,
+            fixed_ids,
+        }
+    }
+}
