@@ -5,9 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use polars::prelude::*;
-
-use super::failure::{classify, leaks_template, observe, Detectors, FailedSample, FailureMode};
+use super::failure::{classify, leaks_template, observe, Detectors, FailedSample, FailureMode, Observation};
 use super::rescore::{normalize, target_answer, Rescorer};
 use crate::error::{Error, Result};
 use crate::slices::dataset::{DatasetBuilder, RowPlace, RowTags};
@@ -146,45 +144,73 @@ impl<'d> DiagBuilder<'d> {
     pub fn add(&mut self, cols: &Columns<'_>, places: &[RowPlace]) {
         let Some(text) = &cols.text else { return };
         let d = self.detectors;
-        for (i, p) in places.iter().enumerate() {
+        let rescorer = self.rescorer;
+        // What each scoring row shows, computed in parallel (the text scans
+        // are the cost); then folded in row order.
+        use rayon::prelude::*;
+        let seen: Vec<Option<RowSeen>> = places
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if !p.scoring {
+                    return None;
+                }
+                let ok = cols.correct[i];
+                let b = cols.benchmark[i];
+                let resp = text.response[i];
+                let ext = text.extracted[i];
+                let target = text.target[i];
+                // Loglikelihood rows hold the chosen option's index as response and answer.
+                let generative = resp.is_some_and(|t| !(Some(t) == ext && t.parse::<u32>().is_ok()));
+                let first = if generative {
+                    resp.and_then(|t| rescorer.first_answer(b, t))
+                } else {
+                    None
+                };
+                let first_right = match (first, target) {
+                    (Some((a, _)), Some(tg)) => Some(normalize(a) == normalize(target_answer(tg))),
+                    _ => None,
+                };
+                let sample = FailedSample {
+                    response: resp,
+                    extracted: ext,
+                    finish_reason: text.finish_reason[i],
+                    response_tokens: text.response_tokens[i],
+                    response_chars: text.response_chars[i],
+                    max_gen_toks: cols.max_gen_toks[i],
+                    other_filter_correct: false,
+                    first_answer_end: first.map(|f| f.1),
+                    generative,
+                    first_answer_right: first_right,
+                    first_answer: first.map(|f| f.0),
+                };
+                Some(RowSeen {
+                    obs: observe(&sample, ok, d),
+                    mode: (!ok).then(|| classify(&sample, d)),
+                    rescored: if generative { first_right.unwrap_or(ok) } else { ok },
+                    leak: !ok && resp.is_some_and(|t| leaks_template(t, d)),
+                    generative,
+                })
+            })
+            .collect();
+        for ((i, p), seen) in places.iter().enumerate().zip(seen) {
             let ok = cols.correct[i];
-            if !p.scoring {
+            let Some(RowSeen {
+                obs,
+                mode,
+                rescored,
+                leak,
+                generative,
+            }) = seen
+            else {
                 if ok {
                     self.other_ok.insert((p.run, p.item, cols.sample_idx[i]));
                 }
                 continue;
-            }
+            };
             let b = cols.benchmark[i];
-            let resp = text.response[i];
             let ext = text.extracted[i];
             let target = text.target[i];
-            // Loglikelihood rows hold the chosen option's index as response and answer.
-            let generative = resp.is_some_and(|t| !(Some(t) == ext && t.parse::<u32>().is_ok()));
-            let first = if generative {
-                resp.and_then(|t| self.rescorer.first_answer(b, t))
-            } else {
-                None
-            };
-            let first_right = match (first, target) {
-                (Some((a, _)), Some(tg)) => Some(normalize(a) == normalize(target_answer(tg))),
-                _ => None,
-            };
-            let sample = FailedSample {
-                response: resp,
-                extracted: ext,
-                finish_reason: text.finish_reason[i],
-                response_tokens: text.response_tokens[i],
-                response_chars: text.response_chars[i],
-                max_gen_toks: cols.max_gen_toks[i],
-                other_filter_correct: false,
-                first_answer_end: first.map(|f| f.1),
-                generative,
-                first_answer_right: first_right,
-                first_answer: first.map(|f| f.0),
-            };
-            let obs = observe(&sample, ok, d);
-            let mode = (!ok).then(|| classify(&sample, d));
-            let rescored = if generative { first_right.unwrap_or(ok) } else { ok };
             let (r, it) = (p.run as usize, p.item as usize);
             if self.per.len() <= r {
                 self.per.resize_with(r + 1, Vec::new);
@@ -204,7 +230,7 @@ impl<'d> DiagBuilder<'d> {
             if rescored {
                 e.rescored_correct += 1;
             }
-            if !ok && resp.is_some_and(|t| leaks_template(t, d)) {
+            if leak {
                 e.template_leaks += 1;
             }
             e.affected += u32::from(obs.affected);
@@ -287,11 +313,7 @@ pub fn load(
     crate::table::for_each_batch(path, &cols, |df, _| {
         let frame = |e| Error::frame(path, e);
         let view = Columns::of_frame(df, true).map_err(frame)?;
-        let lists: Vec<&ListChunked> = axes
-            .iter()
-            .map(|a| df.column(a).and_then(|c| c.list()))
-            .collect::<PolarsResult<_>>()
-            .map_err(frame)?;
+        let lists = crate::slices::dataset::ListCols::of_frame(df, &axes).map_err(frame)?;
         let places = b.add(&view, &RowTags::Lists(&lists)).map_err(frame)?;
         d.add(&view, &places);
         Ok(())
@@ -301,4 +323,13 @@ pub fn load(
     let ds = b.finish();
     let diags = d.finish(&runs, &items, ds.items.len());
     Ok((ds, diags))
+}
+
+/// What one scoring row's text shows (see [`DiagBuilder::add`]).
+struct RowSeen {
+    obs: Observation,
+    mode: Option<FailureMode>,
+    rescored: bool,
+    leak: bool,
+    generative: bool,
 }

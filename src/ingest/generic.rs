@@ -244,6 +244,10 @@ impl Cell<'_> {
 trait Record {
     /// The non-null value of a column.
     fn cell(&self, column: &str) -> Option<Cell<'_>>;
+    /// The non-null value of the column a canonical field maps to.
+    fn field(&self, m: &ColumnMapping, field: &str) -> Option<Cell<'_>> {
+        self.cell(m.column(field))
+    }
     /// The `meta` JSON object of the record.
     fn meta(&self, m: &ColumnMapping, mapped: &[&str]) -> String;
 }
@@ -279,10 +283,11 @@ impl Record for Map<String, Value> {
 fn row_of(
     rec: &impl Record,
     m: &ColumnMapping,
+    mapped: &[&str],
     threshold: f64,
     source: String,
 ) -> std::result::Result<SampleRow, (Option<String>, String)> {
-    let get = |field: &str| rec.cell(m.column(field));
+    let get = |field: &str| rec.field(m, field);
     let req =
         |field: &str, constant: &Option<String>| -> std::result::Result<String, (Option<String>, String)> {
             match (get(field), constant) {
@@ -361,8 +366,7 @@ fn row_of(
             )),
         }
     };
-    let mapped: Vec<&str> = FIELDS.iter().map(|f| m.column(f)).collect();
-    let meta = rec.meta(m, &mapped);
+    let meta = rec.meta(m, mapped);
     let response = opt(c::RESPONSE);
     Ok(SampleRow {
         run: req(c::RUN, &m.run)?,
@@ -629,6 +633,8 @@ enum Col {
 struct FrameColumns {
     names: Vec<String>,
     cols: Vec<Col>,
+    /// Canonical field -> index of the column it maps to, when present.
+    field_ix: rustc_hash::FxHashMap<&'static str, usize>,
     /// Indices of the columns that go into `meta`.
     meta: Vec<usize>,
 }
@@ -640,6 +646,7 @@ impl FrameColumns {
         let mut out = FrameColumns {
             names: Vec::new(),
             cols: Vec::new(),
+            field_ix: Default::default(),
             meta: Vec::new(),
         };
         for col in df.columns() {
@@ -687,6 +694,11 @@ impl FrameColumns {
             }
             out.names.push(name);
             out.cols.push(c);
+        }
+        for &f in FIELDS {
+            if let Some(k) = out.names.iter().position(|n| n == m.column(f)) {
+                out.field_ix.insert(f, k);
+            }
         }
         Ok(out)
     }
@@ -815,6 +827,13 @@ impl Record for FrameRecord<'_> {
         self.at(k)
     }
 
+    fn field(&self, m: &ColumnMapping, field: &str) -> Option<Cell<'_>> {
+        match self.f.field_ix.get(field) {
+            Some(&k) => self.at(k),
+            None => self.cell(m.column(field)),
+        }
+    }
+
     fn meta(&self, _m: &ColumnMapping, _mapped: &[&str]) -> String {
         if self.f.meta.is_empty() {
             return "{}".to_string();
@@ -842,6 +861,7 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
         None => ColumnMapping::default(),
     };
     let threshold = mapping.pass_threshold.unwrap_or(opts.pass_threshold);
+    let mapped: Vec<&str> = FIELDS.iter().map(|f| mapping.column(f)).collect();
     let display = path.display().to_string();
     let mut rows = 0usize;
     let mut runs = std::collections::BTreeSet::new();
@@ -903,7 +923,7 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
                     .map(|row| {
                         let line = offset + row + 1;
                         let rec = FrameRecord { f: &f, row };
-                        row_of(&rec, &mapping, threshold, format!("{display}:{line}"))
+                        row_of(&rec, &mapping, &mapped, threshold, format!("{display}:{line}"))
                     })
                     .collect();
                 for (k, res) in rows.into_iter().enumerate() {
@@ -917,7 +937,7 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
         for_each_record(path, |line, rec| {
             let res = rec
                 .map_err(|m| (None, m))
-                .and_then(|r| row_of(&r, &mapping, threshold, format!("{display}:{line}")));
+                .and_then(|r| row_of(&r, &mapping, &mapped, threshold, format!("{display}:{line}")));
             take(line, res, sink, report)
         })?;
     }

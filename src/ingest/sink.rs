@@ -377,20 +377,23 @@ impl<'a> Sink<'a> {
         self.rows += self.batch.len();
         if self.writer.is_some() {
             let t5 = std::time::Instant::now();
-            // Names of the sets this batch uses, in order of first use.
-            let (sets, local) = if tagged {
-                self.batch_sets(&row_set)
-            } else {
-                (Vec::new(), Vec::new())
+            let tags = match self.opts.taxonomy {
+                Some(tax) if tagged => Some(crate::table::TagColumns::from_ids(
+                    &self.axes,
+                    row_set.len(),
+                    |i| (self.store.tags(row_set[i]), self.store.rules(row_set[i])),
+                    |t| tax.tag_value(t),
+                    |r| tax.rule_id(r),
+                )),
+                _ => None,
             };
-            let tags = tagged.then_some((self.axes.as_slice(), sets.as_slice(), local.as_slice()));
-            let df = crate::table::frame_with(&self.batch, tags)?;
+            let df = crate::table::frame_of(&self.batch)?;
             let Some(w) = self.writer.as_mut() else {
                 unreachable!()
             };
             crate::trace::add("sink.frame", t5.elapsed());
             let t6 = std::time::Instant::now();
-            w.write(df)?;
+            w.write_tagged(df, tags)?;
             crate::trace::add("sink.write", t6.elapsed());
         }
         crate::trace::add("sink.place+dup", t1 - t0);

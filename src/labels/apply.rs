@@ -107,8 +107,11 @@ pub fn tag_file_with(
                     .or_insert_with(|| item_set[&(k.0.to_string(), k.1.to_string(), k.2.to_string())])
             })
             .collect();
-        let df = crate::table::frame_with(&t, Some((&axis_names, &sets, &row_set)))?;
-        writer.write(df)
+        let df = crate::table::frame_of(&t)?;
+        writer.write_tagged(
+            df,
+            Some(crate::table::TagColumns::from_sets(&axis_names, &sets, &row_set)),
+        )
     })?;
     writer.finish()?;
     Ok(coverage

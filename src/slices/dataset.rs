@@ -120,11 +120,7 @@ pub fn load(path: &Path, filters: &BTreeMap<String, String>) -> Result<Dataset> 
     let mut b = DatasetBuilder::new(axes.clone(), filters);
     crate::table::for_each_batch(path, &cols, |df, _| {
         let view = Columns::of_frame(df, false).map_err(|e| Error::frame(path, e))?;
-        let lists: Vec<&ListChunked> = axes
-            .iter()
-            .map(|a| df.column(a).and_then(|c| c.list()))
-            .collect::<PolarsResult<_>>()
-            .map_err(|e| Error::frame(path, e))?;
+        let lists = ListCols::of_frame(df, &axes).map_err(|e| Error::frame(path, e))?;
         b.add(&view, &RowTags::Lists(&lists))
             .map_err(|e| Error::frame(path, e))?;
         Ok(())
@@ -138,7 +134,7 @@ pub enum RowTags<'t> {
     /// An untagged table.
     None,
     /// One list column per axis (a tagged Parquet file).
-    Lists(&'t [&'t ListChunked]),
+    Lists(&'t ListCols),
     /// Distinct tag sets and, per provisional item, the index of its set.
     PerItem {
         sets: &'t [crate::table::TagSet],
@@ -160,17 +156,64 @@ impl RowTags<'_> {
             RowTags::None => vec![Vec::new(); axes],
             RowTags::PerItem { sets, item_set } => sets[item_set[item as usize] as usize].values.clone(),
             RowTags::Store { .. } => unreachable!("interned tag sets are read by id"),
-            RowTags::Lists(lists) => {
-                let mut out = Vec::with_capacity(lists.len());
-                for l in lists.iter() {
-                    out.push(match l.get_as_series(row) {
-                        Some(s) => s.str()?.iter().flatten().map(str::to_string).collect(),
-                        None => Vec::new(),
-                    });
-                }
-                out
-            }
+            RowTags::Lists(lists) => (0..lists.len())
+                .map(|a| lists.values(a, row).map(str::to_string).collect())
+                .collect(),
         })
+    }
+}
+
+/// The tag list columns of a batch, one per axis, read in place: a row's
+/// values are a range of the column's string array (no series per row).
+pub struct ListCols {
+    cols: Vec<(
+        polars_arrow::array::ListArray<i64>,
+        polars_arrow::array::Utf8ViewArray,
+    )>,
+}
+
+impl ListCols {
+    /// The columns named `axes` of `df`, each a list of strings.
+    pub fn of_frame(df: &DataFrame, axes: &[String]) -> PolarsResult<ListCols> {
+        let mut cols = Vec::with_capacity(axes.len());
+        for a in axes {
+            let ca = df.column(a)?.list()?.rechunk();
+            let arr = match ca.downcast_iter().next() {
+                Some(arr) => arr.clone(),
+                None => polars_arrow::array::ListArray::<i64>::new_empty(
+                    ca.dtype().to_arrow(CompatLevel::newest()),
+                ),
+            };
+            let values = arr
+                .values()
+                .as_any()
+                .downcast_ref::<polars_arrow::array::Utf8ViewArray>()
+                .cloned()
+                .ok_or_else(|| polars_err!(SchemaMismatch: "tag column '{a}' is not a list of strings"))?;
+            cols.push((arr, values));
+        }
+        Ok(ListCols { cols })
+    }
+
+    pub fn len(&self) -> usize {
+        self.cols.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cols.is_empty()
+    }
+
+    /// Axis `a`'s values in `row` (none for a null list or a null value).
+    pub fn values(&self, a: usize, row: usize) -> impl Iterator<Item = &str> + '_ {
+        use polars_arrow::array::Array;
+        let (list, values) = &self.cols[a];
+        let (start, end) = if list.is_valid(row) {
+            let (s, e) = list.offsets().start_end(row);
+            (s, e)
+        } else {
+            (0, 0)
+        };
+        (start..end).filter_map(move |i| values.get(i))
     }
 }
 
@@ -216,6 +259,8 @@ pub struct DatasetBuilder<'s> {
     item_prov: Vec<FxHashMap<Box<str>, u32>>,
     item_of_prov: Vec<u32>,
     tag_ix: FxHashMap<String, u32>,
+    /// Per axis: value -> provisional tag id (a cache of `tag_ix`).
+    axis_ix: Vec<FxHashMap<Box<str>, u32>>,
     item_unknown: Vec<u64>,
     task_names: Vec<std::sync::Arc<str>>,
     /// Per tag set of a [`RowTags::PerItem`] source: its ids, computed once.
@@ -244,6 +289,7 @@ impl<'s> DatasetBuilder<'s> {
             item_prov: Vec::new(),
             item_of_prov: Vec::new(),
             tag_ix: FxHashMap::default(),
+            axis_ix: Vec::new(),
             item_unknown: Vec::new(),
             task_names: Vec::new(),
             set_tags: Vec::new(),
@@ -436,6 +482,7 @@ impl<'s> DatasetBuilder<'s> {
                             ids.dedup();
                             (ids, store.unknown(set))
                         }
+                        RowTags::Lists(lists) => self.tag_ids_lists(lists, i),
                         _ => {
                             let values = tags.values(i, p, self.ds.axes.len())?;
                             self.tag_ids(&values)
@@ -501,6 +548,42 @@ impl<'s> DatasetBuilder<'s> {
             self.vocab_ids[t as usize] = id;
         }
         self.vocab_ids[t as usize]
+    }
+
+    /// The provisional id of value `v` of axis `a`.
+    fn axis_tag(&mut self, a: usize, v: &str) -> u32 {
+        if self.axis_ix.len() <= a {
+            self.axis_ix.resize_with(a + 1, FxHashMap::default);
+        }
+        if let Some(&x) = self.axis_ix[a].get(v) {
+            return x;
+        }
+        let name = format!("{}={v}", self.ds.axes[a]);
+        let next = self.tag_ix.len() as u32;
+        let id = *self.tag_ix.entry(name).or_insert(next);
+        self.axis_ix[a].insert(v.into(), id);
+        id
+    }
+
+    /// [`DatasetBuilder::tag_ids`] of a row of tag list columns.
+    fn tag_ids_lists(&mut self, lists: &ListCols, row: usize) -> (Vec<u32>, u64) {
+        let mut tags = Vec::new();
+        let mut unknown = 0u64;
+        for a in 0..lists.len() {
+            let mut known = false;
+            for v in lists.values(a, row) {
+                if v != c::UNKNOWN {
+                    known = true;
+                    tags.push(self.axis_tag(a, v));
+                }
+            }
+            if !known && a < 64 {
+                unknown |= 1 << a;
+            }
+        }
+        tags.sort_unstable();
+        tags.dedup();
+        (tags, unknown)
     }
 
     /// Provisional tag ids of per-axis values, and the axes that are `unknown`.

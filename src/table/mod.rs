@@ -8,11 +8,13 @@
 pub mod columns;
 mod parquet;
 pub mod view;
+mod write;
 
 pub use parquet::{
-    column_names as parquet_column_names, for_each_batch, frame_with, read_parquet, read_parquet_columns,
-    table_of_frame, write_parquet, BackgroundWriter, RowTagSets, SamplesWriter,
+    column_names as parquet_column_names, for_each_batch, frame_of, read_parquet, read_parquet_columns,
+    table_of_frame, write_parquet,
 };
+pub use write::{BackgroundWriter, SamplesWriter, TagColumns};
 
 /// One sample, as readers produce it.
 #[derive(Debug, Clone, Default, PartialEq)]

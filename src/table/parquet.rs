@@ -18,23 +18,14 @@ fn opt_str_col(name: &str, v: &[Option<String>]) -> Column {
     Column::new(name.into(), v)
 }
 
+/// A batch as a frame, without its tags (the writer takes those apart,
+/// as [`super::TagColumns`]).
+pub fn frame_of(t: &SampleTable) -> Result<DataFrame> {
+    frame(t).map_err(|e| Error::Usage(format!("cannot build the sample table: {e}")))
+}
+
 fn frame(t: &SampleTable) -> PolarsResult<DataFrame> {
-    match &t.tags {
-        Some(tags) => frame_tags(t, Some((&tags.axes, &tags.sets, &tags.row_set))),
-        None => frame_tags(t, None),
-    }
-}
-
-/// Axis names, distinct tag sets, and per row the index of its set.
-pub type RowTagSets<'a> = (&'a [String], &'a [TagSet], &'a [u32]);
-
-/// A batch as a frame, with tags given apart from the table.
-pub fn frame_with(t: &SampleTable, tags: Option<RowTagSets<'_>>) -> Result<DataFrame> {
-    frame_tags(t, tags).map_err(|e| Error::Usage(format!("cannot build the sample table: {e}")))
-}
-
-fn frame_tags(t: &SampleTable, tags: Option<RowTagSets<'_>>) -> PolarsResult<DataFrame> {
-    let mut cols = vec![
+    let cols = vec![
         str_col(c::RUN, &t.run),
         str_col(c::BENCHMARK, &t.benchmark),
         str_col(c::TASK, &t.task),
@@ -58,195 +49,17 @@ fn frame_tags(t: &SampleTable, tags: Option<RowTagSets<'_>>) -> PolarsResult<Dat
         Column::new(c::MAX_GEN_TOKS.into(), &t.max_gen_toks),
         str_col(c::SOURCE, &t.source),
     ];
-    if let Some((axes, sets, row_set)) = tags {
-        for (a, axis) in axes.iter().enumerate() {
-            let mut b = ListStringChunkedBuilder::new(axis.as_str().into(), t.len(), t.len() * 2);
-            for &s in row_set {
-                b.append_values_iter(sets[s as usize].values[a].iter().map(String::as_str));
-            }
-            cols.push(b.finish().into_column());
-        }
-        let mut b = ListStringChunkedBuilder::new(c::TAG_RULES.into(), t.len(), t.len() * 2);
-        for &s in row_set {
-            b.append_values_iter(sets[s as usize].rules.iter().map(String::as_str));
-        }
-        cols.push(b.finish().into_column());
-    }
     DataFrame::new(t.len(), cols)
-}
-
-/// The `ARROW:schema` metadata of a frame's schema at the oldest Arrow
-/// compatibility level: plain `large_string` and `large_list` columns, which
-/// pyarrow and pandas read (the newest level declares `string_view`, which
-/// pandas cannot convert inside a list).
-fn compat_metadata(schema: &Schema) -> KeyValueMetadata {
-    use polars::prelude::SchemaExt;
-    let arrow = schema.to_arrow(CompatLevel::oldest());
-    let kv = polars_parquet::write::schema_to_metadata_key(&arrow);
-    KeyValueMetadata::from_static(vec![(kv.key, kv.value.unwrap_or_default())])
-}
-
-/// The file a writer fills before it is renamed into place: a run killed
-/// midway never leaves a truncated file under the final name.
-pub(crate) fn temp_path(path: &Path) -> std::path::PathBuf {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
-}
-
-/// A Parquet file written batch by batch (one row group per batch), to a
-/// temporary name renamed into place by [`SamplesWriter::finish`].
-pub struct SamplesWriter {
-    inner: Option<BatchedWriter<std::io::BufWriter<File>>>,
-    metadata: Option<KeyValueMetadata>,
-    tmp: std::path::PathBuf,
-    path: std::path::PathBuf,
-    rows: usize,
-}
-
-impl SamplesWriter {
-    pub fn create(path: &Path) -> Result<SamplesWriter> {
-        if let Some(parent) = path.parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-            }
-        }
-        let tmp = temp_path(path);
-        Ok(SamplesWriter {
-            inner: None,
-            metadata: None,
-            tmp,
-            path: path.to_path_buf(),
-            rows: 0,
-        })
-    }
-
-    /// Rows written so far.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Append a batch; every batch must have the first batch's schema.
-    pub fn write(&mut self, df: &mut DataFrame) -> Result<()> {
-        if df.height() == 0 && self.inner.is_some() {
-            return Ok(());
-        }
-        df.rechunk_mut();
-        if self.inner.is_none() {
-            let file = File::create(&self.tmp).map_err(|e| Error::io(&self.tmp, e))?;
-            let schema = df.schema().as_ref().clone();
-            let md = compat_metadata(&schema);
-            self.metadata = Some(md.clone());
-            let w = ParquetWriter::new(std::io::BufWriter::with_capacity(1 << 20, file))
-                .with_compression(ParquetCompression::Zstd(None))
-                .with_key_value_metadata(Some(md))
-                .batched(&schema)
-                .map_err(|e| Error::frame(&self.path, e))?;
-            self.inner = Some(w);
-        }
-        if let Some(w) = self.inner.as_mut() {
-            w.write_batch(df).map_err(|e| Error::frame(&self.path, e))?;
-        }
-        self.rows += df.height();
-        Ok(())
-    }
-
-    /// Close the file and move it into place.
-    pub fn finish(mut self) -> Result<()> {
-        let Some(w) = self.inner.take() else {
-            return Err(Error::frame(&self.path, "no rows to write"));
-        };
-        let done = w.finish().map_err(|e| Error::frame(&self.path, e));
-        drop(w);
-        if let Err(e) = done {
-            let _ = std::fs::remove_file(&self.tmp);
-            return Err(e);
-        }
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))
-    }
-}
-
-impl Drop for SamplesWriter {
-    fn drop(&mut self) {
-        // An unfinished writer leaves nothing behind.
-        if self.inner.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// A [`SamplesWriter`] on its own thread: encoding and compressing a batch
-/// overlaps with building the next one. At most one batch waits in the
-/// queue, so memory stays bounded.
-pub struct BackgroundWriter {
-    tx: Option<std::sync::mpsc::SyncSender<DataFrame>>,
-    handle: Option<std::thread::JoinHandle<Result<SamplesWriter>>>,
-}
-
-impl BackgroundWriter {
-    pub fn create(path: &Path) -> Result<BackgroundWriter> {
-        let mut w = SamplesWriter::create(path)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<DataFrame>(1);
-        let handle = std::thread::Builder::new()
-            .name("samples-writer".into())
-            .spawn(move || -> Result<SamplesWriter> {
-                for mut df in rx {
-                    w.write(&mut df)?;
-                }
-                Ok(w)
-            })
-            .map_err(|e| Error::io(path, e))?;
-        Ok(BackgroundWriter {
-            tx: Some(tx),
-            handle: Some(handle),
-        })
-    }
-
-    /// Queue a batch; an error of the writer thread is returned here or by
-    /// [`BackgroundWriter::finish`].
-    pub fn write(&mut self, df: DataFrame) -> Result<()> {
-        let sent = self.tx.as_ref().map(|tx| tx.send(df));
-        match sent {
-            Some(Ok(())) => Ok(()),
-            _ => self.join().map(|_| ()),
-        }
-    }
-
-    fn join(&mut self) -> Result<SamplesWriter> {
-        self.tx = None;
-        match self.handle.take().map(|h| h.join()) {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => Err(Error::usage("the samples writer thread panicked")),
-            None => Err(Error::usage("the samples writer was already closed")),
-        }
-    }
-
-    /// Write the remaining batches, close the file and move it into place;
-    /// nothing is written when no batch was queued.
-    pub fn finish(mut self) -> Result<()> {
-        let w = self.join()?;
-        if w.rows() > 0 {
-            w.finish()
-        } else {
-            Ok(())
-        }
-    }
 }
 
 /// Write the table (and its tags, when present) to a Parquet file.
 pub fn write_parquet(t: &SampleTable, path: &Path) -> Result<()> {
     let df = frame(t).map_err(|e| Error::frame(path, e))?;
-    let mut w = SamplesWriter::create(path)?;
-    const ROW_GROUP: usize = 1 << 16;
-    let mut offset = 0;
-    while offset < df.height() || offset == 0 {
-        let mut part = df.slice(offset as i64, ROW_GROUP);
-        w.write(&mut part)?;
-        offset += ROW_GROUP;
-        if df.height() == 0 {
-            break;
-        }
-    }
-    w.finish()
+    let tags = t
+        .tags
+        .as_ref()
+        .map(|tags| super::TagColumns::from_sets(&tags.axes, &tags.sets, &tags.row_set));
+    super::write::write_table(&df, tags.as_ref(), path)
 }
 
 /// A reader of a Parquet file that has every one of `columns`.

@@ -254,6 +254,16 @@ impl TaxonomySet {
         self.matcher.names(ids)
     }
 
+    /// A tag id's axis and value (without the axis name).
+    pub fn tag_value(&self, t: u32) -> (usize, &str) {
+        self.matcher.tag_value(t)
+    }
+
+    /// A rule index's id.
+    pub fn rule_id(&self, r: u32) -> &str {
+        self.matcher.rule_id(r)
+    }
+
     /// [`TaxonomySet::tag_all`] as ids, without building strings per item.
     pub fn tag_all_ids(&self, items: &[ItemRef<'_>]) -> Vec<TagIds> {
         let bench = distinct_masks(items.iter().map(|i| i.benchmark), |s| self.matcher.bench_mask(s));

@@ -59,6 +59,11 @@ impl TagStore {
         &self.tags[self.range(s).0]
     }
 
+    /// The set's rule ids.
+    pub fn rules(&self, s: u32) -> &[u32] {
+        &self.rules[self.range(s).1]
+    }
+
     pub fn unknown(&self, s: u32) -> u64 {
         self.unknown[s as usize]
     }

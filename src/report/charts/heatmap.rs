@@ -36,12 +36,30 @@ pub fn cell_slices(ds: &Dataset, row_axis: &str, col_axis: &str) -> Vec<Slice> {
     if row_axis == col_axis {
         return Vec::new();
     }
-    let axis_of = |t: u32| ds.tags[t as usize].split_once('=').map(|(a, _)| a);
+    // Each tag's side, decided once: 1 row axis, 2 column axis, 0 neither.
+    let side: Vec<u8> = ds
+        .tags
+        .iter()
+        .map(|t| match t.split_once('=').map(|(a, _)| a) {
+            Some(a) if a == row_axis => 1,
+            Some(a) if a == col_axis => 2,
+            _ => 0,
+        })
+        .collect();
     let mut cells: BTreeMap<(u32, u32, u32), usize> = BTreeMap::new();
+    let (mut rows, mut cols) = (Vec::new(), Vec::new());
     for item in &ds.items {
-        let rows = item.tags.iter().filter(|&&t| axis_of(t) == Some(row_axis));
-        for &r in rows {
-            for &c in item.tags.iter().filter(|&&t| axis_of(t) == Some(col_axis)) {
+        rows.clear();
+        cols.clear();
+        for &t in &item.tags {
+            match side[t as usize] {
+                1 => rows.push(t),
+                2 => cols.push(t),
+                _ => {}
+            }
+        }
+        for &r in &rows {
+            for &c in &cols {
                 let (a, b) = (r.min(c), r.max(c));
                 *cells.entry((item.benchmark, a, b)).or_default() += 1;
             }

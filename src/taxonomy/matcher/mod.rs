@@ -477,6 +477,14 @@ impl Matcher {
             .collect()
     }
 
+    pub(super) fn tag_value(&self, t: u32) -> (usize, &str) {
+        (self.tag_axis[t as usize], &self.tag_name[t as usize])
+    }
+
+    pub(super) fn rule_id(&self, r: u32) -> &str {
+        &self.rule_ids[r as usize]
+    }
+
     /// The names behind ids: per axis the values (`unknown` when none), and
     /// the rule ids.
     pub(super) fn names(&self, ids: &TagIds) -> ItemTags {
