@@ -44,7 +44,7 @@ pub fn tag_file(
     })?;
     crate::table::for_each_batch(samples, &columns::BASE, |df, _| {
         let t = crate::table::table_of_frame(df).map_err(|e| Error::frame(samples, e))?;
-        sink.push_table(t, &mut report)
+        sink.push_frame(df, t, &mut report)
     })?;
     Ok(sink.finish(&mut report)?.coverage)
 }

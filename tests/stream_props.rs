@@ -180,3 +180,43 @@ proptest! {
         prop_assert_eq!(diags, streamed.diags.unwrap());
     }
 }
+
+/// `caploop tag` writes a batch read from a caploop sample table as it was
+/// read (no rebuilding from rows): byte for byte what tagging the whole
+/// table in memory and writing it gives. 40,000 rows make one batch large
+/// enough for that path (half of `BATCH_ROWS` or more).
+#[test]
+fn tagging_a_sample_file_writes_what_the_in_memory_tagger_writes() {
+    let tax = TaxonomySet::from_yaml_str(std::path::Path::new("props.yaml"), TAXONOMY).unwrap();
+    let mut table = SampleTable::default();
+    for i in 0..40_000u32 {
+        let words: Vec<&str> = (0..3).map(|k| WORDS[((i / 7 + k * 3) % 5) as usize]).collect();
+        table.push(SampleRow {
+            run: if i % 2 == 0 { "base" } else { "cand" }.into(),
+            benchmark: if i % 3 == 0 { "b2" } else { "b1" }.into(),
+            task: "t".into(),
+            item_id: (i / 2).to_string(),
+            prompt: Some(words.join(" ")),
+            response: Some(format!("answer {}", i % 11)),
+            score: f64::from(i % 2),
+            correct: i % 2 == 1,
+            primary_filter: true,
+            meta: "{}".into(),
+            source: format!("in.jsonl:{}", i + 1),
+            ..SampleRow::default()
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let untagged = dir.path().join("samples.parquet");
+    table::write_parquet(&table, &untagged).unwrap();
+    let tagged = dir.path().join("tagged.parquet");
+    caploop::tagging::tag_file(&untagged, &tax, &tagged).unwrap();
+
+    caploop::tagging::tag_table(&mut table, &tax);
+    let reference = dir.path().join("reference.parquet");
+    table::write_parquet(&table, &reference).unwrap();
+    assert_eq!(
+        std::fs::read(&tagged).unwrap(),
+        std::fs::read(&reference).unwrap()
+    );
+}

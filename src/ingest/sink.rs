@@ -101,6 +101,9 @@ pub struct Sink<'a> {
     pub short_run_ids: bool,
     opts: SinkOptions<'a>,
     batch: SampleTable,
+    /// The batch exactly as a canonical frame, when a reader had one (a
+    /// caploop sample table read back): written as it is, not rebuilt.
+    batch_frame: Option<polars::prelude::DataFrame>,
     batch_bytes: usize,
     builder: DatasetBuilder<'a>,
     diag: Option<DiagBuilder<'a>>,
@@ -137,6 +140,7 @@ impl<'a> Sink<'a> {
             collected: opts.collect.then(|| (SampleTable::default(), Vec::new())),
             opts,
             batch: SampleTable::default(),
+            batch_frame: None,
             batch_bytes: 0,
             writer,
             filter_ix: FxHashMap::default(),
@@ -182,6 +186,25 @@ impl<'a> Sink<'a> {
             self.flush(report)?;
         }
         Ok(())
+    }
+
+    /// Add a whole batch and the canonical frame it was read from (`df`
+    /// holds the base columns of a caploop sample table). When the batch
+    /// is written alone and whole, the frame is written as it is.
+    pub fn push_frame(
+        &mut self,
+        df: &polars::prelude::DataFrame,
+        t: SampleTable,
+        report: &mut IngestReport,
+    ) -> Result<()> {
+        if self.batch.is_empty() && t.len() >= self.opts.batch_rows / 2 && !self.short_run_ids {
+            if let Some(frame) = canonical(df) {
+                self.batch = t;
+                self.batch_frame = Some(frame);
+                return self.flush(report);
+            }
+        }
+        self.push_table(t, report)
     }
 
     /// `file:line` packed as file id and line (files are interned, lines are not).
@@ -323,6 +346,7 @@ impl<'a> Sink<'a> {
         let mut places = self.builder.place(&Columns::of_table(&self.batch, false));
         let dropped = self.duplicates(&places, report)?;
         if !dropped.is_empty() {
+            self.batch_frame = None;
             let mut keep = vec![true; self.batch.len()];
             for i in dropped {
                 keep[i] = false;
@@ -387,7 +411,10 @@ impl<'a> Sink<'a> {
                 )),
                 _ => None,
             };
-            let df = crate::table::frame_of(&self.batch)?;
+            let df = match self.batch_frame.take() {
+                Some(df) => df,
+                None => crate::table::frame_of(&self.batch)?,
+            };
             let Some(w) = self.writer.as_mut() else {
                 unreachable!()
             };
@@ -400,6 +427,7 @@ impl<'a> Sink<'a> {
         crate::trace::add("sink.tag", t2 - t1);
         crate::trace::add("sink.rest", t4.elapsed());
         let batch = std::mem::take(&mut self.batch);
+        self.batch_frame = None;
         self.batch_bytes = 0;
         if let Some((table, rows)) = self.collected.as_mut() {
             table.append(batch);
@@ -475,6 +503,43 @@ impl<'a> Sink<'a> {
             runs: self.runs.into_iter().collect(),
         })
     }
+}
+
+/// `df`'s base columns in canonical order, when they have exactly the
+/// types and non-null columns [`crate::table::frame_of`] writes (so the
+/// frame is what rebuilding it from the table would give); else `None`.
+fn canonical(df: &polars::prelude::DataFrame) -> Option<polars::prelude::DataFrame> {
+    use std::sync::OnceLock;
+    static SCHEMA: OnceLock<Option<polars::prelude::Schema>> = OnceLock::new();
+    let want = SCHEMA
+        .get_or_init(|| {
+            crate::table::frame_of(&SampleTable::default())
+                .ok()
+                .map(|f| f.schema().as_ref().clone())
+        })
+        .as_ref()?;
+    let frame = df.select(c::BASE).ok()?;
+    if frame.schema().as_ref() != want {
+        return None;
+    }
+    // Columns the table holds without nulls: a null there would be
+    // rebuilt as a default, so the frame would differ.
+    const REQUIRED: [&str; 10] = [
+        c::RUN,
+        c::BENCHMARK,
+        c::TASK,
+        c::PRIMARY_FILTER,
+        c::ITEM_ID,
+        c::SAMPLE_IDX,
+        c::SCORE,
+        c::CORRECT,
+        c::META,
+        c::SOURCE,
+    ];
+    REQUIRED
+        .iter()
+        .all(|n| frame.column(n).is_ok_and(|col| col.null_count() == 0))
+        .then_some(frame)
 }
 
 #[cfg(test)]
