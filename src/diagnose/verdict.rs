@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::failure::FailureMode;
 use super::rules::{match_rule, ModeRates};
@@ -20,7 +20,7 @@ use crate::slices::{Dataset, SliceComparison};
 use crate::stats;
 
 /// A verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// A capability gap concentrated in specific slices: data can fix it.
@@ -47,43 +47,57 @@ impl Verdict {
 }
 
 /// The content half of the split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContentSplit {
     /// Items no format problem scored in either run (correct or plainly wrong).
     pub items: usize,
     /// Paired delta on those items.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub delta: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub p_value: f64,
     /// Their part of the benchmark's delta: sum over them / all paired items.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub contribution: f64,
 }
 
 /// The format half of the split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FormatSplit {
     /// Items format-affected in either run.
     pub items: usize,
     /// What format cost: the affected items' part of the delta (sum over
     /// them / all paired items), with its interval.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub contribution: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
     /// Of which: items format-affected in the candidate.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub candidate_cost: f64,
     /// Items format-affected in the baseline only.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub baseline_only: f64,
     /// Share of the drop the format part explains (contribution / delta),
     /// clamped to [0, 1]; 0 without a drop. Sentences use points instead.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub share_of_drop: f64,
     /// Share of paired samples failing by format (causal attribution), per run.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub baseline_rate: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub candidate_rate: f64,
     /// Share of paired samples per failure mode, per run.
     pub baseline_modes: ModeRates,
     pub candidate_modes: ModeRates,
     /// Share of the candidate's format failures that leak a chat-template token.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub template_leak_share: f64,
     /// Items whose score changed between the runs, and how many of them had
     /// a format failure in either run: few flips by format can still carry
@@ -93,27 +107,36 @@ pub struct FormatSplit {
 }
 
 /// Format-tolerant re-scoring of the candidate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RescoreSplit {
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub candidate_mean: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub rescored_mean: f64,
     /// Share of the drop recovered by re-scoring.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub recovered_share: f64,
 }
 
 /// Everything decided for one benchmark.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchmarkVerdict {
     pub benchmark: String,
     pub verdict: Verdict,
     /// One sentence a person can check against the numbers below.
     pub reason: String,
     pub items: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub baseline_mean: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub candidate_mean: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub delta: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub q_value: f64,
     /// Regressed slices in the comparison (the whole benchmark excluded).
     pub regressed_slices: usize,
@@ -122,8 +145,10 @@ pub struct BenchmarkVerdict {
     pub rescore: RescoreSplit,
     pub fix: Option<Fix>,
     /// Slices where the regression concentrates (on the regression indicator).
+    #[serde(default)]
     pub slices: Vec<DiscoveredSlice>,
     /// Slices where the candidate fails most (on its errors).
+    #[serde(default)]
     pub weak_slices: Vec<DiscoveredSlice>,
     /// When the benchmark as a whole did not regress: the regressed slice the
     /// verdict is about.
@@ -137,16 +162,21 @@ pub struct BenchmarkVerdict {
 }
 
 /// A slice that regressed inside a benchmark that did not.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegressedSlice {
     pub slice: String,
     pub items: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub delta: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub q_value: f64,
     /// The rest of the benchmark's paired items and their mean delta.
     pub rest_items: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub rest_delta: f64,
     /// The split on the slice's items.
     pub content: ContentSplit,

@@ -20,59 +20,11 @@ pub mod markdown;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::plan::InputFile;
+use crate::plan::{InputFile, Plan};
 use crate::slices::{self, CompareSettings, Dataset, Slice, SliceComparison, Status};
-
-/// What `verify` reads of `plan.json`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PlanView {
-    pub schema_version: u32,
-    pub evaluation: EvaluationView,
-    pub settings: SettingsView,
-    pub interventions: Vec<InterventionView>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct EvaluationView {
-    pub candidate: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct SettingsView {
-    pub alpha: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct InterventionView {
-    pub id: String,
-    pub kind: String,
-    pub hypothesis: Option<HypothesisView>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct HypothesisView {
-    pub id: String,
-    pub statement: String,
-    pub targets: Vec<TargetView>,
-    pub guardrails: Vec<GuardrailView>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct TargetView {
-    pub benchmark: String,
-    pub slice: String,
-    pub min_effect: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct GuardrailView {
-    pub benchmark: String,
-    pub slice: String,
-    pub max_drop: f64,
-}
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -301,33 +253,21 @@ fn judge_guardrail(m: &Measured, max_drop: f64, alpha: f64) -> Outcome {
 /// Verify a plan.
 pub fn verify(o: &VerifyOptions<'_>) -> Result<Verification> {
     let plan_bytes = crate::error::read_file(o.plan)?;
+    let plan = crate::plan::read(o.plan, &plan_bytes)?;
+    let input = InputFile::new("plan", &o.plan.display().to_string(), &plan_bytes);
     let ds = slices::load(o.samples, &o.compare.filters)?;
-    verify_loaded(o, &plan_bytes, &ds)
+    verify_loaded(o, &plan, input, &ds)
 }
 
-/// [`verify`] with the plan's bytes and the dataset already in memory
-/// (`o.plan` and `o.samples` only name them).
-pub fn verify_loaded(o: &VerifyOptions<'_>, plan_bytes: &[u8], ds: &Dataset) -> Result<Verification> {
-    let plan: PlanView = serde_json::from_slice(plan_bytes).map_err(|e| {
-        Error::input(
-            o.plan,
-            e.line(),
-            None,
-            format!("not a caploop plan (plan.json of `caploop plan`): {e}"),
-        )
-    })?;
-    if plan.schema_version != crate::plan::SCHEMA_VERSION {
-        return Err(Error::input(
-            o.plan,
-            0,
-            Some("schema_version"),
-            format!(
-                "plan schema version {} is not supported (this caploop reads {})",
-                plan.schema_version,
-                crate::plan::SCHEMA_VERSION
-            ),
-        ));
-    }
+/// [`verify`] with the plan and the dataset already in memory (`o.plan`
+/// and `o.samples` only name them; `plan_file` is the plan's path and
+/// SHA-256 as written).
+pub fn verify_loaded(
+    o: &VerifyOptions<'_>,
+    plan: &Plan,
+    plan_file: InputFile,
+    ds: &Dataset,
+) -> Result<Verification> {
     let base = ds.run_index(o.baseline)?;
     let cand = ds.run_index(o.candidate)?;
     let changes = eval_changes(ds, base, cand);
@@ -394,7 +334,7 @@ pub fn verify_loaded(o: &VerifyOptions<'_>, plan_bytes: &[u8], ds: &Dataset) -> 
             targets.push(TargetCheck {
                 hypothesis: h.id.clone(),
                 intervention: i.id.clone(),
-                kind: i.kind.clone(),
+                kind: i.kind.as_str().to_string(),
                 statement: h.statement.clone(),
                 benchmark: t.benchmark.clone(),
                 slice: t.slice.clone(),
@@ -446,7 +386,7 @@ pub fn verify_loaded(o: &VerifyOptions<'_>, plan_bytes: &[u8], ds: &Dataset) -> 
     let failed = targets.iter().any(|t| t.outcome.fails()) || guardrails.iter().any(|g| g.outcome.fails());
     Ok(Verification {
         schema_version: 1,
-        plan: InputFile::new("plan", &o.plan.display().to_string(), plan_bytes),
+        plan: plan_file,
         samples: o.samples.display().to_string(),
         baseline: o.baseline.to_string(),
         candidate: o.candidate.to_string(),
