@@ -16,6 +16,7 @@ use super::rules::{match_rule, ModeRates};
 use super::samples::ItemDiag;
 use super::settings::DiagnoseSettings;
 use super::{DiscoveredSlice, Fix};
+use crate::report::num::{pp_interval, pp_signed};
 use crate::slices::{Dataset, SliceComparison};
 use crate::stats;
 
@@ -326,31 +327,19 @@ fn split(pairs: &[Pair<'_>], confidence: f64) -> Split {
     }
 }
 
-fn pp(x: f64) -> String {
-    format!("{:+.1}", 100.0 * x)
-}
-
-fn interval(lo: f64, hi: f64) -> String {
-    if lo.is_finite() && hi.is_finite() {
-        format!("[{:+.1}, {:+.1}]", 100.0 * lo, 100.0 * hi)
-    } else {
-        "[n/a]".to_string()
-    }
-}
-
 /// The split in words: format cost, content change, net.
 fn split_words(sp: &Split) -> String {
     format!(
         "format problems cost {} pp {} ({} items scored on their form; format-failure rate {:.1}% -> {:.1}%); items answered well-formed in both runs ({}) moved {} pp {}; net {} pp",
-        pp(sp.format.contribution),
-        interval(sp.format.ci_low, sp.format.ci_high),
+        pp_signed(sp.format.contribution),
+        pp_interval(sp.format.ci_low, sp.format.ci_high),
         sp.format.items,
         100.0 * sp.format.baseline_rate,
         100.0 * sp.format.candidate_rate,
         sp.content.items,
-        pp(sp.content.delta),
-        interval(sp.content.ci_low, sp.content.ci_high),
-        pp(sp.total)
+        pp_signed(sp.content.delta),
+        pp_interval(sp.content.ci_low, sp.content.ci_high),
+        pp_signed(sp.total)
     )
 }
 
@@ -412,22 +401,22 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
             && -ss.format.contribution >= s.format_share_min * slice_drop
             && !ss.content_sig_negative;
         let whole = if inp.overall.status == crate::slices::Status::Improved {
-            format!("the benchmark improved {} pp", pp(inp.overall.delta))
+            format!("the benchmark improved {} pp", pp_signed(inp.overall.delta))
         } else {
             format!(
                 "the benchmark as a whole moved {} pp {} (not significant)",
-                pp(inp.overall.delta),
-                interval(inp.overall.ci_low, inp.overall.ci_high)
+                pp_signed(inp.overall.delta),
+                pp_interval(inp.overall.ci_low, inp.overall.ci_high)
             )
         };
         let head = format!(
             "{whole}, but {} regressed: {} pp {} on {} items (q = {:.2e}) against {} pp on the other {}",
             row.slice,
-            pp(row.delta),
-            interval(row.ci_low, row.ci_high),
+            pp_signed(row.delta),
+            pp_interval(row.ci_low, row.ci_high),
             row.items,
             row.q_value,
-            pp(rest_delta),
+            pp_signed(rest_delta),
             rest.len()
         );
         regressed_slice = Some(RegressedSlice {
@@ -488,8 +477,8 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
                 split_words(&sp),
                 top.slice,
                 top.items,
-                pp(top.effect_in),
-                pp(top.effect_out),
+                pp_signed(top.effect_in),
+                pp_signed(top.effect_out),
                 top.q_value
             ),
         )

@@ -3,10 +3,7 @@
 use std::fmt::Write;
 
 use super::{Measured, Verification};
-
-fn pp(x: f64) -> String {
-    format!("{:+.1}", 100.0 * x)
-}
+use crate::report::num::pp_signed;
 
 fn measured(m: &Option<Measured>) -> String {
     match m {
@@ -15,9 +12,9 @@ fn measured(m: &Option<Measured>) -> String {
             m.items,
             m.baseline_mean,
             m.candidate_mean,
-            pp(m.delta),
-            pp(m.ci_low),
-            pp(m.ci_high),
+            pp_signed(m.delta),
+            pp_signed(m.ci_low),
+            pp_signed(m.ci_high),
             m.q_value
         ),
         None => "not measurable (no paired item)".into(),
@@ -52,7 +49,7 @@ pub fn section(v: &Verification) -> String {
             t.kind,
             t.slice,
             t.benchmark,
-            pp(t.min_effect),
+            pp_signed(t.min_effect),
             measured(&t.measured),
             t.outcome.as_str()
         );
@@ -82,9 +79,9 @@ pub fn section(v: &Verification) -> String {
                 c.slice,
                 c.benchmark,
                 c.items,
-                pp(c.delta),
-                pp(c.ci_low),
-                pp(c.ci_high),
+                pp_signed(c.delta),
+                pp_signed(c.ci_low),
+                pp_signed(c.ci_high),
                 c.q_value
             );
         }

@@ -419,7 +419,7 @@ pub fn summary_lines(r: &WeaknessReport, k: usize) -> Vec<String> {
             f.weak,
             f.n,
             100.0 * f.error_rate,
-            fmt_q(f.q_value),
+            crate::report::num::q3(f.q_value),
             if f.significant {
                 ""
             } else {
@@ -428,15 +428,4 @@ pub fn summary_lines(r: &WeaknessReport, k: usize) -> Vec<String> {
         ));
     }
     out
-}
-
-/// q-value for text: three significant digits, `n/a` when undefined.
-pub fn fmt_q(q: f64) -> String {
-    if !q.is_finite() {
-        "n/a".into()
-    } else if q < 1e-3 {
-        format!("{q:.1e}")
-    } else {
-        format!("{q:.3}")
-    }
 }

@@ -13,7 +13,7 @@ use plotters::prelude::DrawingBackend;
 
 use super::palette as pal;
 use super::pen::{fit, width, Anchor, ChartError, Font, Pen};
-use super::pp;
+use crate::report::num::pp;
 use crate::slices::{Comparison, SliceComparison, Status};
 
 /// Most slices drawn in one plot.

@@ -16,7 +16,7 @@ use plotters::prelude::DrawingBackend;
 
 use super::palette as pal;
 use super::pen::{width, Anchor, ChartError, Font, Pen};
-use super::{pct, pp};
+use crate::report::num::{pct, pp, q4};
 use crate::report::Grid;
 use crate::slices::{Dataset, Slice};
 
@@ -288,7 +288,7 @@ impl<'a> Heatmap<'a> {
                     pct(p.base_accuracy),
                     p.base,
                     f.n,
-                    super::qv(p.q_value)
+                    q4(p.q_value)
                 );
                 cells.push((
                     p.base.as_str(),

@@ -24,6 +24,7 @@ use std::fmt::Write;
 
 use super::charts::{self, Chart};
 use super::{ExampleItem, ReportInput, Sections};
+use crate::report::num::{pct, pp, pp_ci, q4};
 use crate::slices::{Comparison, SliceComparison, Status};
 
 /// Rows of a slice table before the rest is left to `comparison.csv`.
@@ -55,23 +56,6 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
-}
-
-fn pct(x: f64) -> String {
-    charts::pct(x)
-}
-
-fn pp(x: f64) -> String {
-    charts::pp(x)
-}
-
-fn q(x: f64) -> String {
-    charts::qv(x)
-}
-
-/// `[-31.2, -23.8]`
-fn ci(lo: f64, hi: f64) -> String {
-    format!("[{}, {}]", pp(lo), pp(hi))
 }
 
 /// An id for an in-page anchor.
@@ -212,8 +196,8 @@ fn verdict(c: &Comparison, o: &SliceComparison) -> String {
         pct(o.baseline_mean),
         pct(o.candidate_mean),
         pp(o.delta),
-        ci(o.ci_low, o.ci_high),
-        q(o.q_value)
+        pp_ci(o.ci_low, o.ci_high),
+        q4(o.q_value)
     );
     let eoi = pp(s.effect_of_interest);
     let mde = pp(o.mde);
@@ -291,8 +275,8 @@ fn summary(page: &mut Page<'_>, input: &ReportInput<'_>, _: &Sections<'_>) {
             pct(o.baseline_mean),
             pct(o.candidate_mean),
             pp(o.delta),
-            ci(o.ci_low, o.ci_high),
-            q(o.q_value),
+            pp_ci(o.ci_low, o.ci_high),
+            q4(o.q_value),
             badge(o.status),
             count(Status::Regressed),
             count(Status::Improved),
@@ -342,8 +326,8 @@ fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
             pct(r.baseline_mean),
             pct(r.candidate_mean),
             pp(r.delta),
-            ci(r.ci_low, r.ci_high),
-            q(r.q_value),
+            pp_ci(r.ci_low, r.ci_high),
+            q4(r.q_value),
             pp(r.mde).trim_start_matches('+'),
             r.regressed,
             r.fixed

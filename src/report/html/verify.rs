@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use super::{escape, pct, pp, Page};
+use super::{escape, Page};
+use crate::report::num::{pct, pp};
 use crate::report::{ReportInput, Sections};
 use crate::verify::{Measured, Outcome};
 
