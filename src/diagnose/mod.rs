@@ -373,9 +373,10 @@ pub fn diagnose_loaded(
             .collect();
         let regressed_slices = regressed_rows.len();
         regressed_rows.sort_by(|a, b| {
-            a.q_value
-                .total_cmp(&b.q_value)
-                .then(a.delta.total_cmp(&b.delta))
+            a.paired
+                .q_value
+                .total_cmp(&b.paired.q_value)
+                .then(a.paired.delta.total_cmp(&b.paired.delta))
                 .then_with(|| a.slice.cmp(&b.slice))
         });
         let regressed: Vec<(&slices::SliceComparison, Vec<usize>)> = regressed_rows

@@ -401,31 +401,34 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
             && -ss.format.contribution >= s.format_share_min * slice_drop
             && !ss.content_sig_negative;
         let whole = if inp.overall.status == crate::slices::Status::Improved {
-            format!("the benchmark improved {} pp", pp_signed(inp.overall.delta))
+            format!(
+                "the benchmark improved {} pp",
+                pp_signed(inp.overall.paired.delta)
+            )
         } else {
             format!(
                 "the benchmark as a whole moved {} pp {} (not significant)",
-                pp_signed(inp.overall.delta),
-                pp_interval(inp.overall.ci_low, inp.overall.ci_high)
+                pp_signed(inp.overall.paired.delta),
+                pp_interval(inp.overall.paired.ci_low, inp.overall.paired.ci_high)
             )
         };
         let head = format!(
             "{whole}, but {} regressed: {} pp {} on {} items (q = {:.2e}) against {} pp on the other {}",
             row.slice,
-            pp_signed(row.delta),
-            pp_interval(row.ci_low, row.ci_high),
-            row.items,
-            row.q_value,
+            pp_signed(row.paired.delta),
+            pp_interval(row.paired.ci_low, row.paired.ci_high),
+            row.paired.items,
+            row.paired.q_value,
             pp_signed(rest_delta),
             rest.len()
         );
         regressed_slice = Some(RegressedSlice {
             slice: row.slice.clone(),
-            items: row.items,
-            delta: row.delta,
-            ci_low: row.ci_low,
-            ci_high: row.ci_high,
-            q_value: row.q_value,
+            items: row.paired.items,
+            delta: row.paired.delta,
+            ci_low: row.paired.ci_low,
+            ci_high: row.paired.ci_high,
+            q_value: row.paired.q_value,
             rest_items: rest.len(),
             rest_delta,
             content: ss.content.clone(),
@@ -515,12 +518,12 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
         verdict,
         reason,
         items: pairs.len(),
-        baseline_mean: o.baseline_mean,
-        candidate_mean: o.candidate_mean,
-        delta: o.delta,
-        ci_low: o.ci_low,
-        ci_high: o.ci_high,
-        q_value: o.q_value,
+        baseline_mean: o.paired.baseline_mean,
+        candidate_mean: o.paired.candidate_mean,
+        delta: o.paired.delta,
+        ci_low: o.paired.ci_low,
+        ci_high: o.paired.ci_high,
+        q_value: o.paired.q_value,
         regressed_slices: inp.regressed_slices,
         content: sp.content,
         format: sp.format,

@@ -19,13 +19,13 @@ fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
             out,
             "| `{}` | {} | {} | {} | {} [{}, {}] | {} | {} | {} / {} |",
             md_cell(&r.slice),
-            r.items,
-            pct(r.baseline_mean),
-            pct(r.candidate_mean),
-            pp_unit(r.delta),
-            pp_unit(r.ci_low),
-            pp_unit(r.ci_high),
-            q4(r.q_value),
+            r.paired.items,
+            pct(r.paired.baseline_mean),
+            pct(r.paired.candidate_mean),
+            pp_unit(r.paired.delta),
+            pp_unit(r.paired.ci_low),
+            pp_unit(r.paired.ci_high),
+            q4(r.paired.q_value),
             pp_unit(r.mde).trim_start_matches('+'),
             r.regressed,
             r.fixed
@@ -71,13 +71,13 @@ pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
                 out,
                 "| {} | {} | {} | {} | {} [{}, {}] | {} | **{}** | {} | {} | {} |",
                 md_cell(&p.benchmark),
-                o.items,
-                pct(o.baseline_mean),
-                pct(o.candidate_mean),
-                pp_unit(o.delta),
-                pp_unit(o.ci_low),
-                pp_unit(o.ci_high),
-                q4(o.q_value),
+                o.paired.items,
+                pct(o.paired.baseline_mean),
+                pct(o.paired.candidate_mean),
+                pp_unit(o.paired.delta),
+                pp_unit(o.paired.ci_low),
+                pp_unit(o.paired.ci_high),
+                q4(o.paired.q_value),
                 o.status.as_str(),
                 count(Status::Regressed),
                 count(Status::Improved),
@@ -112,13 +112,23 @@ pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
                 .copied()
                 .filter(|s| s.status == Status::Regressed && s.slice != "*")
                 .collect();
-            regressed.sort_by(|a, b| a.delta.total_cmp(&b.delta).then(a.slice.cmp(&b.slice)));
+            regressed.sort_by(|a, b| {
+                a.paired
+                    .delta
+                    .total_cmp(&b.paired.delta)
+                    .then(a.slice.cmp(&b.slice))
+            });
             let mut improved: Vec<&SliceComparison> = rows
                 .iter()
                 .copied()
                 .filter(|s| s.status == Status::Improved && s.slice != "*")
                 .collect();
-            improved.sort_by(|a, b| b.delta.total_cmp(&a.delta).then(a.slice.cmp(&b.slice)));
+            improved.sort_by(|a, b| {
+                b.paired
+                    .delta
+                    .total_cmp(&a.paired.delta)
+                    .then(a.slice.cmp(&b.slice))
+            });
             let _ = writeln!(out, "## {}\n", md_cell(&p.benchmark));
             let links: Vec<String> = charts
                 .iter()

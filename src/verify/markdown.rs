@@ -2,10 +2,11 @@
 
 use std::fmt::Write;
 
-use super::{Measured, Verification};
+use super::Verification;
 use crate::report::num::pp_signed;
+use crate::stats::PairedDelta;
 
-fn measured(m: &Option<Measured>) -> String {
+fn measured(m: &Option<PairedDelta>) -> String {
     match m {
         Some(m) => format!(
             "{} items, {:.3} -> {:.3}, delta {} pp [{}, {}], q {:.2e}",
@@ -78,11 +79,11 @@ pub fn section(v: &Verification) -> String {
                 "- `{}` on {}: {} items, {} pp [{}, {}], q {:.2e}",
                 c.slice,
                 c.benchmark,
-                c.items,
-                pp_signed(c.delta),
-                pp_signed(c.ci_low),
-                pp_signed(c.ci_high),
-                c.q_value
+                c.paired.items,
+                pp_signed(c.paired.delta),
+                pp_signed(c.paired.ci_low),
+                pp_signed(c.paired.ci_high),
+                c.paired.q_value
             );
         }
         if v.collateral.len() > 20 {

@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::plan::{InputFile, Plan};
 use crate::slices::{self, CompareSettings, Dataset, Slice, SliceComparison, Status};
+use crate::stats::PairedDelta;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -54,34 +55,6 @@ impl Outcome {
     }
 }
 
-/// The measured change of one slice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Measured {
-    pub items: usize,
-    pub baseline_mean: f64,
-    pub candidate_mean: f64,
-    pub delta: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub p_value: f64,
-    pub q_value: f64,
-}
-
-impl Measured {
-    fn from(r: &SliceComparison) -> Measured {
-        Measured {
-            items: r.items,
-            baseline_mean: r.baseline_mean,
-            candidate_mean: r.candidate_mean,
-            delta: r.delta,
-            ci_low: r.ci_low,
-            ci_high: r.ci_high,
-            p_value: r.p_value,
-            q_value: r.q_value,
-        }
-    }
-}
-
 /// One hypothesis target, checked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TargetCheck {
@@ -93,7 +66,7 @@ pub struct TargetCheck {
     pub slice: String,
     pub min_effect: f64,
     /// None when the slice has no paired item in the two runs.
-    pub measured: Option<Measured>,
+    pub measured: Option<PairedDelta>,
     pub outcome: Outcome,
 }
 
@@ -104,7 +77,7 @@ pub struct GuardrailCheck {
     pub benchmark: String,
     pub slice: String,
     pub max_drop: f64,
-    pub measured: Option<Measured>,
+    pub measured: Option<PairedDelta>,
     pub outcome: Outcome,
 }
 
@@ -230,7 +203,7 @@ fn eval_changes(ds: &Dataset, base: usize, cand: usize) -> Vec<EvalChange> {
     out
 }
 
-fn judge_target(m: &Measured, min_effect: f64, alpha: f64) -> Outcome {
+fn judge_target(m: &PairedDelta, min_effect: f64, alpha: f64) -> Outcome {
     if m.ci_high < min_effect {
         Outcome::Refuted
     } else if m.q_value <= alpha && m.delta > 0.0 {
@@ -240,7 +213,7 @@ fn judge_target(m: &Measured, min_effect: f64, alpha: f64) -> Outcome {
     }
 }
 
-fn judge_guardrail(m: &Measured, max_drop: f64, alpha: f64) -> Outcome {
+fn judge_guardrail(m: &PairedDelta, max_drop: f64, alpha: f64) -> Outcome {
     if m.q_value <= alpha && m.delta <= -max_drop {
         Outcome::Broken
     } else if m.ci_low >= -max_drop {
@@ -313,7 +286,7 @@ pub fn verify_loaded(
         cmp.slices
             .iter()
             .find(|r| r.benchmark == b && r.slice == s)
-            .map(Measured::from)
+            .map(|r| r.paired)
     };
 
     let mut targets = Vec::new();
@@ -376,9 +349,10 @@ pub fn verify_loaded(
         .collect();
     // Strongest evidence first; ties by name so the order is stable.
     collateral.sort_by(|a, b| {
-        a.q_value
-            .total_cmp(&b.q_value)
-            .then(a.delta.total_cmp(&b.delta))
+        a.paired
+            .q_value
+            .total_cmp(&b.paired.q_value)
+            .then(a.paired.delta.total_cmp(&b.paired.delta))
             .then_with(|| (&a.benchmark, &a.slice).cmp(&(&b.benchmark, &b.slice)))
     });
 

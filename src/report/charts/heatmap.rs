@@ -130,14 +130,14 @@ impl<'a> Heatmap<'a> {
             let mut cells = Vec::new();
             for s in c.slices.iter().filter(|s| s.benchmark == benchmark) {
                 if let Some((r, k)) = split_cell(&s.slice, row_axis, col_axis) {
-                    let significant = s.q_value.is_finite() && s.q_value <= c.settings.fdr;
+                    let significant = s.paired.q_value.is_finite() && s.paired.q_value <= c.settings.fdr;
                     let tooltip = super::slice_tooltip(s);
                     cells.push((
                         r,
                         k,
                         Cell {
-                            items: s.items,
-                            value: s.delta,
+                            items: s.paired.items,
+                            value: s.paired.delta,
                             significant,
                             tooltip,
                         },

@@ -211,13 +211,13 @@ pub fn slice_tooltip(s: &crate::slices::SliceComparison) -> String {
     format!(
         "{}\n{} → {}: {} pp [{}, {}], q = {}, {} items, {}",
         s.slice,
-        pct(s.baseline_mean),
-        pct(s.candidate_mean),
-        pp(s.delta),
-        pp(s.ci_low),
-        pp(s.ci_high),
-        q4(s.q_value),
-        s.items,
+        pct(s.paired.baseline_mean),
+        pct(s.paired.candidate_mean),
+        pp(s.paired.delta),
+        pp(s.paired.ci_low),
+        pp(s.paired.ci_high),
+        q4(s.paired.q_value),
+        s.paired.items,
         s.status.as_str()
     )
 }

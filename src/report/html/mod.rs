@@ -180,9 +180,10 @@ fn slices_of<'c>(c: &'c Comparison, benchmark: &str) -> impl Iterator<Item = &'c
 fn with_status<'c>(c: &'c Comparison, benchmark: &str, status: Status) -> Vec<&'c SliceComparison> {
     let mut v: Vec<&SliceComparison> = slices_of(c, benchmark).filter(|s| s.status == status).collect();
     v.sort_by(|a, b| {
-        b.delta
+        b.paired
+            .delta
             .abs()
-            .total_cmp(&a.delta.abs())
+            .total_cmp(&a.paired.delta.abs())
             .then_with(|| a.slice.cmp(&b.slice))
     });
     v
@@ -193,11 +194,11 @@ fn verdict(c: &Comparison, o: &SliceComparison) -> String {
     let s = &c.settings;
     let figures = format!(
         "{} → {}, <b>{} pp</b> {}, q = {}",
-        pct(o.baseline_mean),
-        pct(o.candidate_mean),
-        pp(o.delta),
-        pp_ci(o.ci_low, o.ci_high),
-        q4(o.q_value)
+        pct(o.paired.baseline_mean),
+        pct(o.paired.candidate_mean),
+        pp(o.paired.delta),
+        pp_ci(o.paired.ci_low, o.paired.ci_high),
+        q4(o.paired.q_value)
     );
     let eoi = pp(s.effect_of_interest);
     let mde = pp(o.mde);
@@ -229,7 +230,7 @@ fn verdict(c: &Comparison, o: &SliceComparison) -> String {
             out,
             " Largest drop: <code>{}</code> {} pp.",
             escape(&top.slice),
-            pp(top.delta)
+            pp(top.paired.delta)
         );
     }
     if let Some(top) = improved.first() {
@@ -237,7 +238,7 @@ fn verdict(c: &Comparison, o: &SliceComparison) -> String {
             out,
             " Largest gain: <code>{}</code> {} pp.",
             escape(&top.slice),
-            pp(top.delta)
+            pp(top.paired.delta)
         );
     }
     out
@@ -271,12 +272,12 @@ fn summary(page: &mut Page<'_>, input: &ReportInput<'_>, _: &Sections<'_>) {
             page.body,
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&p.benchmark),
-            o.items,
-            pct(o.baseline_mean),
-            pct(o.candidate_mean),
-            pp(o.delta),
-            pp_ci(o.ci_low, o.ci_high),
-            q4(o.q_value),
+            o.paired.items,
+            pct(o.paired.baseline_mean),
+            pct(o.paired.candidate_mean),
+            pp(o.paired.delta),
+            pp_ci(o.paired.ci_low, o.paired.ci_high),
+            q4(o.paired.q_value),
             badge(o.status),
             count(Status::Regressed),
             count(Status::Improved),
@@ -322,12 +323,12 @@ fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
             out,
             "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&r.slice),
-            r.items,
-            pct(r.baseline_mean),
-            pct(r.candidate_mean),
-            pp(r.delta),
-            pp_ci(r.ci_low, r.ci_high),
-            q4(r.q_value),
+            r.paired.items,
+            pct(r.paired.baseline_mean),
+            pct(r.paired.candidate_mean),
+            pp(r.paired.delta),
+            pp_ci(r.paired.ci_low, r.paired.ci_high),
+            q4(r.paired.q_value),
             pp(r.mde).trim_start_matches('+'),
             r.regressed,
             r.fixed
