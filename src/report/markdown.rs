@@ -7,6 +7,21 @@ use super::ReportInput;
 use crate::report::num::{pct, pp_unit, q4};
 use crate::report::text::md_cell;
 use crate::slices::{SliceComparison, Status};
+use crate::stats::PairedDelta;
+
+/// A paired delta's cells: items | baseline | candidate | delta [95% CI] | q.
+fn paired_cells(d: &PairedDelta) -> String {
+    format!(
+        "{} | {} | {} | {} [{}, {}] | {}",
+        d.items,
+        pct(d.baseline_mean),
+        pct(d.candidate_mean),
+        pp_unit(d.delta),
+        pp_unit(d.ci_low),
+        pp_unit(d.ci_high),
+        q4(d.q_value)
+    )
+}
 
 fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
     let _ = writeln!(
@@ -17,15 +32,9 @@ fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
     for r in rows {
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} [{}, {}] | {} | {} | {} / {} |",
+            "| `{}` | {} | {} | {} / {} |",
             md_cell(&r.slice),
-            r.paired.items,
-            pct(r.paired.baseline_mean),
-            pct(r.paired.candidate_mean),
-            pp_unit(r.paired.delta),
-            pp_unit(r.paired.ci_low),
-            pp_unit(r.paired.ci_high),
-            q4(r.paired.q_value),
+            paired_cells(&r.paired),
             pp_unit(r.mde).trim_start_matches('+'),
             r.regressed,
             r.fixed
@@ -69,15 +78,9 @@ pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} [{}, {}] | {} | **{}** | {} | {} | {} |",
+                "| {} | {} | **{}** | {} | {} | {} |",
                 md_cell(&p.benchmark),
-                o.paired.items,
-                pct(o.paired.baseline_mean),
-                pct(o.paired.candidate_mean),
-                pp_unit(o.paired.delta),
-                pp_unit(o.paired.ci_low),
-                pp_unit(o.paired.ci_high),
-                q4(o.paired.q_value),
+                paired_cells(&o.paired),
                 o.status.as_str(),
                 count(Status::Regressed),
                 count(Status::Improved),

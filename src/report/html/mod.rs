@@ -270,14 +270,9 @@ fn summary(page: &mut Page<'_>, input: &ReportInput<'_>, _: &Sections<'_>) {
         let count = |st| slices_of(c, &p.benchmark).filter(|s| s.status == st).count();
         let _ = writeln!(
             page.body,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td>{}</td>{}<td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&p.benchmark),
-            o.paired.items,
-            pct(o.paired.baseline_mean),
-            pct(o.paired.candidate_mean),
-            pp(o.paired.delta),
-            pp_ci(o.paired.ci_low, o.paired.ci_high),
-            q4(o.paired.q_value),
+            paired_cells(&o.paired),
             badge(o.status),
             count(Status::Regressed),
             count(Status::Improved),
@@ -316,19 +311,27 @@ fn pairing(page: &mut Page<'_>, input: &ReportInput<'_>, _: &Sections<'_>) {
     page.end();
 }
 
+/// A paired delta's cells: items, baseline, candidate, delta, 95% CI, q.
+fn paired_cells(d: &crate::stats::PairedDelta) -> String {
+    format!(
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+        d.items,
+        pct(d.baseline_mean),
+        pct(d.candidate_mean),
+        pp(d.delta),
+        pp_ci(d.ci_low, d.ci_high),
+        q4(d.q_value)
+    )
+}
+
 fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
     out.push_str("<table class=\"slices\">\n<thead><tr><th>slice</th><th class=\"num\">items</th><th class=\"num\">baseline</th><th class=\"num\">candidate</th><th class=\"num\">delta, pp</th><th class=\"num\">95% CI</th><th class=\"num\">q</th><th class=\"num\">MDE, pp</th><th class=\"num\">regressed items</th><th class=\"num\">fixed items</th></tr></thead>\n<tbody>\n");
     for r in rows.iter().take(MAX_TABLE_ROWS) {
         let _ = writeln!(
             out,
-            "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td><code>{}</code></td>{}<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&r.slice),
-            r.paired.items,
-            pct(r.paired.baseline_mean),
-            pct(r.paired.candidate_mean),
-            pp(r.paired.delta),
-            pp_ci(r.paired.ci_low, r.paired.ci_high),
-            q4(r.paired.q_value),
+            paired_cells(&r.paired),
             pp(r.mde).trim_start_matches('+'),
             r.regressed,
             r.fixed
