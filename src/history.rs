@@ -188,10 +188,10 @@ pub fn markdown(h: &History) -> String {
             a.previous,
             c.slice,
             c.benchmark,
-            100.0 * c.delta,
-            100.0 * c.ci_low,
-            100.0 * c.ci_high,
-            c.q_value
+            100.0 * c.paired.delta,
+            100.0 * c.paired.ci_low,
+            100.0 * c.paired.ci_high,
+            c.paired.q_value
         );
     }
     if !h.persistent.is_empty() {

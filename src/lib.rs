@@ -11,6 +11,7 @@ pub mod diagnose;
 pub mod error;
 pub mod history;
 pub mod ingest;
+pub mod json;
 pub mod labels;
 pub mod manifest;
 pub mod mapping;

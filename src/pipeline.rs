@@ -9,7 +9,7 @@ use crate::diagnose::{self, DiagnoseSettings, Evidence};
 use crate::error::{Error, Result};
 use crate::history::History;
 use crate::ingest::{self, Format, IngestOptions, IngestReport, SinkOptions};
-use crate::plan::{Plan, PlanFiles, PlanSettings};
+use crate::plan::{InputFile, Plan, PlanFiles, PlanSettings};
 use crate::progress::Progress;
 use crate::report::{charts, html, markdown, ExampleItem, Grid, ReportInput, Sections};
 use crate::slices::{self, CompareSettings, Comparison, SliceStats};
@@ -326,21 +326,28 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     diagnose::weakness::write::write_csv(&out.join("weakness.csv"), &evidence.weakness)?;
     let ev_bytes = slices::write::json_bytes(&evidence)?;
     crate::error::write_file(&plan_files.evidence, &ev_bytes)?;
-    let plan = crate::plan::make_with_evidence(&plan_files.evidence, &ev_bytes, &plan_files, &cfg.plan)?;
+    let ev_input = InputFile::new("evidence", &plan_files.evidence.display().to_string(), &ev_bytes);
+    let plan = crate::plan::make_from_evidence(&evidence, ev_input, &plan_files, &cfg.plan)?;
     crate::plan::write(&plan, out)?;
-    let plan_bytes = slices::write::json_bytes(&plan)?;
+    let plan_file = out.join("plan.json");
+    let plan_input = InputFile::new(
+        "plan",
+        &plan_file.display().to_string(),
+        &slices::write::json_bytes(&plan)?,
+    );
     let mut verifications = Vec::new();
     for run in &cfg.verify {
         let v = crate::verify::verify_loaded(
             &VerifyOptions {
-                plan: &out.join("plan.json"),
+                plan: &plan_file,
                 samples: &samples,
                 baseline: &cfg.candidate,
                 candidate: run,
                 allow_changed_eval: cfg.allow_changed_eval,
                 compare: &cfg.compare,
             },
-            &plan_bytes,
+            &plan,
+            plan_input.clone(),
             &ds,
         )?;
         crate::verify::write(&v, &out.join(format!("verify-{}", crate::error::safe_name(run))))?;

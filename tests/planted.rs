@@ -22,7 +22,7 @@ fn regressed(c: &Comparison, benchmark: &str) -> Vec<(String, f64)> {
         .slices
         .iter()
         .filter(|s| s.benchmark == benchmark && s.status == Status::Regressed)
-        .map(|s| (s.slice.clone(), s.delta))
+        .map(|s| (s.slice.clone(), s.paired.delta))
         .collect();
     v.sort_by(|a, b| a.1.total_cmp(&b.1));
     v
@@ -41,7 +41,11 @@ fn ops_scenario_regresses_the_planted_combination_and_nothing_disjoint_from_it()
             .find(|s| s.benchmark == "math" && s.slice == PLANTED)
             .expect("the planted slice is measured");
         assert_eq!(planted.status, Status::Regressed, "seed {seed}");
-        assert!(planted.delta < -0.2, "seed {seed}: delta {}", planted.delta);
+        assert!(
+            planted.paired.delta < -0.2,
+            "seed {seed}: delta {}",
+            planted.paired.delta
+        );
         // Among single tags and pairs, the planted pair (or a slice with
         // nearly the same items) shows the largest drop.
         let r = regressed(&c, "math");
@@ -93,7 +97,7 @@ fn eos_scenario_regresses_bbh_as_a_whole() {
     let c = run(Scenario::Eos, 1200, 5);
     let all = c.overall("bbh").unwrap();
     assert_eq!(all.status, Status::Regressed);
-    assert!(all.delta < -0.2, "delta {}", all.delta);
+    assert!(all.paired.delta < -0.2, "delta {}", all.paired.delta);
     assert!(c.overall("math").is_none());
 }
 
@@ -103,7 +107,7 @@ fn comparing_a_run_with_itself_finds_nothing() {
     let c = common::compare_scenario(tmp.path(), Scenario::Demo, 600, 3, None, true);
     assert!(!c.slices.is_empty());
     for s in &c.slices {
-        assert_eq!(s.delta, 0.0, "{}", s.slice);
+        assert_eq!(s.paired.delta, 0.0, "{}", s.slice);
         assert!(
             matches!(s.status, Status::Stable | Status::Underpowered),
             "{} is {:?}",

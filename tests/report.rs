@@ -11,6 +11,7 @@ use caploop::ingest::{FileRead, IngestReport, Skipped};
 use caploop::report::charts::{self, Chart};
 use caploop::report::{html, markdown, ExampleItem, Grid, ReportInput, Sections};
 use caploop::slices::{CompareSettings, Comparison, Pairing, SliceComparison, SliceStats, Status};
+use caploop::stats::PairedDelta;
 use caploop::tagging::Coverage;
 
 const EVIL: &str = "<script>alert(1)</script>\"&'";
@@ -64,14 +65,16 @@ fn row(
     SliceComparison {
         benchmark: benchmark.into(),
         slice: slice.into(),
-        items,
-        baseline_mean: base,
-        candidate_mean: cand,
-        delta: cand - base,
-        ci_low: lo,
-        ci_high: hi,
-        p_value: q / 2.0,
-        q_value: q,
+        paired: PairedDelta {
+            items,
+            baseline_mean: base,
+            candidate_mean: cand,
+            delta: cand - base,
+            ci_low: lo,
+            ci_high: hi,
+            p_value: q / 2.0,
+            q_value: q,
+        },
         mde: 0.08,
         status,
         method: "mcnemar_exact",
@@ -670,7 +673,7 @@ fn demo_report_shows_every_benchmark_with_its_charts_and_nothing_external() {
             .slices
             .iter()
             .filter(|s| s.benchmark == p.benchmark && s.slice != "*" && s.status == Status::Regressed)
-            .min_by(|a, b| a.delta.total_cmp(&b.delta));
+            .min_by(|a, b| a.paired.delta.total_cmp(&b.paired.delta));
         for id in top.iter().flat_map(|t| t.regressed_ids.iter().take(2)) {
             let b = texts(&table, &p.benchmark, id, &planted.baseline);
             let c = texts(&table, &p.benchmark, id, &planted.candidate);

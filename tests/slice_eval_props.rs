@@ -280,8 +280,8 @@ proptest! {
             .iter()
             .map(|c| format!(
                 "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {:?} {:?}",
-                c.slice, c.items, c.baseline_mean, c.candidate_mean, c.delta, c.ci_low, c.ci_high,
-                c.p_value, c.regressed, c.fixed, c.regressed_ids, c.fixed_ids
+                c.slice, c.paired.items, c.paired.baseline_mean, c.paired.candidate_mean, c.paired.delta, c.paired.ci_low, c.paired.ci_high,
+                c.paired.p_value, c.regressed, c.fixed, c.regressed_ids, c.fixed_ids
             ))
             .collect();
         let want: Vec<String> = reference
@@ -326,8 +326,8 @@ proptest! {
             .iter()
             .map(|c| format!(
                 "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {:?} {:?}",
-                c.slice, c.items, c.baseline_mean, c.candidate_mean, c.delta, c.ci_low, c.ci_high,
-                c.p_value, c.regressed, c.fixed, c.regressed_ids, c.fixed_ids
+                c.slice, c.paired.items, c.paired.baseline_mean, c.paired.candidate_mean, c.paired.delta, c.paired.ci_low, c.paired.ci_high,
+                c.paired.p_value, c.regressed, c.fixed, c.regressed_ids, c.fixed_ids
             ))
             .collect();
         prop_assert_eq!(got, want);

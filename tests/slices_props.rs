@@ -93,23 +93,23 @@ proptest! {
             prop_assert!(both.is_empty());
             return Ok(());
         };
-        prop_assert_eq!(all.items, both.len());
+        prop_assert_eq!(all.paired.items, both.len());
         let mean = |run: &str| both.iter().map(|id| { let (s, n) = means[&(run.to_string(), id.clone())]; s / n }).sum::<f64>() / both.len() as f64;
         if !both.is_empty() {
-            prop_assert!((all.baseline_mean - mean("base")).abs() < 1e-12);
-            prop_assert!((all.candidate_mean - mean("cand")).abs() < 1e-12);
+            prop_assert!((all.paired.baseline_mean - mean("base")).abs() < 1e-12);
+            prop_assert!((all.paired.candidate_mean - mean("cand")).abs() < 1e-12);
         }
         let p = &cmp.pairing[0];
         prop_assert_eq!(p.only_baseline, spec.iter().filter(|s| s.0 == 1).count());
         prop_assert_eq!(p.only_candidate, spec.iter().filter(|s| s.0 == 2).count());
         for r in &cmp.slices {
-            if r.ci_low.is_finite() {
-                prop_assert!(r.ci_low <= r.delta + 1e-12 && r.delta <= r.ci_high + 1e-12, "{:?}", r);
+            if r.paired.ci_low.is_finite() {
+                prop_assert!(r.paired.ci_low <= r.paired.delta + 1e-12 && r.paired.delta <= r.paired.ci_high + 1e-12, "{:?}", r);
             }
-            if r.p_value.is_finite() {
-                prop_assert!(r.q_value >= r.p_value - 1e-15 && r.q_value <= 1.0);
+            if r.paired.p_value.is_finite() {
+                prop_assert!(r.paired.q_value >= r.paired.p_value - 1e-15 && r.paired.q_value <= 1.0);
             }
-            prop_assert!(r.regressed + r.fixed <= r.items);
+            prop_assert!(r.regressed + r.fixed <= r.paired.items);
             prop_assert!(r.regressed_ids.len() <= r.regressed);
         }
         // Slice counts add up: on the single-valued axis `bg`, x and unknown
@@ -144,7 +144,7 @@ proptest! {
         let defined = slices::slices(&ds, 2, 1);
         let cmp = slices::compare(&ds, b, b, &defined, &CompareSettings::default());
         for r in &cmp.slices {
-            prop_assert_eq!(r.delta, 0.0);
+            prop_assert_eq!(r.paired.delta, 0.0);
             prop_assert_eq!(r.regressed + r.fixed, 0);
             prop_assert!(r.status != slices::Status::Regressed && r.status != slices::Status::Improved);
         }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{hash, manifest, mapping, ApplyOptions, Settings, Unit};
 use crate::error::{Error, Result};
+use crate::plan::Plan;
 
 /// A weak feature of the plan, with its document-side predicate.
 #[derive(Debug, Clone, Serialize)]
@@ -30,100 +31,36 @@ pub struct Feature {
     pub reason: Option<String>,
 }
 
-/// What the plan contributes.
-#[derive(Debug, Clone)]
-pub(super) struct PlanView {
-    pub(super) categories: Vec<(String, f64)>,
-    pub(super) budget_tokens: f64,
-    pub(super) max_epochs: f64,
-    pub(super) axis: Option<String>,
-    /// (labels, order, weak) in plan order.
-    pub(super) features: Vec<(Vec<String>, u32, f64)>,
-    pub(super) rho: Option<f64>,
-    pub(super) d_max: Option<u32>,
-}
-
-pub(super) fn plan_view(path: &Path, bytes: &[u8]) -> Result<PlanView> {
-    let bad = |field: &str, msg: &str| Error::input(path, 1, Some(field), msg.to_string());
-    let v: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| Error::input(path, e.line(), None, format!("not JSON: {e}")))?;
-    let mix = v.get("mixture").ok_or_else(|| {
-        bad(
-            "mixture",
-            "a plan.json needs a mixture (write it with `caploop plan`)",
-        )
-    })?;
-    let cats = mix
-        .get("categories")
-        .and_then(|c| c.as_array())
-        .ok_or_else(|| bad("mixture.categories", "missing or not a list"))?;
-    let mut categories = Vec::new();
-    for (i, c) in cats.iter().enumerate() {
-        let f = format!("mixture.categories[{i}]");
-        let name = c
-            .get("category")
-            .and_then(|x| x.as_str())
-            .ok_or_else(|| bad(&format!("{f}.category"), "missing or not a string"))?;
-        let share = c
-            .get("new_share")
-            .and_then(|x| x.as_f64())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .ok_or_else(|| bad(&format!("{f}.new_share"), "missing or not a non-negative number"))?;
-        categories.push((name.to_string(), share));
-    }
-    let budget_tokens = mix.get("budget_tokens").and_then(|x| x.as_f64()).unwrap_or(0.0);
-    let max_epochs = v
-        .pointer("/settings/max_epochs")
-        .and_then(|x| x.as_f64())
-        .unwrap_or(1.0);
-    let mut out = PlanView {
-        categories,
-        budget_tokens,
-        max_epochs,
-        axis: None,
-        features: Vec::new(),
-        rho: None,
-        d_max: None,
-    };
-    if let Some(w) = v.get("weakness").filter(|w| !w.is_null()) {
-        let axis = w
-            .get("axis")
-            .and_then(|x| x.as_str())
-            .ok_or_else(|| bad("weakness.axis", "missing or not a string"))?;
-        out.axis = Some(axis.to_string());
-        out.rho = w.pointer("/constants/rho").and_then(|x| x.as_f64());
-        out.d_max = w
-            .pointer("/constants/d_max")
-            .and_then(|x| x.as_u64())
-            .map(|d| d as u32);
-        let feats = w
-            .get("features")
-            .and_then(|x| x.as_array())
-            .ok_or_else(|| bad("weakness.features", "missing or not a list"))?;
-        for (i, f) in feats.iter().enumerate() {
-            let at = |k: &str| format!("weakness.features[{i}].{k}");
-            let labels: Vec<String> = f
-                .get("labels")
-                .and_then(|x| x.as_array())
-                .and_then(|a| a.iter().map(|l| l.as_str().map(str::to_string)).collect())
-                .filter(|l: &Vec<String>| !l.is_empty())
-                .ok_or_else(|| bad(&at("labels"), "missing or not a non-empty list of strings"))?;
-            let weak = f
-                .get("weak")
-                .and_then(|x| x.as_f64())
-                .ok_or_else(|| bad(&at("weak"), "missing or not a number"))?;
-            let order = match f.get("order") {
-                None => labels.len() as u32,
-                Some(o) => o
-                    .as_u64()
-                    .ok_or_else(|| bad(&at("order"), "not a non-negative integer"))?
-                    as u32,
-            };
-            out.features.push((labels, order, weak));
+/// Read `plan.json` for `apply` and check what the selection needs of it:
+/// each category's new share, and each weak feature's labels and Weak.
+pub(super) fn read_plan(path: &Path, bytes: &[u8]) -> Result<Plan> {
+    let plan = crate::plan::read(path, bytes)?;
+    let bad = |field: String, msg: &str| Error::input(path, 1, Some(&field), msg.to_string());
+    for (i, c) in plan.mixture.categories.iter().enumerate() {
+        if !(c.new_share.is_finite() && c.new_share >= 0.0) {
+            return Err(bad(
+                format!("mixture.categories[{i}].new_share"),
+                "missing or not a non-negative number",
+            ));
         }
     }
-    Ok(out)
+    for (i, f) in plan.weakness.iter().flat_map(|w| &w.features).enumerate() {
+        if f.labels.is_empty() {
+            return Err(bad(
+                format!("weakness.features[{i}].labels"),
+                "missing or not a non-empty list of strings",
+            ));
+        }
+        if f.weak.is_none() {
+            return Err(bad(
+                format!("weakness.features[{i}].weak"),
+                "missing or not a number",
+            ));
+        }
+    }
+    Ok(plan)
 }
+
 /// Everything the passes need.
 pub struct Job {
     pub settings: Settings,
@@ -210,7 +147,7 @@ pub(super) fn scan(
 /// Build the job: settings, categories, features mapped onto the manifest.
 pub(super) fn make_job(
     opts: &ApplyOptions,
-    view: &PlanView,
+    plan: &Plan,
     mapping: &mapping::PaperMapping,
     manifest_columns: &[String],
 ) -> Result<(Job, Vec<Feature>, Vec<Feature>)> {
@@ -222,17 +159,18 @@ pub(super) fn make_job(
         }
         (Some(t), None) => (Unit::Tokens, t),
         (None, Some(n)) => (Unit::Examples, n),
-        (None, None) => (Unit::Tokens, view.budget_tokens.max(0.0).round() as u64),
+        (None, None) => (Unit::Tokens, plan.mixture.budget_tokens.max(0.0).round() as u64),
     };
-    let rho = opts.rho.or(view.rho).unwrap_or(1.0);
+    let constants = plan.weakness.as_ref().map(|w| &w.constants);
+    let rho = opts.rho.or(constants.map(|c| c.rho)).unwrap_or(1.0);
     if !(rho.is_finite() && (0.0..=1.0).contains(&rho)) {
         return Err(Error::usage(format!("rho must be in [0, 1], got {rho}")));
     }
-    let d_max = opts.d_max.or(view.d_max).unwrap_or(2);
+    let d_max = opts.d_max.or(constants.map(|c| c.d_max)).unwrap_or(2);
     if !(1..=64).contains(&d_max) {
         return Err(Error::usage(format!("d_max must be in 1..=64, got {d_max}")));
     }
-    let epoch_cap = opts.epoch_cap.unwrap_or(view.max_epochs);
+    let epoch_cap = opts.epoch_cap.unwrap_or(plan.settings.max_epochs);
     if !(epoch_cap.is_finite() && epoch_cap > 0.0 && epoch_cap <= 64.0) {
         return Err(Error::usage(format!(
             "the epoch cap must be in (0, 64], got {epoch_cap}"
@@ -255,14 +193,19 @@ pub(super) fn make_job(
     let mut features = Vec::new();
     let mut patches = Vec::new();
     let mut label_column: Option<String> = None;
-    if let Some(axis) = &view.axis {
+    if let Some(w) = &plan.weakness {
+        let axis = &w.axis;
         let direct = manifest_columns.iter().any(|c| c == axis);
-        for (labels, order, weak) in &view.features {
+        for pf in &w.features {
+            let labels = &pf.labels;
+            // Checked by `read_plan`; an order left out is the number of labels.
+            let weak = pf.weak.unwrap_or(f64::NAN);
+            let order = if pf.order == 0 { labels.len() } else { pf.order } as u32;
             let mut f = Feature {
                 name: labels.join("&"),
                 eval_labels: labels.clone(),
-                order: *order,
-                weak: *weak,
+                order,
+                weak,
                 column: None,
                 labels: Vec::new(),
                 status: "matched".into(),
@@ -287,7 +230,7 @@ pub(super) fn make_job(
                 }
             }
             let col = f.column.clone().unwrap_or_default();
-            if !(weak.is_finite() && *weak > 0.0) {
+            if !(weak.is_finite() && weak > 0.0) {
                 f.status = "not_weighted".into();
                 f.reason = Some(format!("Weak = {weak}: only positive weights select"));
             } else if !manifest_columns.contains(&col) {
@@ -323,7 +266,12 @@ pub(super) fn make_job(
             ids
         })
         .collect();
-    let categories: Vec<String> = view.categories.iter().map(|c| c.0.clone()).collect();
+    let categories: Vec<String> = plan
+        .mixture
+        .categories
+        .iter()
+        .map(|c| c.category.clone())
+        .collect();
     let mut cat_index = FxHashMap::default();
     for (i, c) in categories.iter().enumerate() {
         if cat_index.insert(c.clone(), i).is_some() {
@@ -338,7 +286,7 @@ pub(super) fn make_job(
     let job = Job {
         cover_slots: epoch_cap.ceil() as u32,
         settings,
-        shares: view.categories.iter().map(|c| c.1).collect(),
+        shares: plan.mixture.categories.iter().map(|c| c.new_share).collect(),
         categories,
         features: active,
         label_column,

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use job::{make_job, plan_view, scan, DocRef};
+use job::{make_job, read_plan, scan, DocRef};
 pub use job::{Feature, Job};
 use select::{bucket, cover_ord, locate, match_ord, resolve, CoverRule, Entry, Histogram, MatchRule};
 
@@ -279,11 +279,11 @@ pub fn run(opts: &ApplyOptions) -> Result<Applied> {
         }
     }
     let plan_bytes = crate::error::read_file(&opts.plan)?;
-    let view = plan_view(&opts.plan, &plan_bytes)?;
+    let plan = read_plan(&opts.plan, &plan_bytes)?;
     let (mpath, mtext, mapping) = mapping::PaperMapping::load(opts.mapping.as_deref())?;
     // Every manifest must have the same label columns as the first.
     let first_cols = manifest::columns(&opts.corpus[0])?;
-    let (job, plan_features, patches) = make_job(opts, &view, &mapping, &first_cols)?;
+    let (job, plan_features, patches) = make_job(opts, &plan, &mapping, &first_cols)?;
     if let Some(col) = &job.label_column {
         for c in &opts.corpus[1..] {
             if !manifest::columns(c)?.contains(col) {
@@ -551,7 +551,7 @@ pub fn run(opts: &ApplyOptions) -> Result<Applied> {
         &opts.plan.display().to_string(),
         &plan_bytes,
     )];
-    if view.axis.is_some() {
+    if plan.weakness.is_some() {
         inputs.push(crate::plan::InputFile::new(
             "mapping",
             &mpath.display().to_string(),
@@ -569,7 +569,7 @@ pub fn run(opts: &ApplyOptions) -> Result<Applied> {
         schema_version: 1,
         inputs,
         settings: job.settings.clone(),
-        axis: view.axis.clone(),
+        axis: plan.weakness.as_ref().map(|w| w.axis.clone()),
         features: plan_features,
         patch_requests: patches,
         categories: results,

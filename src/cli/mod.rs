@@ -202,10 +202,10 @@ pub(crate) fn summarize(c: &crate::slices::Comparison, out: Out) {
             out.say(format!(
                 "  {:<12} {:>6} items  {:>5.1}% -> {:>5.1}%  ({:+.1} pp, {})  {} regressed slices",
                 p.benchmark,
-                o.items,
-                100.0 * o.baseline_mean,
-                100.0 * o.candidate_mean,
-                100.0 * o.delta,
+                o.paired.items,
+                100.0 * o.paired.baseline_mean,
+                100.0 * o.paired.candidate_mean,
+                100.0 * o.paired.delta,
                 o.status.as_str(),
                 regressed
             ));

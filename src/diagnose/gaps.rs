@@ -77,7 +77,7 @@ impl Default for GapSettings {
 }
 
 /// An example item of a gap.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GapExample {
     pub item: String,
     /// The item's text fields, joined, at most 300 characters.
@@ -85,19 +85,25 @@ pub struct GapExample {
 }
 
 /// A concentration of the regression that beats the best tag slice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gap {
     /// Predicates: tags as `axis=value`, phrases as `text="left over"`.
     pub slice: String,
     /// The phrases of the slice.
     pub phrases: Vec<String>,
     pub items: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub score: f64,
     /// Share of the slice's items that regressed.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub error_rate: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub effect_in: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub effect_out: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub p_value: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub q_value: f64,
     pub examples: Vec<GapExample>,
     /// A complete taxonomy file tagging the phrases (validated).
@@ -105,7 +111,7 @@ pub struct Gap {
 }
 
 /// The gap search of one benchmark.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchmarkGaps {
     pub benchmark: String,
     /// The doc fields searched.
@@ -116,6 +122,7 @@ pub struct BenchmarkGaps {
     pub features: usize,
     /// The best tag slice and its score (`s*`).
     pub best_tag_slice: Option<String>,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub best_tag_score: f64,
     /// True when no gap beats the best tag slice.
     pub explained_by_tags: bool,

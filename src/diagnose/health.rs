@@ -17,12 +17,16 @@ pub struct AnswerAudit {
     /// Scored generative samples with a target.
     pub samples: u32,
     /// Share whose filtered answer starts with the gold answer.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub gold_prefix: f64,
     /// Among those, the share scored correct.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub accepted_given_prefix: f64,
     /// Among those, the share with a non-blank remainder (an extra suffix).
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub extra_suffix: f64,
     /// Suffix length in characters over the gold-prefix samples (0 when none).
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub suffix_len_mean: f64,
     pub suffix_len_p50: u32,
     pub suffix_len_p90: u32,
@@ -40,15 +44,23 @@ pub struct FormatHealth {
     pub benchmark: String,
     /// Scored samples of generative tasks.
     pub samples: u32,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub accuracy: f64,
     /// What format-tolerant re-scoring (the first complete answer) gives.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub rescored_accuracy: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub extraction_failure_rate: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub truncation_rate: f64,
     /// The limit was hit before any complete answer.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub truncation_before_answer_rate: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub run_on_rate: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub loop_rate: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub marker_rate: f64,
     pub audit: AnswerAudit,
     /// Set when extraction failures pass the configured share.

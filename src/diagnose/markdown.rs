@@ -5,26 +5,9 @@
 use std::fmt::Write;
 
 use super::{DiscoveredSlice, Evidence};
-
-fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1}%", 100.0 * x)
-    } else {
-        "–".into()
-    }
-}
-
-fn pp(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:+.1} pp", 100.0 * x)
-    } else {
-        "–".into()
-    }
-}
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
+use crate::report::num::{pct, pp_unit};
+use crate::report::rows::{example_ids, HealthRow, HEALTH_COLUMNS};
+use crate::report::text::md_cell;
 
 fn slice_table(out: &mut String, rows: &[DiscoveredSlice], what: &str) {
     if rows.is_empty() {
@@ -39,25 +22,24 @@ fn slice_table(out: &mut String, rows: &[DiscoveredSlice], what: &str) {
         let _ = writeln!(
             out,
             "| `{}`{} | {} | {:.3} | {} | {} | {} [{}, {}] | {:.2e} | {} | {} |",
-            cell(&s.slice),
+            md_cell(&s.slice),
             if s.significant { " **✓**" } else { "" },
             s.items,
             s.score,
-            pp(s.effect_in).trim_start_matches('+'),
-            pp(s.effect_out).trim_start_matches('+'),
-            pp(s.effect_diff),
-            pp(s.ci_low),
-            pp(s.ci_high),
+            pp_unit(s.effect_in).trim_start_matches('+'),
+            pp_unit(s.effect_out).trim_start_matches('+'),
+            pp_unit(s.effect_diff),
+            pp_unit(s.ci_low),
+            pp_unit(s.ci_high),
             s.q_value,
             s.format_rates.as_ref().map_or("–".to_string(), |f| format!(
                 "{} -> {}",
                 pct(f.baseline_affected),
                 pct(f.candidate_affected)
             )),
-            s.example_items
+            example_ids(&s.example_items)
                 .iter()
-                .take(3)
-                .map(|i| format!("`{}`", cell(&i[..i.len().min(12)])))
+                .map(|i| format!("`{}`", md_cell(i)))
                 .collect::<Vec<_>>()
                 .join(" ")
         );
@@ -73,7 +55,7 @@ pub fn warnings(e: &Evidence) -> String {
     }
     let _ = writeln!(out, "## Format health warnings\n");
     for w in &e.warnings {
-        let _ = writeln!(out, "- **warning:** {}", cell(w));
+        let _ = writeln!(out, "- **warning:** {}", md_cell(w));
     }
     let _ = writeln!(out);
     out
@@ -86,39 +68,25 @@ fn health(out: &mut String, e: &Evidence) {
     }
     let _ = writeln!(out, "### Format health and answer audit\n");
     let _ = writeln!(out, "Every run, whether or not it regressed: scored generative samples; extraction failures, generation limit hit, run-on after the first complete answer; accuracy as scored and when the first complete answer is re-scored; the answer audit (gold answer as a prefix of the filtered answer, accepted when it is, an extra suffix after it, suffix and answer lengths in characters, nearest-rank p50/p90).\n");
-    let _ = writeln!(out, "| run | benchmark | samples | no answer | limit hit | run-on | accuracy | re-scored | gold prefix | accepted given prefix | extra suffix | suffix mean / p50 / p90 | answer p50 / p90 | suffixes start with |");
+    let _ = writeln!(out, "| {} |", HEALTH_COLUMNS.join(" | "));
     let _ = writeln!(
         out,
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
     );
     for h in &e.format_health {
-        let a = &h.audit;
-        let starts: Vec<String> = a
+        let row = HealthRow::of(h);
+        let starts: Vec<String> = row
             .suffix_starts
             .iter()
-            .take(3)
-            .map(|(s, n)| format!("`{}` {n}", cell(&s.replace('\n', "\\n"))))
+            .map(|(s, n)| format!("`{}` {n}", md_cell(s)))
             .collect();
         let _ = writeln!(
             out,
-            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} / {} / {} | {} / {} | {} |",
-            cell(&h.run),
-            if h.warning.is_some() { " ⚠" } else { "" },
-            cell(&h.benchmark),
-            h.samples,
-            pct(h.extraction_failure_rate),
-            pct(h.truncation_rate),
-            pct(h.run_on_rate),
-            pct(h.accuracy),
-            pct(h.rescored_accuracy),
-            pct(a.gold_prefix),
-            pct(a.accepted_given_prefix),
-            pct(a.extra_suffix),
-            a.suffix_len_mean,
-            a.suffix_len_p50,
-            a.suffix_len_p90,
-            a.answer_len_p50,
-            a.answer_len_p90,
+            "| {}{} | {} | {} | {} |",
+            md_cell(row.run),
+            if row.warned { " ⚠" } else { "" },
+            md_cell(row.benchmark),
+            row.figures.join(" | "),
             if starts.is_empty() {
                 "–".to_string()
             } else {
@@ -134,7 +102,7 @@ pub fn render(e: &Evidence) -> String {
     let mut out = String::new();
     out.push_str(&warnings(e));
     let _ = writeln!(out, "## Diagnosis: {}\n", e.verdict.as_str());
-    let _ = writeln!(out, "{}\n", cell(&e.reason));
+    let _ = writeln!(out, "{}\n", md_cell(&e.reason));
     if !e.verdicts.is_empty() {
         let _ = writeln!(out, "| benchmark | verdict | delta | format cost [95% CI] | content: items well-formed in both runs, delta [95% CI] | format failures | re-scored first answers | fix |");
         let _ = writeln!(out, "|---|---|---:|---:|---:|---|---:|---|");
@@ -142,16 +110,16 @@ pub fn render(e: &Evidence) -> String {
             let _ = writeln!(
                 out,
                 "| {} | **{}** | {} | {} [{}, {}] | {} items: {} [{}, {}] | {} -> {} | {} | {} |",
-                cell(&v.benchmark),
+                md_cell(&v.benchmark),
                 v.verdict.as_str(),
-                pp(v.delta),
-                pp(v.format.contribution),
-                pp(v.format.ci_low),
-                pp(v.format.ci_high),
+                pp_unit(v.delta),
+                pp_unit(v.format.contribution),
+                pp_unit(v.format.ci_low),
+                pp_unit(v.format.ci_high),
                 v.content.items,
-                pp(v.content.delta),
-                pp(v.content.ci_low),
-                pp(v.content.ci_high),
+                pp_unit(v.content.delta),
+                pp_unit(v.content.ci_low),
+                pp_unit(v.content.ci_high),
                 pct(v.format.baseline_rate),
                 pct(v.format.candidate_rate),
                 pct(v.rescore.rescored_mean),
@@ -166,15 +134,15 @@ pub fn render(e: &Evidence) -> String {
         if v.verdict == super::Verdict::None {
             continue;
         }
-        let _ = writeln!(out, "### {} — {}\n", cell(&v.benchmark), v.verdict.as_str());
-        let _ = writeln!(out, "{}.\n", cell(&v.reason));
+        let _ = writeln!(out, "### {} — {}\n", md_cell(&v.benchmark), v.verdict.as_str());
+        let _ = writeln!(out, "{}.\n", md_cell(&v.reason));
         if let Some(f) = &v.fix {
             let _ = writeln!(
                 out,
                 "Fix (`{}`, rule `{}`): {}\n",
                 f.kind,
                 f.rule,
-                cell(&f.action)
+                md_cell(&f.action)
             );
         }
         let modes: Vec<String> = v
@@ -198,8 +166,8 @@ pub fn render(e: &Evidence) -> String {
         let _ = writeln!(
             out,
             "### {} — weak slices of {}\n",
-            cell(&w.benchmark),
-            cell(&w.run)
+            md_cell(&w.benchmark),
+            md_cell(&w.run)
         );
         slice_table(&mut out, &w.slices, "slice");
         if let Some(t) = w.target {
@@ -212,7 +180,7 @@ pub fn render(e: &Evidence) -> String {
                 } else {
                     w.below_target
                         .iter()
-                        .map(|x| format!("`{}`", cell(x)))
+                        .map(|x| format!("`{}`", md_cell(x)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 }
@@ -228,13 +196,13 @@ pub fn render(e: &Evidence) -> String {
                 .runs
                 .iter()
                 .zip(&p.means)
-                .map(|(r, m)| format!("{} {}", cell(r), pct(*m)))
+                .map(|(r, m)| format!("{} {}", md_cell(r), pct(*m)))
                 .collect();
             let _ = writeln!(
                 out,
                 "- **{}** `{}`: {}",
-                cell(&p.benchmark),
-                cell(&p.slice),
+                md_cell(&p.benchmark),
+                md_cell(&p.slice),
                 means.join(", ")
             );
         }

@@ -5,6 +5,7 @@
 //! verdict rules decide `data_out` / `data_in` / `inconclusive`. The output is
 //! `evidence.json`. Mapping slices onto data is the plan stage's job.
 
+pub mod evidence;
 pub mod failure;
 pub mod gaps;
 pub mod health;
@@ -19,67 +20,13 @@ pub mod weakness;
 
 use std::path::Path;
 
-use serde::Serialize;
-
 use crate::error::Result;
 use crate::slices::{self, CompareSettings, Comparison, Dataset, Status};
+pub use evidence::{
+    DiscoveredSlice, Evidence, Fix, PersistentWeakness, RunModes, SliceFormatRates, WeakSlices,
+};
 pub use settings::{DiagnoseSettings, DiscoverySettings};
 pub use verdict::{BenchmarkVerdict, Verdict};
-
-/// A training-side fix named by a diagnosis rule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Fix {
-    pub rule: String,
-    pub kind: String,
-    pub action: String,
-}
-
-/// A discovered slice with its statistics against its complement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DiscoveredSlice {
-    pub slice: String,
-    pub level: usize,
-    pub items: usize,
-    /// SliceLine score (error lift traded against size).
-    pub score: f64,
-    /// Mean of the searched error (regression indicator or candidate error).
-    pub error_rate: f64,
-    /// Mean effect in the slice and outside it, their difference with a 95% CI.
-    pub effect_in: f64,
-    pub effect_out: f64,
-    pub effect_diff: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub p_value: f64,
-    pub q_value: f64,
-    pub significant: bool,
-    /// 95% t-interval of the effect in the slice (for a target comparison).
-    pub in_ci_low: f64,
-    pub in_ci_high: f64,
-    /// The diagnosed run's mean score in the slice.
-    pub candidate_mean: f64,
-    pub example_items: Vec<String>,
-    /// Format observations of the slice's samples, per run (with a baseline).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub format_rates: Option<SliceFormatRates>,
-    /// Concept gap, capability deficit, both or other, from the axes the
-    /// slice names (`weakness::kind`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<weakness::WeaknessKind>,
-}
-
-/// Share of a slice's samples with each format observation, per run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SliceFormatRates {
-    pub baseline_affected: f64,
-    pub candidate_affected: f64,
-    pub baseline_extraction_failed: f64,
-    pub candidate_extraction_failed: f64,
-    pub baseline_limit_hit: f64,
-    pub candidate_limit_hit: f64,
-    pub baseline_ran_on: f64,
-    pub candidate_ran_on: f64,
-}
 
 /// The format rates of a slice's member items.
 fn slice_format_rates(
@@ -111,71 +58,6 @@ fn slice_format_rates(
         baseline_ran_on: br,
         candidate_ran_on: cr,
     }
-}
-
-/// Weak slices of one benchmark when there is no baseline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WeakSlices {
-    pub run: String,
-    pub benchmark: String,
-    /// The configured target mean of the benchmark, if any.
-    pub target: Option<f64>,
-    /// Discovered slices, weak relative to the rest of the benchmark.
-    pub slices: Vec<DiscoveredSlice>,
-    /// Discovered slices whose whole interval lies below the target.
-    pub below_target: Vec<String>,
-}
-
-/// A weakness found in every run of a series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PersistentWeakness {
-    pub benchmark: String,
-    pub slice: String,
-    pub runs: Vec<String>,
-    /// The slice's mean in each run, in `runs` order.
-    pub means: Vec<f64>,
-}
-
-/// Failure modes of one run on one benchmark.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunModes {
-    pub run: String,
-    pub benchmark: String,
-    pub samples: u32,
-    pub correct: u32,
-    /// Failed samples per mode.
-    pub modes: std::collections::BTreeMap<failure::FailureMode, u32>,
-}
-
-/// `evidence.json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evidence {
-    pub schema_version: u32,
-    pub baseline: Option<String>,
-    pub candidate: String,
-    pub settings: DiagnoseSettings,
-    pub verdict: Verdict,
-    pub reason: String,
-    pub verdicts: Vec<BenchmarkVerdict>,
-    /// Without a baseline: weak slices relative to each benchmark, for the
-    /// candidate and every other run in the table.
-    pub weak: Vec<WeakSlices>,
-    /// Without a baseline, with several runs: slices significantly weak in every run.
-    pub persistent: Vec<PersistentWeakness>,
-    /// Failure modes of every diagnosed run, per benchmark.
-    pub failure_modes: Vec<RunModes>,
-    /// Format health and the answer audit of every run, per benchmark,
-    /// whether or not anything regressed.
-    pub format_health: Vec<health::FormatHealth>,
-    /// Format-health warnings (extraction failures above
-    /// `settings.format_health_max`), also printed and shown first in the report.
-    pub warnings: Vec<String>,
-    /// Taxonomy gaps: phrases of the items' own text where the regression
-    /// concentrates more than in any tag slice (see [`gaps`]).
-    pub gaps: Vec<gaps::BenchmarkGaps>,
-    /// The weakness analysis of the candidate over the diagnostic set
-    /// (PAPER.md section 5); its rows are also `weakness.csv`.
-    pub weakness: weakness::WeaknessReport,
 }
 
 fn run_modes(ds: &Dataset, runs: &[usize], diags: &samples::Diags) -> Vec<RunModes> {
@@ -491,9 +373,10 @@ pub fn diagnose_loaded(
             .collect();
         let regressed_slices = regressed_rows.len();
         regressed_rows.sort_by(|a, b| {
-            a.q_value
-                .total_cmp(&b.q_value)
-                .then(a.delta.total_cmp(&b.delta))
+            a.paired
+                .q_value
+                .total_cmp(&b.paired.q_value)
+                .then(a.paired.delta.total_cmp(&b.paired.delta))
                 .then_with(|| a.slice.cmp(&b.slice))
         });
         let regressed: Vec<(&slices::SliceComparison, Vec<usize>)> = regressed_rows

@@ -9,18 +9,19 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::failure::FailureMode;
 use super::rules::{match_rule, ModeRates};
 use super::samples::ItemDiag;
 use super::settings::DiagnoseSettings;
 use super::{DiscoveredSlice, Fix};
+use crate::report::num::{pp_interval, pp_signed};
 use crate::slices::{Dataset, SliceComparison};
 use crate::stats;
 
 /// A verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// A capability gap concentrated in specific slices: data can fix it.
@@ -47,43 +48,57 @@ impl Verdict {
 }
 
 /// The content half of the split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContentSplit {
     /// Items no format problem scored in either run (correct or plainly wrong).
     pub items: usize,
     /// Paired delta on those items.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub delta: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub p_value: f64,
     /// Their part of the benchmark's delta: sum over them / all paired items.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub contribution: f64,
 }
 
 /// The format half of the split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FormatSplit {
     /// Items format-affected in either run.
     pub items: usize,
     /// What format cost: the affected items' part of the delta (sum over
     /// them / all paired items), with its interval.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub contribution: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
     /// Of which: items format-affected in the candidate.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub candidate_cost: f64,
     /// Items format-affected in the baseline only.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub baseline_only: f64,
     /// Share of the drop the format part explains (contribution / delta),
     /// clamped to [0, 1]; 0 without a drop. Sentences use points instead.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub share_of_drop: f64,
     /// Share of paired samples failing by format (causal attribution), per run.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub baseline_rate: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub candidate_rate: f64,
     /// Share of paired samples per failure mode, per run.
     pub baseline_modes: ModeRates,
     pub candidate_modes: ModeRates,
     /// Share of the candidate's format failures that leak a chat-template token.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub template_leak_share: f64,
     /// Items whose score changed between the runs, and how many of them had
     /// a format failure in either run: few flips by format can still carry
@@ -93,27 +108,36 @@ pub struct FormatSplit {
 }
 
 /// Format-tolerant re-scoring of the candidate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RescoreSplit {
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub candidate_mean: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub rescored_mean: f64,
     /// Share of the drop recovered by re-scoring.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub recovered_share: f64,
 }
 
 /// Everything decided for one benchmark.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchmarkVerdict {
     pub benchmark: String,
     pub verdict: Verdict,
     /// One sentence a person can check against the numbers below.
     pub reason: String,
     pub items: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub baseline_mean: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub candidate_mean: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub delta: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub q_value: f64,
     /// Regressed slices in the comparison (the whole benchmark excluded).
     pub regressed_slices: usize,
@@ -122,8 +146,10 @@ pub struct BenchmarkVerdict {
     pub rescore: RescoreSplit,
     pub fix: Option<Fix>,
     /// Slices where the regression concentrates (on the regression indicator).
+    #[serde(default)]
     pub slices: Vec<DiscoveredSlice>,
     /// Slices where the candidate fails most (on its errors).
+    #[serde(default)]
     pub weak_slices: Vec<DiscoveredSlice>,
     /// When the benchmark as a whole did not regress: the regressed slice the
     /// verdict is about.
@@ -137,16 +163,21 @@ pub struct BenchmarkVerdict {
 }
 
 /// A slice that regressed inside a benchmark that did not.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegressedSlice {
     pub slice: String,
     pub items: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub delta: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub q_value: f64,
     /// The rest of the benchmark's paired items and their mean delta.
     pub rest_items: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub rest_delta: f64,
     /// The split on the slice's items.
     pub content: ContentSplit,
@@ -296,31 +327,19 @@ fn split(pairs: &[Pair<'_>], confidence: f64) -> Split {
     }
 }
 
-fn pp(x: f64) -> String {
-    format!("{:+.1}", 100.0 * x)
-}
-
-fn interval(lo: f64, hi: f64) -> String {
-    if lo.is_finite() && hi.is_finite() {
-        format!("[{:+.1}, {:+.1}]", 100.0 * lo, 100.0 * hi)
-    } else {
-        "[n/a]".to_string()
-    }
-}
-
 /// The split in words: format cost, content change, net.
 fn split_words(sp: &Split) -> String {
     format!(
         "format problems cost {} pp {} ({} items scored on their form; format-failure rate {:.1}% -> {:.1}%); items answered well-formed in both runs ({}) moved {} pp {}; net {} pp",
-        pp(sp.format.contribution),
-        interval(sp.format.ci_low, sp.format.ci_high),
+        pp_signed(sp.format.contribution),
+        pp_interval(sp.format.ci_low, sp.format.ci_high),
         sp.format.items,
         100.0 * sp.format.baseline_rate,
         100.0 * sp.format.candidate_rate,
         sp.content.items,
-        pp(sp.content.delta),
-        interval(sp.content.ci_low, sp.content.ci_high),
-        pp(sp.total)
+        pp_signed(sp.content.delta),
+        pp_interval(sp.content.ci_low, sp.content.ci_high),
+        pp_signed(sp.total)
     )
 }
 
@@ -382,31 +401,34 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
             && -ss.format.contribution >= s.format_share_min * slice_drop
             && !ss.content_sig_negative;
         let whole = if inp.overall.status == crate::slices::Status::Improved {
-            format!("the benchmark improved {} pp", pp(inp.overall.delta))
+            format!(
+                "the benchmark improved {} pp",
+                pp_signed(inp.overall.paired.delta)
+            )
         } else {
             format!(
                 "the benchmark as a whole moved {} pp {} (not significant)",
-                pp(inp.overall.delta),
-                interval(inp.overall.ci_low, inp.overall.ci_high)
+                pp_signed(inp.overall.paired.delta),
+                pp_interval(inp.overall.paired.ci_low, inp.overall.paired.ci_high)
             )
         };
         let head = format!(
             "{whole}, but {} regressed: {} pp {} on {} items (q = {:.2e}) against {} pp on the other {}",
             row.slice,
-            pp(row.delta),
-            interval(row.ci_low, row.ci_high),
-            row.items,
-            row.q_value,
-            pp(rest_delta),
+            pp_signed(row.paired.delta),
+            pp_interval(row.paired.ci_low, row.paired.ci_high),
+            row.paired.items,
+            row.paired.q_value,
+            pp_signed(rest_delta),
             rest.len()
         );
         regressed_slice = Some(RegressedSlice {
             slice: row.slice.clone(),
-            items: row.items,
-            delta: row.delta,
-            ci_low: row.ci_low,
-            ci_high: row.ci_high,
-            q_value: row.q_value,
+            items: row.paired.items,
+            delta: row.paired.delta,
+            ci_low: row.paired.ci_low,
+            ci_high: row.paired.ci_high,
+            q_value: row.paired.q_value,
             rest_items: rest.len(),
             rest_delta,
             content: ss.content.clone(),
@@ -458,8 +480,8 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
                 split_words(&sp),
                 top.slice,
                 top.items,
-                pp(top.effect_in),
-                pp(top.effect_out),
+                pp_signed(top.effect_in),
+                pp_signed(top.effect_out),
                 top.q_value
             ),
         )
@@ -496,12 +518,12 @@ pub fn decide(inp: BenchmarkInput<'_>, s: &DiagnoseSettings) -> BenchmarkVerdict
         verdict,
         reason,
         items: pairs.len(),
-        baseline_mean: o.baseline_mean,
-        candidate_mean: o.candidate_mean,
-        delta: o.delta,
-        ci_low: o.ci_low,
-        ci_high: o.ci_high,
-        q_value: o.q_value,
+        baseline_mean: o.paired.baseline_mean,
+        candidate_mean: o.paired.candidate_mean,
+        delta: o.paired.delta,
+        ci_low: o.paired.ci_low,
+        ci_high: o.paired.ci_high,
+        q_value: o.paired.q_value,
         regressed_slices: inp.regressed_slices,
         content: sp.content,
         format: sp.format,

@@ -69,7 +69,7 @@ struct RawPatch {
 }
 
 /// New targeted data a rule asks for.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Patch {
     /// What data to create or collect.
     pub kind: String,

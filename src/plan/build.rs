@@ -1,8 +1,8 @@
 //! Building a plan from the evidence: which slices are acted on, how they
 //! map to data, the interventions and hypotheses, and the new mixture.
 
-use super::evidence::{self, EvidenceView, SliceView};
 use super::*;
+use crate::diagnose::{DiscoveredSlice, Evidence, Fix, Verdict};
 use crate::error::{Error, Result};
 use crate::mapping::{DataTaxonomy, MappingRules};
 
@@ -13,7 +13,7 @@ fn planning_items(mean: f64, effect: f64, s: &PlanSettings) -> Option<usize> {
     crate::stats::items_needed(effect, sd, s.alpha, s.power)
 }
 
-fn slice_evidence(source: &str, v: &SliceView, effect: f64, s: &PlanSettings) -> SliceEvidence {
+fn slice_evidence(source: &str, v: &DiscoveredSlice, effect: f64, s: &PlanSettings) -> SliceEvidence {
     SliceEvidence {
         source: source.into(),
         items: v.items,
@@ -24,7 +24,7 @@ fn slice_evidence(source: &str, v: &SliceView, effect: f64, s: &PlanSettings) ->
         p_value: Some(v.p_value),
         q_value: v.q_value,
         example_items: v.example_items.iter().take(s.max_examples).cloned().collect(),
-        weakness_kind: v.kind.clone(),
+        weakness_kind: v.kind.map(|k| k.as_str().to_string()),
     }
 }
 
@@ -37,9 +37,9 @@ struct DataSlice {
 
 /// The slices a plan acts on with data: `data_in` concentrations, or weak
 /// slices of the candidate when there is no baseline.
-fn data_slices(ev: &EvidenceView, s: &PlanSettings) -> Vec<DataSlice> {
+fn data_slices(ev: &Evidence, s: &PlanSettings) -> Vec<DataSlice> {
     let mut out = Vec::new();
-    for v in ev.verdicts.iter().filter(|v| v.verdict == "data_in") {
+    for v in ev.verdicts.iter().filter(|v| v.verdict == Verdict::DataIn) {
         for sl in v
             .slices
             .iter()
@@ -70,7 +70,7 @@ fn data_slices(ev: &EvidenceView, s: &PlanSettings) -> Vec<DataSlice> {
     out
 }
 
-fn guardrails(ev: &EvidenceView, benchmarks: &[String], s: &PlanSettings) -> Vec<Guardrail> {
+fn guardrails(ev: &Evidence, benchmarks: &[String], s: &PlanSettings) -> Vec<Guardrail> {
     let mut all: Vec<String> = ev
         .verdicts
         .iter()
@@ -91,7 +91,7 @@ fn guardrails(ev: &EvidenceView, benchmarks: &[String], s: &PlanSettings) -> Vec
 
 /// Everything `build` needs.
 pub struct PlanInput<'a> {
-    pub evidence: &'a EvidenceView,
+    pub evidence: &'a Evidence,
     pub data: &'a DataTaxonomy,
     pub mapping: &'a MappingRules,
     pub inputs: Vec<InputFile>,
@@ -122,9 +122,9 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
 
     // Training-side faults first: they change how every other number reads.
     for v in &ev.verdicts {
-        match v.verdict.as_str() {
-            "data_out" => {
-                let fix = v.fix.clone().unwrap_or(evidence::FixView {
+        match v.verdict {
+            Verdict::DataOut => {
+                let fix = v.fix.clone().unwrap_or(Fix {
                     rule: "none".into(),
                     kind: "format".into(),
                     action: "Format failures explain the drop but no diagnosis rule names the fault: inspect the failed responses in the report's examples.".into(),
@@ -187,10 +187,10 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
                     }),
                 });
             }
-            "data_in" => {}
+            Verdict::DataIn => {}
             other => not_acted.push(NotActed {
                 benchmark: v.benchmark.clone(),
-                verdict: other.into(),
+                verdict: other.as_str().into(),
                 reason: v.reason.clone(),
             }),
         }
@@ -237,7 +237,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
         let kt = weakness::targets(
             &d.slice,
             d.evidence.weakness_kind.as_deref(),
-            ev.settings.as_ref(),
+            &ev.settings.weakness,
         );
         let statement = |what: &str| {
             format!(
@@ -397,7 +397,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
         evaluation: Evaluation {
             baseline: ev.baseline.clone(),
             candidate: ev.candidate.clone(),
-            verdict: ev.verdict.clone(),
+            verdict: ev.verdict.as_str().into(),
             reason: ev.reason.clone(),
         },
         settings: s.clone(),
@@ -405,7 +405,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan> {
         unmapped,
         not_acted,
         mixture,
-        weakness: weakness::from_evidence(ev.weakness.as_ref(), s),
+        weakness: weakness::from_evidence(&ev.weakness, s),
     })
 }
 

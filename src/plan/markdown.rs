@@ -4,18 +4,7 @@
 use std::fmt::Write;
 
 use super::{human_tokens, Intervention, Kind, Plan};
-
-fn pct(x: f64) -> String {
-    format!("{:.1}", 100.0 * x)
-}
-
-fn q(x: f64) -> String {
-    if x < 1e-4 {
-        format!("{x:.1e}")
-    } else {
-        format!("{x:.4}")
-    }
-}
+use crate::report::num::{pct_bare, q4_bare};
 
 fn chain(out: &mut String, i: &Intervention) {
     let e = &i.evidence;
@@ -34,7 +23,7 @@ fn chain(out: &mut String, i: &Intervention) {
         "weak" => "slice mean minus the rest of the benchmark",
         _ => "paired change of the benchmark",
     };
-    let p = e.p_value.map_or(String::new(), |p| format!(", p {}", q(p)));
+    let p = e.p_value.map_or(String::new(), |p| format!(", p {}", q4_bare(p)));
     let _ = writeln!(
         out,
         "2. **Slice** `{}` of {}: {} items, mean {:.3}.",
@@ -44,10 +33,10 @@ fn chain(out: &mut String, i: &Intervention) {
         out,
         "3. **Statistics** ({}): {what} {} points, 95% CI [{}, {}]{p}, q {}.",
         e.source,
-        pct(e.effect),
-        pct(e.ci_low),
-        pct(e.ci_high),
-        q(e.q_value)
+        pct_bare(e.effect),
+        pct_bare(e.ci_low),
+        pct_bare(e.ci_high),
+        q4_bare(e.q_value)
     );
     if let Some(m) = &i.mapped {
         let rules: Vec<String> = m
@@ -84,8 +73,8 @@ fn chain(out: &mut String, i: &Intervention) {
             "4. **Diagnosis rule** `{}` ({}): format failures explain {}% of the drop; format-tolerant re-scoring recovers {}%.",
             f.rule,
             f.fix,
-            pct(f.format_share_of_drop),
-            pct(f.recovered_by_rescoring)
+            pct_bare(f.format_share_of_drop),
+            pct_bare(f.recovered_by_rescoring)
         );
         let _ = writeln!(out, "5. **Action**: {}", f.action);
     }
@@ -105,7 +94,7 @@ fn chain(out: &mut String, i: &Intervention) {
                 "  - target `{}` on {}: +{} points or more; {} items, {} needed to see it.",
                 t.slice,
                 t.benchmark,
-                pct(t.min_effect),
+                pct_bare(t.min_effect),
                 t.items,
                 need
             );
@@ -116,7 +105,7 @@ fn chain(out: &mut String, i: &Intervention) {
                 "  - guardrail `{}` on {}: must not drop more than {} points.",
                 g.slice,
                 g.benchmark,
-                pct(g.max_drop)
+                pct_bare(g.max_drop)
             );
         }
     }
@@ -209,8 +198,8 @@ pub fn render(plan: &Plan) -> String {
                 u.slice,
                 u.benchmark,
                 u.evidence.items,
-                pct(u.evidence.effect),
-                q(u.evidence.q_value),
+                pct_bare(u.evidence.effect),
+                q4_bare(u.evidence.q_value),
                 u.evidence.example_items.join(", ")
             );
         }

@@ -9,10 +9,10 @@
 //! `sum_d clip(c * raw_d, lo_d, hi_d) = 1`. The left side is piecewise linear
 //! and non-decreasing in `c`, so `c` is found exactly between two breakpoints.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which bound holds a category's new share, if any.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bound {
     /// At `max_upweight` times its base share.

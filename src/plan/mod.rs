@@ -23,7 +23,7 @@ pub mod weakness;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
@@ -35,7 +35,7 @@ pub use settings::PlanSettings;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// An input file and its SHA-256.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputFile {
     /// `evidence`, `data_taxonomy`, `mapping`, `taxonomy`.
     pub role: String,
@@ -54,7 +54,7 @@ impl InputFile {
 }
 
 /// The kind of an intervention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     DataUpweight,
@@ -75,21 +75,26 @@ impl Kind {
 }
 
 /// The statistics an intervention rests on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SliceEvidence {
     /// `data_in`, `data_out`, or `weak` (no baseline: weak against the rest of the benchmark).
     pub source: String,
     pub items: usize,
     /// The diagnosed run's mean in the slice.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub mean: f64,
     /// What the slice lost: the mean paired delta in it (`data_in`), its
     /// distance below the rest of the benchmark (`weak`), or the benchmark's
     /// delta (`data_out`). Negative.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub effect: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
     /// None for a whole-benchmark `data_out` effect (its test is in the evidence's comparison).
     pub p_value: Option<f64>,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub q_value: f64,
     /// Up to `max_examples` item ids from the evidence.
     pub example_items: Vec<String>,
@@ -99,34 +104,37 @@ pub struct SliceEvidence {
 }
 
 /// Where mapped data goes and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mapped {
     pub rules: Vec<String>,
     pub rationale: Vec<String>,
     /// `w_s`: weakness of the slice (|effect| x (1 - q)).
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub weakness: f64,
     /// Category -> `r_sd`.
     pub categories: BTreeMap<String, f64>,
     /// Concept gaps: the knowledge values the documents' domain should match.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub corpus_domains: Vec<String>,
     /// Capability deficits: the document-side operation opportunities.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operation_opportunities: Vec<String>,
 }
 
 /// The training-side fix of a `data_out` verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingFix {
     pub rule: String,
     pub fix: String,
     pub action: String,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub format_share_of_drop: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub recovered_by_rescoring: f64,
 }
 
 /// How much bigger a slice must get to be measured.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Growth {
     pub items: usize,
     pub items_needed: usize,
@@ -134,14 +142,16 @@ pub struct Growth {
 }
 
 /// A slice expected to move.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     pub benchmark: String,
     pub slice: String,
     /// `improve`.
     pub direction: String,
     /// The smallest improvement the plan predicts (accuracy points as a fraction).
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub min_effect: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub current_mean: f64,
     pub items: usize,
     /// Paired items needed to see `min_effect` at the plan's alpha and power
@@ -150,16 +160,17 @@ pub struct Target {
 }
 
 /// A slice that must not regress.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Guardrail {
     pub benchmark: String,
     pub slice: String,
     /// A drop larger than this, significant, breaks the guardrail.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub max_drop: f64,
 }
 
 /// What an intervention predicts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hypothesis {
     pub id: String,
     pub statement: String,
@@ -168,7 +179,7 @@ pub struct Hypothesis {
 }
 
 /// One planned action.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Intervention {
     pub id: String,
     pub kind: Kind,
@@ -189,7 +200,7 @@ pub struct Intervention {
 }
 
 /// A weak slice that no mapping rule covers: listed, never dropped.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Unmapped {
     pub benchmark: String,
     pub slice: String,
@@ -197,43 +208,64 @@ pub struct Unmapped {
 }
 
 /// A benchmark the plan does not act on, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotActed {
     pub benchmark: String,
     pub verdict: String,
     pub reason: String,
 }
 
-/// One category of the new mixture.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One category of the new mixture (what `apply` needs: the category and
+/// its new share; the rest reads as 0 when missing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MixtureRow {
     pub category: String,
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub base_share: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub new_share: f64,
     /// new_share - base_share.
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub change: f64,
     /// `u_d`.
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub upweight: f64,
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub base_tokens: f64,
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub tokens: f64,
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub tokens_available: f64,
     /// Passes over the available tokens at the new share.
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub epochs: f64,
+    #[serde(default)]
     pub bound: Option<Bound>,
 }
 
 /// The new mixture.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mixture {
+    #[serde(default)]
     pub data_taxonomy: String,
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub budget_tokens: f64,
     /// Whether any share changed.
+    #[serde(default)]
     pub changed: bool,
     pub categories: Vec<MixtureRow>,
 }
 
 /// What was diagnosed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub baseline: Option<String>,
     /// The run the plan is made for: the next evaluation is compared to it.
@@ -242,15 +274,23 @@ pub struct Evaluation {
     pub reason: String,
 }
 
-/// `plan.json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `plan.json`. `verify` and `apply` read it back; `apply` needs only the
+/// mixture (and the weakness pool), so a hand-written plan may leave out
+/// the rest, which then reads as empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub schema_version: u32,
+    #[serde(default)]
     pub inputs: Vec<InputFile>,
+    #[serde(default)]
     pub evaluation: Evaluation,
+    #[serde(default)]
     pub settings: PlanSettings,
+    #[serde(default)]
     pub interventions: Vec<Intervention>,
+    #[serde(default)]
     pub unmapped: Vec<Unmapped>,
+    #[serde(default)]
     pub not_acted: Vec<NotActed>,
     pub mixture: Mixture,
     /// The weakness analysis's feature pool for the apply stage (PAPER.md section 5).
@@ -365,31 +405,38 @@ pub fn check_configs(files: &PlanFiles) -> Result<()> {
 pub fn make(files: &PlanFiles, settings: &PlanSettings) -> Result<Plan> {
     let ev_file = evidence::evidence_file(&files.evidence);
     let ev_bytes = crate::error::read_file(&ev_file)?;
-    make_with_evidence(&ev_file, &ev_bytes, files, settings)
+    let ev = evidence::load(&ev_file, &ev_bytes)?;
+    let input = InputFile::new("evidence", &ev_file.display().to_string(), &ev_bytes);
+    make_from_evidence(&ev, input, files, settings)
 }
 
-/// [`make`] from evidence already in memory (`evidence.json`'s bytes, as
-/// written to `ev_file`); `files.evidence` is not read.
-pub fn make_with_evidence(
-    ev_file: &Path,
-    ev_bytes: &[u8],
+/// [`make`] from evidence already in memory; `evidence` records the file
+/// it was written to and its SHA-256 (`files.evidence` is not read).
+pub fn make_from_evidence(
+    ev: &crate::diagnose::Evidence,
+    evidence: InputFile,
     files: &PlanFiles,
     settings: &PlanSettings,
 ) -> Result<Plan> {
-    let ev = evidence::load(ev_file, ev_bytes)?;
-    let mut inputs = vec![InputFile::new(
-        "evidence",
-        &ev_file.display().to_string(),
-        ev_bytes,
-    )];
-
+    let mut inputs = vec![evidence];
     let (data, mapping, more) = load_configs(files)?;
     inputs.extend(more);
     build(PlanInput {
-        evidence: &ev,
+        evidence: ev,
         data: &data,
         mapping: &mapping,
         inputs,
         settings,
     })
+}
+
+/// Read `plan.json` (`bytes` of `file`) back, checking its schema version.
+pub fn read(file: &Path, bytes: &[u8]) -> Result<Plan> {
+    crate::json::read_versioned(
+        file,
+        bytes,
+        "plan",
+        "not a caploop plan (plan.json of `caploop plan`)",
+        SCHEMA_VERSION,
+    )
 }

@@ -9,31 +9,20 @@
 use serde::{Deserialize, Serialize};
 
 use super::PlanSettings;
+use crate::diagnose::weakness::{Feature, WeaknessReport, WeaknessSettings};
 use crate::mapping::Patch;
 
-/// `evidence.json`'s `weakness`, as the plan reads it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct WeaknessView {
-    pub axis: String,
-    pub constants: ConstantsView,
-    #[serde(default)]
-    pub features: Vec<FeatureView>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ConstantsView {
-    pub kappa: f64,
-    pub theta: usize,
-    pub top_pairs: usize,
-    pub top_k: usize,
-    pub fdr: f64,
-}
-
-/// A feature; undefined numbers are `null` in JSON.
+/// A feature of the pool as `plan.json` carries it: undefined numbers are
+/// `None` (`null` in JSON). `apply` reads `labels`, `order` and `weak`; a
+/// hand-written plan may leave out the rest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FeatureView {
+pub struct PlanFeature {
     pub labels: Vec<String>,
+    /// 0 when a hand-written plan leaves it out (`apply` then takes the
+    /// number of labels).
+    #[serde(default)]
     pub order: usize,
+    #[serde(default)]
     pub n: usize,
     pub error_rate: Option<f64>,
     pub weak: Option<f64>,
@@ -53,47 +42,75 @@ pub struct FeatureView {
     pub rank: Option<usize>,
 }
 
-/// The diagnosis settings the plan needs: which axes make which kind.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct SettingsView {
-    #[serde(default)]
-    pub weakness: Option<KindAxesView>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct KindAxesView {
-    #[serde(default)]
-    pub concept_axes: Vec<String>,
-    #[serde(default)]
-    pub capability_axes: Vec<String>,
+impl From<&Feature> for PlanFeature {
+    fn from(f: &Feature) -> PlanFeature {
+        let num = |x: f64| (!x.is_nan()).then_some(x);
+        PlanFeature {
+            labels: f.labels.clone(),
+            order: f.order,
+            n: f.n,
+            error_rate: num(f.error_rate),
+            weak: num(f.weak),
+            a_raw: num(f.a_raw),
+            a_pair: num(f.a_pair),
+            a_comp: num(f.a_comp),
+            q_value: num(f.q_value),
+            ci_low: num(f.ci_low),
+            ci_high: num(f.ci_high),
+            significant: f.significant,
+            in_pool: f.in_pool,
+            rank: f.rank,
+        }
+    }
 }
 
 /// The constants of the analysis and of the apply stage's selection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `apply` reads `rho` and `d_max` (the plan settings' defaults when a
+/// hand-written plan leaves them out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanConstants {
+    #[serde(default)]
     pub kappa: f64,
+    #[serde(default)]
     pub theta: usize,
+    #[serde(default)]
     pub top_k: usize,
     /// ρ: share of the target drawn from matched examples (Q_match = min(ρN, n_matched d_max)).
+    #[serde(default = "default_rho")]
     pub rho: f64,
     /// d_max: most copies of one matched example.
+    #[serde(default = "default_d_max")]
     pub d_max: u32,
+    #[serde(default)]
     pub top_pairs: usize,
+    #[serde(default)]
     pub fdr: f64,
 }
 
+fn default_rho() -> f64 {
+    PlanSettings::default().rho
+}
+
+fn default_d_max() -> u32 {
+    PlanSettings::default().d_max
+}
+
 /// `plan.json`'s `weakness`: the feature pool, rank 1 first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanWeakness {
     pub axis: String,
     pub constants: PlanConstants,
-    pub features: Vec<FeatureView>,
+    pub features: Vec<PlanFeature>,
 }
 
-/// The pool of the evidence's analysis, for the apply stage.
-pub fn from_evidence(w: Option<&WeaknessView>, s: &PlanSettings) -> Option<PlanWeakness> {
-    let w = w?;
-    let mut features: Vec<FeatureView> = w.features.iter().filter(|f| f.in_pool).cloned().collect();
+/// The pool of the evidence's analysis, for the apply stage; `None` for
+/// evidence without the analysis (an empty axis).
+pub fn from_evidence(w: &WeaknessReport, s: &PlanSettings) -> Option<PlanWeakness> {
+    let w = &w.analysis;
+    if w.axis.is_empty() {
+        return None;
+    }
+    let mut features: Vec<PlanFeature> = w.pool().map(PlanFeature::from).collect();
     features.sort_by_key(|f| f.rank.unwrap_or(usize::MAX));
     Some(PlanWeakness {
         axis: w.axis.clone(),
@@ -110,17 +127,6 @@ pub fn from_evidence(w: Option<&WeaknessView>, s: &PlanSettings) -> Option<PlanW
     })
 }
 
-/// The axes of each kind: the evidence's, else the defaults.
-fn kind_axes(settings: Option<&SettingsView>) -> (Vec<String>, Vec<String>) {
-    match settings.and_then(|s| s.weakness.as_ref()) {
-        Some(k) => (k.concept_axes.clone(), k.capability_axes.clone()),
-        None => {
-            let d = crate::diagnose::weakness::WeaknessSettings::default();
-            (d.concept_axes, d.capability_axes)
-        }
-    }
-}
-
 /// What a slice's kind asks of the data.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KindTargets {
@@ -134,9 +140,10 @@ pub struct KindTargets {
     pub operation_opportunities: Vec<String>,
 }
 
-/// The targets of `slice` given its kind (`concept_gap`, ...).
-pub fn targets(slice: &str, kind: Option<&str>, settings: Option<&SettingsView>) -> KindTargets {
-    let (concept, capability) = kind_axes(settings);
+/// The targets of `slice` given its kind (`concept_gap`, ...) and the
+/// diagnosis's axes of each kind.
+pub fn targets(slice: &str, kind: Option<&str>, settings: &WeaknessSettings) -> KindTargets {
+    let (concept, capability) = (&settings.concept_axes, &settings.capability_axes);
     let preds = crate::mapping::parse_slice(slice);
     let mut t = KindTargets::default();
     let wants_concept = matches!(kind, Some("concept_gap" | "both"));
@@ -199,13 +206,14 @@ mod tests {
     fn each_kind_asks_for_its_own_data() {
         let s = PlanSettings::default();
         // A concept gap: the knowledge value is the corpus domain to match.
-        let t = targets("background=number_theory", Some("concept_gap"), None);
+        let w = WeaknessSettings::default();
+        let t = targets("background=number_theory", Some("concept_gap"), &w);
         assert_eq!(t.corpus_domains, ["number_theory"]);
         assert!(t.operation_opportunities.is_empty());
         assert_eq!(worked_solution_patch("background=number_theory", &t, &s), None);
         // A capability deficit: PAPER.md section 3's opportunity, and worked solutions.
         let slice = "operation=counting & operation=equation_formulation";
-        let t = targets(slice, Some("capability_deficit"), None);
+        let t = targets(slice, Some("capability_deficit"), &w);
         assert!(t.corpus_domains.is_empty());
         assert_eq!(t.operation_opportunities, ["quantitative_and_symbolic_reasoning"]);
         let p = worked_solution_patch(slice, &t, &s).expect("a patch");
@@ -221,13 +229,13 @@ mod tests {
         let t = targets(
             "background=algebra & operation=modular_arithmetic",
             Some("both"),
-            None,
+            &w,
         );
         assert_eq!(t.corpus_domains, ["algebra"]);
         assert_eq!(t.operation_opportunities, ["quantitative_and_symbolic_reasoning"]);
-        let t = targets("operation=made_up_op", Some("capability_deficit"), None);
+        let t = targets("operation=made_up_op", Some("capability_deficit"), &w);
         assert_eq!(t.operation_opportunities, ["unmapped:made_up_op"]);
         // No kind (older evidence): nothing extra.
-        assert_eq!(targets(slice, None, None), KindTargets::default());
+        assert_eq!(targets(slice, None, &w), KindTargets::default());
     }
 }

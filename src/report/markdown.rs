@@ -4,37 +4,23 @@ use std::fmt::Write;
 
 use super::charts::ChartFile;
 use super::ReportInput;
+use crate::report::num::{pct, pp_unit, q4};
+use crate::report::text::md_cell;
 use crate::slices::{SliceComparison, Status};
+use crate::stats::PairedDelta;
 
-fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1}%", 100.0 * x)
-    } else {
-        "–".to_string()
-    }
-}
-
-fn pp(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:+.1} pp", 100.0 * x)
-    } else {
-        "–".to_string()
-    }
-}
-
-fn q(x: f64) -> String {
-    if !x.is_finite() {
-        "–".to_string()
-    } else if x < 1e-4 {
-        format!("{x:.1e}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
-/// Markdown-safe cell text: pipes and newlines would break the table.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// A paired delta's cells: items | baseline | candidate | delta [95% CI] | q.
+fn paired_cells(d: &PairedDelta) -> String {
+    format!(
+        "{} | {} | {} | {} [{}, {}] | {}",
+        d.items,
+        pct(d.baseline_mean),
+        pct(d.candidate_mean),
+        pp_unit(d.delta),
+        pp_unit(d.ci_low),
+        pp_unit(d.ci_high),
+        q4(d.q_value)
+    )
 }
 
 fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
@@ -46,16 +32,10 @@ fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
     for r in rows {
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} [{}, {}] | {} | {} | {} / {} |",
-            cell(&r.slice),
-            r.items,
-            pct(r.baseline_mean),
-            pct(r.candidate_mean),
-            pp(r.delta),
-            pp(r.ci_low),
-            pp(r.ci_high),
-            q(r.q_value),
-            pp(r.mde).trim_start_matches('+'),
+            "| `{}` | {} | {} | {} / {} |",
+            md_cell(&r.slice),
+            paired_cells(&r.paired),
+            pp_unit(r.mde).trim_start_matches('+'),
             r.regressed,
             r.fixed
         );
@@ -71,17 +51,17 @@ pub fn render(input: &ReportInput<'_>) -> String {
 /// `charts::write_all`, under the benchmark each shows.
 pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# {}\n", cell(&input.title));
+    let _ = writeln!(out, "# {}\n", md_cell(&input.title));
     if let Some(c) = input.comparison {
         let _ = writeln!(
             out,
             "Baseline **{}** vs candidate **{}**. Paired over items present in both runs; exact McNemar (one sample per item) or paired t on item means; Benjamini–Hochberg at FDR {} across all {} slices; a slice is `underpowered` when its minimum detectable effect (power {}) exceeds {}.\n",
-            cell(&c.baseline),
-            cell(&c.candidate),
+            md_cell(&c.baseline),
+            md_cell(&c.candidate),
             c.settings.fdr,
             c.slices.len(),
             c.settings.power,
-            pp(c.settings.effect_of_interest).trim_start_matches('+')
+            pp_unit(c.settings.effect_of_interest).trim_start_matches('+')
         );
         let _ = writeln!(out, "## Summary\n");
         let _ = writeln!(out, "| benchmark | items | baseline | candidate | delta [95% CI] | q | status | regressed slices | improved slices | underpowered slices |");
@@ -98,15 +78,9 @@ pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} [{}, {}] | {} | **{}** | {} | {} | {} |",
-                cell(&p.benchmark),
-                o.items,
-                pct(o.baseline_mean),
-                pct(o.candidate_mean),
-                pp(o.delta),
-                pp(o.ci_low),
-                pp(o.ci_high),
-                q(o.q_value),
+                "| {} | {} | **{}** | {} | {} | {} |",
+                md_cell(&p.benchmark),
+                paired_cells(&o.paired),
                 o.status.as_str(),
                 count(Status::Regressed),
                 count(Status::Improved),
@@ -125,7 +99,7 @@ pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
                 let _ = writeln!(
                     out,
                     "- **{}**: {} items only in the baseline and {} only in the candidate (not compared); {} paired items changed prompt between the runs, so their deltas may come from the prompt, not the model.",
-                    cell(&p.benchmark),
+                    md_cell(&p.benchmark),
                     p.only_baseline,
                     p.only_candidate,
                     p.prompt_changed
@@ -141,19 +115,29 @@ pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
                 .copied()
                 .filter(|s| s.status == Status::Regressed && s.slice != "*")
                 .collect();
-            regressed.sort_by(|a, b| a.delta.total_cmp(&b.delta).then(a.slice.cmp(&b.slice)));
+            regressed.sort_by(|a, b| {
+                a.paired
+                    .delta
+                    .total_cmp(&b.paired.delta)
+                    .then(a.slice.cmp(&b.slice))
+            });
             let mut improved: Vec<&SliceComparison> = rows
                 .iter()
                 .copied()
                 .filter(|s| s.status == Status::Improved && s.slice != "*")
                 .collect();
-            improved.sort_by(|a, b| b.delta.total_cmp(&a.delta).then(a.slice.cmp(&b.slice)));
-            let _ = writeln!(out, "## {}\n", cell(&p.benchmark));
+            improved.sort_by(|a, b| {
+                b.paired
+                    .delta
+                    .total_cmp(&a.paired.delta)
+                    .then(a.slice.cmp(&b.slice))
+            });
+            let _ = writeln!(out, "## {}\n", md_cell(&p.benchmark));
             let links: Vec<String> = charts
                 .iter()
                 .filter(|f| f.benchmark == p.benchmark)
                 .map(|f| {
-                    let title = cell(&f.title).replace(['[', ']'], "");
+                    let title = md_cell(&f.title).replace(['[', ']'], "");
                     format!("[{title}]({}) ([PNG]({}))", f.svg, f.png)
                 })
                 .collect();
@@ -174,13 +158,13 @@ pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
                         let _ = writeln!(
                             out,
                             "Items that regressed in `{}` (first {} of {}): {}\n",
-                            cell(&top.slice),
+                            md_cell(&top.slice),
                             top.regressed_ids.len().min(10),
                             top.regressed,
                             top.regressed_ids
                                 .iter()
                                 .take(10)
-                                .map(|s| format!("`{}`", cell(s)))
+                                .map(|s| format!("`{}`", md_cell(s)))
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         );
@@ -222,7 +206,7 @@ pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} |",
-                cell(&cov.benchmark),
+                md_cell(&cov.benchmark),
                 cov.items,
                 shares.join(" | ")
             );
@@ -246,12 +230,12 @@ pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
                 let _ = writeln!(
                     out,
                     "- `{}`{}: {}",
-                    cell(&s.location),
+                    md_cell(&s.location),
                     s.field
                         .as_ref()
-                        .map(|f| format!(" field `{}`", cell(f)))
+                        .map(|f| format!(" field `{}`", md_cell(f)))
                         .unwrap_or_default(),
-                    cell(&s.message)
+                    md_cell(&s.message)
                 );
             }
             if ing.skipped.len() > 50 {
@@ -260,7 +244,7 @@ pub fn render_linked(input: &ReportInput<'_>, charts: &[ChartFile]) -> String {
             let _ = writeln!(out);
         }
         for w in &ing.warnings {
-            let _ = writeln!(out, "- warning: {}", cell(w));
+            let _ = writeln!(out, "- warning: {}", md_cell(w));
         }
         if !ing.warnings.is_empty() {
             let _ = writeln!(out);

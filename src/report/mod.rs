@@ -9,6 +9,8 @@
 pub mod charts;
 pub mod html;
 pub mod markdown;
+pub mod num;
+pub mod rows;
 pub mod text;
 
 use serde::Serialize;

@@ -17,6 +17,11 @@ pub fn visible(c: char) -> String {
     format!("⟨U+{:04X}⟩", c as u32)
 }
 
+/// Markdown-table cell text: a pipe or a newline would break the table.
+pub fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
 /// `md` with raw HTML disarmed: outside code spans and fenced blocks `<`
 /// becomes `&lt;` (a tag can no longer open) and the `&` of an entity
 /// (`&name;`, `&#123;`) becomes `&amp;` (none is decoded); code is left alone, since

@@ -279,14 +279,10 @@ impl<'a> CompareAcc<'a> {
         SliceComparison {
             benchmark: ds.benchmarks[slice.benchmark as usize].clone(),
             slice: slice.name(ds),
-            items: n,
-            baseline_mean: cmp.baseline_mean,
-            candidate_mean: cmp.candidate_mean,
-            delta: cmp.delta,
-            ci_low: cmp.ci.low,
-            ci_high: cmp.ci.high,
-            p_value: cmp.p_value,
-            q_value: f64::NAN,
+            paired: stats::PairedDelta {
+                items: n,
+                ..cmp.reported()
+            },
             mde,
             status: Status::Stable,
             method,

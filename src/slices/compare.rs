@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::dataset::Dataset;
 use super::settings::CompareSettings;
-use crate::stats;
+use crate::stats::{self, PairedDelta};
 
 /// The verdict on one slice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -40,15 +40,9 @@ impl Status {
 pub struct SliceComparison {
     pub benchmark: String,
     pub slice: String,
-    /// Items present in both runs.
-    pub items: usize,
-    pub baseline_mean: f64,
-    pub candidate_mean: f64,
-    pub delta: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub p_value: f64,
-    pub q_value: f64,
+    /// Items, means, delta, interval, p- and q-value.
+    #[serde(flatten)]
+    pub paired: PairedDelta,
     pub mde: f64,
     pub status: Status,
     /// `mcnemar_exact` or `paired_t`.
@@ -134,14 +128,14 @@ pub(super) fn finish(
     rows: Vec<SliceComparison>,
     s: &CompareSettings,
 ) -> Comparison {
-    let mut rows: Vec<SliceComparison> = rows.into_iter().filter(|r| r.items > 0).collect();
-    let p: Vec<f64> = rows.iter().map(|r| r.p_value).collect();
+    let mut rows: Vec<SliceComparison> = rows.into_iter().filter(|r| r.paired.items > 0).collect();
+    let p: Vec<f64> = rows.iter().map(|r| r.paired.p_value).collect();
     let q = stats::benjamini_hochberg(&p);
     for (r, q) in rows.iter_mut().zip(q) {
-        r.q_value = q;
-        r.status = if q <= s.fdr && r.delta < 0.0 {
+        r.paired.q_value = q;
+        r.status = if q <= s.fdr && r.paired.delta < 0.0 {
             Status::Regressed
-        } else if q <= s.fdr && r.delta > 0.0 {
+        } else if q <= s.fdr && r.paired.delta > 0.0 {
             Status::Improved
         } else if r.mde.is_nan() || r.mde > s.effect_of_interest {
             Status::Underpowered
@@ -155,5 +149,63 @@ pub(super) fn finish(
         settings: s.clone(),
         pairing: pairing(ds, base, cand),
         slices: rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_comparison_row_keeps_its_flat_json_keys() {
+        let row = SliceComparison {
+            benchmark: "bbh".into(),
+            slice: "*".into(),
+            paired: PairedDelta {
+                items: 3,
+                baseline_mean: 0.5,
+                candidate_mean: 0.25,
+                delta: -0.25,
+                ci_low: -0.5,
+                ci_high: 0.0,
+                p_value: f64::NAN,
+                q_value: 0.5,
+            },
+            mde: 0.1,
+            status: Status::Stable,
+            method: "paired_t",
+            regressed: 1,
+            fixed: 0,
+            regressed_ids: vec!["a".into()],
+            fixed_ids: vec![],
+        };
+        let v = serde_json::to_value(&row).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut want = vec![
+            "benchmark",
+            "slice",
+            "items",
+            "baseline_mean",
+            "candidate_mean",
+            "delta",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "q_value",
+            "mde",
+            "status",
+            "method",
+            "regressed",
+            "fixed",
+            "regressed_ids",
+            "fixed_ids",
+        ];
+        want.sort_unstable();
+        assert_eq!(keys, want);
+        assert!(v["p_value"].is_null());
+        // The embedded figures read back from the flat row, NaN included.
+        let back: PairedDelta = serde_json::from_value(v).unwrap();
+        assert_eq!(back.delta, -0.25);
+        assert!(back.p_value.is_nan());
     }
 }

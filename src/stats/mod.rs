@@ -30,7 +30,7 @@ pub use fdr::benjamini_hochberg;
 pub use interval::{clustered_mean, clustered_mean_of, wilson_interval, Interval, MeanEstimate, TwoPass};
 pub use mcnemar::mcnemar_exact;
 pub use normal::{normal_cdf, normal_quantile, normal_sf};
-pub use paired::{paired_binary, paired_means, PairedComparison, PairedMethod, PairedStream};
+pub use paired::{paired_binary, paired_means, PairedComparison, PairedDelta, PairedMethod, PairedStream};
 pub use passk::pass_at_k;
 pub use power::{items_needed, minimum_detectable_effect};
 pub use student_t::{student_t_quantile, student_t_two_sided_p};

@@ -12,6 +12,8 @@
 //! Deliberately not here: the verdict (`regressed`, `stable`, ...), which
 //! needs the minimum detectable effect and the FDR-adjusted p-value.
 
+use serde::{Deserialize, Serialize};
+
 use super::interval::{normal_critical_value, t_critical_value, Interval, TwoPass};
 use super::mcnemar::mcnemar_exact;
 use super::student_t::student_t_two_sided_p;
@@ -58,6 +60,49 @@ impl PairedComparison {
             p_value: f64::NAN,
             sd_diff: f64::NAN,
             method,
+        }
+    }
+}
+
+/// The paired difference of a slice between two runs as every stage
+/// reports it (`comparison.json`, `verify.json`, each embedding it
+/// flattened): [`PairedComparison`]'s figures plus the q-value of its
+/// Benjamini-Hochberg family. Undefined numbers are NaN (`null` in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PairedDelta {
+    /// Items present in both runs.
+    pub items: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
+    pub baseline_mean: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
+    pub candidate_mean: f64,
+    /// `candidate_mean - baseline_mean`.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
+    pub delta: f64,
+    /// Two-sided confidence interval of `delta`.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
+    pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
+    pub ci_high: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
+    pub p_value: f64,
+    /// NaN until the family's FDR adjustment sets it.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
+    pub q_value: f64,
+}
+
+impl PairedComparison {
+    /// The reported figures, before the FDR adjustment (`q_value` NaN).
+    pub fn reported(&self) -> PairedDelta {
+        PairedDelta {
+            items: self.n,
+            baseline_mean: self.baseline_mean,
+            candidate_mean: self.candidate_mean,
+            delta: self.delta,
+            ci_low: self.ci.low,
+            ci_high: self.ci.high,
+            p_value: self.p_value,
+            q_value: f64::NAN,
         }
     }
 }

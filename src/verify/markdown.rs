@@ -2,22 +2,20 @@
 
 use std::fmt::Write;
 
-use super::{Measured, Verification};
+use super::Verification;
+use crate::report::num::pp_signed;
+use crate::stats::PairedDelta;
 
-fn pp(x: f64) -> String {
-    format!("{:+.1}", 100.0 * x)
-}
-
-fn measured(m: &Option<Measured>) -> String {
+fn measured(m: &Option<PairedDelta>) -> String {
     match m {
         Some(m) => format!(
             "{} items, {:.3} -> {:.3}, delta {} pp [{}, {}], q {:.2e}",
             m.items,
             m.baseline_mean,
             m.candidate_mean,
-            pp(m.delta),
-            pp(m.ci_low),
-            pp(m.ci_high),
+            pp_signed(m.delta),
+            pp_signed(m.ci_low),
+            pp_signed(m.ci_high),
             m.q_value
         ),
         None => "not measurable (no paired item)".into(),
@@ -52,7 +50,7 @@ pub fn section(v: &Verification) -> String {
             t.kind,
             t.slice,
             t.benchmark,
-            pp(t.min_effect),
+            pp_signed(t.min_effect),
             measured(&t.measured),
             t.outcome.as_str()
         );
@@ -81,11 +79,11 @@ pub fn section(v: &Verification) -> String {
                 "- `{}` on {}: {} items, {} pp [{}, {}], q {:.2e}",
                 c.slice,
                 c.benchmark,
-                c.items,
-                pp(c.delta),
-                pp(c.ci_low),
-                pp(c.ci_high),
-                c.q_value
+                c.paired.items,
+                pp_signed(c.paired.delta),
+                pp_signed(c.paired.ci_low),
+                pp_signed(c.paired.ci_high),
+                c.paired.q_value
             );
         }
         if v.collateral.len() > 20 {

@@ -20,59 +20,12 @@ pub mod markdown;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::plan::InputFile;
+use crate::plan::{InputFile, Plan};
 use crate::slices::{self, CompareSettings, Dataset, Slice, SliceComparison, Status};
-
-/// What `verify` reads of `plan.json`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PlanView {
-    pub schema_version: u32,
-    pub evaluation: EvaluationView,
-    pub settings: SettingsView,
-    pub interventions: Vec<InterventionView>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct EvaluationView {
-    pub candidate: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct SettingsView {
-    pub alpha: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct InterventionView {
-    pub id: String,
-    pub kind: String,
-    pub hypothesis: Option<HypothesisView>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct HypothesisView {
-    pub id: String,
-    pub statement: String,
-    pub targets: Vec<TargetView>,
-    pub guardrails: Vec<GuardrailView>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct TargetView {
-    pub benchmark: String,
-    pub slice: String,
-    pub min_effect: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct GuardrailView {
-    pub benchmark: String,
-    pub slice: String,
-    pub max_drop: f64,
-}
+use crate::stats::PairedDelta;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -102,34 +55,6 @@ impl Outcome {
     }
 }
 
-/// The measured change of one slice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Measured {
-    pub items: usize,
-    pub baseline_mean: f64,
-    pub candidate_mean: f64,
-    pub delta: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub p_value: f64,
-    pub q_value: f64,
-}
-
-impl Measured {
-    fn from(r: &SliceComparison) -> Measured {
-        Measured {
-            items: r.items,
-            baseline_mean: r.baseline_mean,
-            candidate_mean: r.candidate_mean,
-            delta: r.delta,
-            ci_low: r.ci_low,
-            ci_high: r.ci_high,
-            p_value: r.p_value,
-            q_value: r.q_value,
-        }
-    }
-}
-
 /// One hypothesis target, checked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TargetCheck {
@@ -141,7 +66,7 @@ pub struct TargetCheck {
     pub slice: String,
     pub min_effect: f64,
     /// None when the slice has no paired item in the two runs.
-    pub measured: Option<Measured>,
+    pub measured: Option<PairedDelta>,
     pub outcome: Outcome,
 }
 
@@ -152,7 +77,7 @@ pub struct GuardrailCheck {
     pub benchmark: String,
     pub slice: String,
     pub max_drop: f64,
-    pub measured: Option<Measured>,
+    pub measured: Option<PairedDelta>,
     pub outcome: Outcome,
 }
 
@@ -278,7 +203,7 @@ fn eval_changes(ds: &Dataset, base: usize, cand: usize) -> Vec<EvalChange> {
     out
 }
 
-fn judge_target(m: &Measured, min_effect: f64, alpha: f64) -> Outcome {
+fn judge_target(m: &PairedDelta, min_effect: f64, alpha: f64) -> Outcome {
     if m.ci_high < min_effect {
         Outcome::Refuted
     } else if m.q_value <= alpha && m.delta > 0.0 {
@@ -288,7 +213,7 @@ fn judge_target(m: &Measured, min_effect: f64, alpha: f64) -> Outcome {
     }
 }
 
-fn judge_guardrail(m: &Measured, max_drop: f64, alpha: f64) -> Outcome {
+fn judge_guardrail(m: &PairedDelta, max_drop: f64, alpha: f64) -> Outcome {
     if m.q_value <= alpha && m.delta <= -max_drop {
         Outcome::Broken
     } else if m.ci_low >= -max_drop {
@@ -301,33 +226,21 @@ fn judge_guardrail(m: &Measured, max_drop: f64, alpha: f64) -> Outcome {
 /// Verify a plan.
 pub fn verify(o: &VerifyOptions<'_>) -> Result<Verification> {
     let plan_bytes = crate::error::read_file(o.plan)?;
+    let plan = crate::plan::read(o.plan, &plan_bytes)?;
+    let input = InputFile::new("plan", &o.plan.display().to_string(), &plan_bytes);
     let ds = slices::load(o.samples, &o.compare.filters)?;
-    verify_loaded(o, &plan_bytes, &ds)
+    verify_loaded(o, &plan, input, &ds)
 }
 
-/// [`verify`] with the plan's bytes and the dataset already in memory
-/// (`o.plan` and `o.samples` only name them).
-pub fn verify_loaded(o: &VerifyOptions<'_>, plan_bytes: &[u8], ds: &Dataset) -> Result<Verification> {
-    let plan: PlanView = serde_json::from_slice(plan_bytes).map_err(|e| {
-        Error::input(
-            o.plan,
-            e.line(),
-            None,
-            format!("not a caploop plan (plan.json of `caploop plan`): {e}"),
-        )
-    })?;
-    if plan.schema_version != crate::plan::SCHEMA_VERSION {
-        return Err(Error::input(
-            o.plan,
-            0,
-            Some("schema_version"),
-            format!(
-                "plan schema version {} is not supported (this caploop reads {})",
-                plan.schema_version,
-                crate::plan::SCHEMA_VERSION
-            ),
-        ));
-    }
+/// [`verify`] with the plan and the dataset already in memory (`o.plan`
+/// and `o.samples` only name them; `plan_file` is the plan's path and
+/// SHA-256 as written).
+pub fn verify_loaded(
+    o: &VerifyOptions<'_>,
+    plan: &Plan,
+    plan_file: InputFile,
+    ds: &Dataset,
+) -> Result<Verification> {
     let base = ds.run_index(o.baseline)?;
     let cand = ds.run_index(o.candidate)?;
     let changes = eval_changes(ds, base, cand);
@@ -373,7 +286,7 @@ pub fn verify_loaded(o: &VerifyOptions<'_>, plan_bytes: &[u8], ds: &Dataset) -> 
         cmp.slices
             .iter()
             .find(|r| r.benchmark == b && r.slice == s)
-            .map(Measured::from)
+            .map(|r| r.paired)
     };
 
     let mut targets = Vec::new();
@@ -394,7 +307,7 @@ pub fn verify_loaded(o: &VerifyOptions<'_>, plan_bytes: &[u8], ds: &Dataset) -> 
             targets.push(TargetCheck {
                 hypothesis: h.id.clone(),
                 intervention: i.id.clone(),
-                kind: i.kind.clone(),
+                kind: i.kind.as_str().to_string(),
                 statement: h.statement.clone(),
                 benchmark: t.benchmark.clone(),
                 slice: t.slice.clone(),
@@ -436,9 +349,10 @@ pub fn verify_loaded(o: &VerifyOptions<'_>, plan_bytes: &[u8], ds: &Dataset) -> 
         .collect();
     // Strongest evidence first; ties by name so the order is stable.
     collateral.sort_by(|a, b| {
-        a.q_value
-            .total_cmp(&b.q_value)
-            .then(a.delta.total_cmp(&b.delta))
+        a.paired
+            .q_value
+            .total_cmp(&b.paired.q_value)
+            .then(a.paired.delta.total_cmp(&b.paired.delta))
             .then_with(|| (&a.benchmark, &a.slice).cmp(&(&b.benchmark, &b.slice)))
     });
 
@@ -446,7 +360,7 @@ pub fn verify_loaded(o: &VerifyOptions<'_>, plan_bytes: &[u8], ds: &Dataset) -> 
     let failed = targets.iter().any(|t| t.outcome.fails()) || guardrails.iter().any(|g| g.outcome.fails());
     Ok(Verification {
         schema_version: 1,
-        plan: InputFile::new("plan", &o.plan.display().to_string(), plan_bytes),
+        plan: plan_file,
         samples: o.samples.display().to_string(),
         baseline: o.baseline.to_string(),
         candidate: o.candidate.to_string(),

@@ -4,28 +4,11 @@
 
 use std::fmt::Write;
 
-use super::{fmt_q, Feature, WeaknessReport};
+use super::{Feature, WeaknessReport};
 use crate::diagnose::Evidence;
-
-fn num(x: f64, digits: usize) -> String {
-    if x.is_finite() {
-        format!("{x:.digits$}")
-    } else {
-        "–".into()
-    }
-}
-
-fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1}%", 100.0 * x)
-    } else {
-        "–".into()
-    }
-}
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
+use crate::report::num::{fixed, pct, q3};
+use crate::report::rows::weakness_kinds;
+use crate::report::text::md_cell;
 
 /// The strongest effect of a feature, in words.
 fn effect(f: &Feature) -> String {
@@ -36,19 +19,19 @@ fn effect(f: &Feature) -> String {
     {
         return format!(
             "Δpair({};{}) {}% (q {})",
-            cell(&p.base),
-            cell(&p.added),
-            num(p.delta_pair, 1),
-            fmt_q(p.q_value)
+            md_cell(&p.base),
+            md_cell(&p.added),
+            fixed(p.delta_pair, 1),
+            q3(p.q_value)
         );
     }
     if let Some(c) = f.composition_effects.iter().min_by(|a, b| a.c.total_cmp(&b.c)) {
         return format!(
             "C({}; {}) {}% (q {})",
-            cell(&c.base),
-            cell(&c.parts.join(", ")),
-            num(c.c, 1),
-            fmt_q(c.q_value)
+            md_cell(&c.base),
+            md_cell(&c.parts.join(", ")),
+            fixed(c.c, 1),
+            q3(c.q_value)
         );
     }
     "–".into()
@@ -57,18 +40,16 @@ fn effect(f: &Feature) -> String {
 /// The section, empty when there is nothing to say.
 pub fn section(e: &Evidence) -> String {
     let mut out = String::new();
-    let kinds: Vec<String> = e
-        .verdicts
+    let kinds: Vec<String> = weakness_kinds(e)
         .iter()
-        .filter_map(|v| {
-            let k = v.weakness_kind?;
-            Some(format!(
+        .map(|k| {
+            format!(
                 "- **{}**: {} — {}, from `{}`",
-                cell(&v.benchmark),
-                k.as_str(),
-                k.words(),
-                cell(v.weakness_kind_slice.as_deref().unwrap_or("?"))
-            ))
+                md_cell(k.benchmark),
+                k.kind.as_str(),
+                k.kind.words(),
+                md_cell(k.slice)
+            )
         })
         .collect();
     let w: &WeaknessReport = &e.weakness;
@@ -90,10 +71,10 @@ pub fn section(e: &Evidence) -> String {
     let _ = writeln!(
         out,
         "Features of `{}` for run {} over {} ({}): {} items, error rate {}. κ = {}, θ = {}, {} pairs kept, pool of at most {}; Weak(F) = ln(1+n)·sqrt(n/(n+κ))·(A_raw + A_pair + A_comp), terms as fractions. q: Benjamini–Hochberg, per kind of test, of the test behind the largest term; *noise* when above {}. Every feature evaluated is in `weakness.csv`.\n",
-        cell(&a.axis),
-        cell(&w.run),
-        cell(&w.benchmarks.join(", ")),
-        cell(&w.scope),
+        md_cell(&a.axis),
+        md_cell(&w.run),
+        md_cell(&w.benchmarks.join(", ")),
+        md_cell(&w.scope),
         a.items,
         pct(a.error_rate),
         a.constants.kappa,
@@ -115,17 +96,17 @@ pub fn section(e: &Evidence) -> String {
             out,
             "| {} | `{}` | {} | {} [{}, {}] | {} | {} | {} | **{}** | {} | {} | {} |",
             f.rank.unwrap_or(0),
-            cell(&f.name()),
+            md_cell(&f.name()),
             f.n,
             pct(f.error_rate),
             pct(f.ci_low),
             pct(f.ci_high),
-            num(f.a_raw, 3),
-            num(f.a_pair, 3),
-            num(f.a_comp, 3),
-            num(f.weak, 3),
+            fixed(f.a_raw, 3),
+            fixed(f.a_pair, 3),
+            fixed(f.a_comp, 3),
+            fixed(f.weak, 3),
             effect(f),
-            fmt_q(f.q_value),
+            q3(f.q_value),
             if f.significant { "" } else { "noise" }
         );
     }

@@ -130,16 +130,24 @@ pub struct PairEffect {
     pub added: String,
     /// `|D(u)|` and `Acc(u)`.
     pub base_items: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub base_accuracy: f64,
     /// `Acc(u,o)`.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub accuracy: f64,
     /// `Δpair(u;o)`, percent.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub delta_pair: f64,
     /// `Acc(u,o) - Acc(D(u) \ D(o))` with its Wald 95% interval.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub diff: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub p_value: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub q_value: f64,
 }
 
@@ -151,12 +159,18 @@ pub struct CompositionEffect {
     /// `oi`, `oj`.
     pub parts: Vec<String>,
     /// `C(u; oi, oj)`, percent.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub c: f64,
     /// The interaction contrast `C x Acc(u) / 100` with its Wald 95% interval.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub contrast: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub p_value: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub q_value: f64,
 }
 
@@ -168,20 +182,32 @@ pub struct Feature {
     pub order: usize,
     /// `|D(F)|`.
     pub n: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub error_sum: f64,
     /// `Err(F)` with its 95% Wilson interval.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub error_rate: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub ci_high: f64,
     /// Two-proportion z-test of `Err(F)` against the rest of the set.
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub p_error: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub q_error: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub omega: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub a_raw: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub a_pair: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub a_comp: f64,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub weak: f64,
     /// q-value of the test behind the largest term (see the module docs).
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub q_value: f64,
     pub significant: bool,
     /// In the feature pool, and its rank there (1 = highest Weak).
@@ -203,7 +229,7 @@ impl Feature {
 }
 
 /// The constants the analysis ran with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Constants {
     pub kappa: f64,
     pub theta: usize,
@@ -213,12 +239,13 @@ pub struct Constants {
 }
 
 /// The analysis of one item set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
     pub axis: String,
     pub constants: Constants,
     /// `|D|` and `Err(D)`.
     pub items: usize,
+    #[serde(deserialize_with = "crate::json::f64_or_nan")]
     pub error_rate: f64,
     /// Every feature evaluated (singles, pairs with `n >= θ`, triples
     /// extending a kept pair with `n >= θ`): pool first by rank, then the
@@ -247,8 +274,9 @@ pub fn analyse(input: &WeaknessInput<'_>, axis: &str, s: &WeaknessSettings) -> A
     pool::analyse(input, axis, s)
 }
 
-/// The diagnostic set's weakness, as `evidence.json` carries it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The diagnostic set's weakness, as `evidence.json` carries it. The
+/// default (empty axis) stands for evidence written without the analysis.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WeaknessReport {
     /// The run whose errors were analysed.
     pub run: String,
@@ -391,7 +419,7 @@ pub fn summary_lines(r: &WeaknessReport, k: usize) -> Vec<String> {
             f.weak,
             f.n,
             100.0 * f.error_rate,
-            fmt_q(f.q_value),
+            crate::report::num::q3(f.q_value),
             if f.significant {
                 ""
             } else {
@@ -400,15 +428,4 @@ pub fn summary_lines(r: &WeaknessReport, k: usize) -> Vec<String> {
         ));
     }
     out
-}
-
-/// q-value for text: three significant digits, `n/a` when undefined.
-pub fn fmt_q(q: f64) -> String {
-    if !q.is_finite() {
-        "n/a".into()
-    } else if q < 1e-3 {
-        format!("{q:.1e}")
-    } else {
-        format!("{q:.3}")
-    }
 }

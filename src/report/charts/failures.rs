@@ -11,11 +11,11 @@ use plotters::prelude::DrawingBackend;
 use plotters::style::RGBColor;
 
 use super::palette as pal;
-use super::pct;
 use super::pen::{width, Anchor, ChartError, Font, Pen};
 use crate::diagnose::failure::FailureMode;
 use crate::diagnose::rules::ModeRates;
 use crate::diagnose::{BenchmarkVerdict, Evidence, Verdict};
+use crate::report::num::pct;
 
 const W: f64 = 820.0;
 const MARGIN: f64 = 16.0;

@@ -13,7 +13,7 @@ use plotters::prelude::DrawingBackend;
 
 use super::palette as pal;
 use super::pen::{fit, width, Anchor, ChartError, Font, Pen};
-use super::pp;
+use crate::report::num::pp;
 use crate::slices::{Comparison, SliceComparison, Status};
 
 /// Most slices drawn in one plot.
@@ -50,19 +50,20 @@ pub struct Forest<'a> {
 
 /// Sort key: most negative delta first, not-a-number last, ties by name.
 fn by_delta(a: &SliceComparison, b: &SliceComparison) -> std::cmp::Ordering {
-    a.delta
+    a.paired
+        .delta
         .is_nan()
-        .cmp(&b.delta.is_nan())
-        .then_with(|| a.delta.total_cmp(&b.delta))
+        .cmp(&b.paired.delta.is_nan())
+        .then_with(|| a.paired.delta.total_cmp(&b.paired.delta))
         .then_with(|| a.slice.cmp(&b.slice))
 }
 
 /// Size of a change for choosing rows; not-a-number counts as none.
 fn magnitude(s: &SliceComparison) -> f64 {
-    if s.delta.is_nan() {
+    if s.paired.delta.is_nan() {
         -1.0
     } else {
-        s.delta.abs()
+        s.paired.delta.abs()
     }
 }
 
@@ -132,7 +133,7 @@ impl<'a> Forest<'a> {
         let mut lo: f64 = 0.0;
         let mut hi: f64 = 0.0;
         for s in self.rows.iter().copied().chain(self.overall) {
-            for v in [s.delta, s.ci_low, s.ci_high] {
+            for v in [s.paired.delta, s.paired.ci_low, s.paired.ci_high] {
                 if v.is_finite() {
                     lo = lo.min(100.0 * v);
                     hi = hi.max(100.0 * v);
@@ -226,9 +227,9 @@ impl<'a> Forest<'a> {
             )?;
         }
         if let Some(o) = self.overall {
-            if o.delta.is_finite() {
+            if o.paired.delta.is_finite() {
                 pen.dashed_vline(
-                    self.x(100.0 * o.delta, dom),
+                    self.x(100.0 * o.paired.delta, dom),
                     ROWS_Y - 2.0,
                     bottom,
                     pal::NEUTRAL,
@@ -281,26 +282,34 @@ impl<'a> Forest<'a> {
         let tip = super::slice_tooltip(s);
         let font = if is_all { body.bold() } else { body };
         pen.label(name, Some(&tip), LABEL_W, (MARGIN, cy), font, Anchor::Start)?;
-        if s.ci_low.is_finite() && s.ci_high.is_finite() {
-            let (x0, x1) = (self.x(100.0 * s.ci_low, dom), self.x(100.0 * s.ci_high, dom));
+        if s.paired.ci_low.is_finite() && s.paired.ci_high.is_finite() {
+            let (x0, x1) = (
+                self.x(100.0 * s.paired.ci_low, dom),
+                self.x(100.0 * s.paired.ci_high, dom),
+            );
             pen.line(x0, cy, x1, cy, color, 1.5)?;
             pen.line(x0, cy - 4.0, x0, cy + 4.0, color, 1.5)?;
             pen.line(x1, cy - 4.0, x1, cy + 4.0, color, 1.5)?;
         }
-        if s.delta.is_finite() {
-            let filled = s.q_value.is_finite() && s.q_value <= self.fdr;
+        if s.paired.delta.is_finite() {
+            let filled = s.paired.q_value.is_finite() && s.paired.q_value <= self.fdr;
             pen.dot(
-                self.x(100.0 * s.delta, dom),
+                self.x(100.0 * s.paired.delta, dom),
                 cy,
                 if is_all { 5.0 } else { 4.0 },
                 color,
                 filled,
             )?;
         }
-        let text = format!("{} [{}, {}]", pp(s.delta), pp(s.ci_low), pp(s.ci_high));
+        let text = format!(
+            "{} [{}, {}]",
+            pp(s.paired.delta),
+            pp(s.paired.ci_low),
+            pp(s.paired.ci_high)
+        );
         let (text, _) = fit(&text, W - MARGIN - 44.0 - DELTA_X, body)?;
         pen.text_titled(&text, Some(&tip), DELTA_X, cy, font, Anchor::Start)?;
-        pen.text(&s.items.to_string(), W - MARGIN, cy, body, Anchor::End)
+        pen.text(&s.paired.items.to_string(), W - MARGIN, cy, body, Anchor::End)
     }
 
     fn legend<DB: DrawingBackend>(&self, pen: &Pen<'_, DB>, y: f64, small: Font) -> Result<(), ChartError> {

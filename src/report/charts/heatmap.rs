@@ -16,7 +16,7 @@ use plotters::prelude::DrawingBackend;
 
 use super::palette as pal;
 use super::pen::{width, Anchor, ChartError, Font, Pen};
-use super::{pct, pp};
+use crate::report::num::{pct, pp, q4};
 use crate::report::Grid;
 use crate::slices::{Dataset, Slice};
 
@@ -148,14 +148,14 @@ impl<'a> Heatmap<'a> {
             let mut cells = Vec::new();
             for s in c.slices.iter().filter(|s| s.benchmark == benchmark) {
                 if let Some((r, k)) = split_cell(&s.slice, row_axis, col_axis) {
-                    let significant = s.q_value.is_finite() && s.q_value <= c.settings.fdr;
+                    let significant = s.paired.q_value.is_finite() && s.paired.q_value <= c.settings.fdr;
                     let tooltip = super::slice_tooltip(s);
                     cells.push((
                         r,
                         k,
                         Cell {
-                            items: s.items,
-                            value: s.delta,
+                            items: s.paired.items,
+                            value: s.paired.delta,
                             significant,
                             tooltip,
                         },
@@ -306,7 +306,7 @@ impl<'a> Heatmap<'a> {
                     pct(p.base_accuracy),
                     p.base,
                     f.n,
-                    super::qv(p.q_value)
+                    q4(p.q_value)
                 );
                 cells.push((
                     p.base.as_str(),

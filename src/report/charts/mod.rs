@@ -30,6 +30,7 @@ pub use pen::ChartError;
 
 use super::{ReportInput, Sections};
 use crate::error::{Error, Result};
+use crate::report::num::{pct, pp, q4};
 
 /// Scale of the PNG relative to the SVG's logical pixels (crisp on high
 /// density screens and in slides).
@@ -210,13 +211,13 @@ pub fn slice_tooltip(s: &crate::slices::SliceComparison) -> String {
     format!(
         "{}\n{} → {}: {} pp [{}, {}], q = {}, {} items, {}",
         s.slice,
-        pct(s.baseline_mean),
-        pct(s.candidate_mean),
-        pp(s.delta),
-        pp(s.ci_low),
-        pp(s.ci_high),
-        qv(s.q_value),
-        s.items,
+        pct(s.paired.baseline_mean),
+        pct(s.paired.candidate_mean),
+        pp(s.paired.delta),
+        pp(s.paired.ci_low),
+        pp(s.paired.ci_high),
+        q4(s.paired.q_value),
+        s.paired.items,
         s.status.as_str()
     )
 }
@@ -240,37 +241,6 @@ pub fn slug(name: &str) -> String {
     }
 }
 
-/// `-35.0` style percentage points of a fraction, one decimal; `–` when not finite.
-pub(crate) fn pp(x: f64) -> String {
-    if !x.is_finite() {
-        "–".to_string()
-    } else if (100.0 * x).abs() < 0.05 {
-        "0.0".to_string()
-    } else {
-        format!("{:+.1}", 100.0 * x)
-    }
-}
-
-/// `62.4%` of a fraction; `–` when not finite.
-pub(crate) fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1}%", 100.0 * x)
-    } else {
-        "–".to_string()
-    }
-}
-
-/// q-value for labels: four decimals, or scientific below 1e-4.
-pub(crate) fn qv(x: f64) -> String {
-    if !x.is_finite() {
-        "–".to_string()
-    } else if x < 1e-4 {
-        format!("{x:.1e}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,16 +251,5 @@ mod tests {
         assert_eq!(slug("Big-Bench Hard (v2)"), "big-bench-hard-v2");
         assert_eq!(slug("../<script>"), "script");
         assert_eq!(slug("数学"), "x");
-    }
-
-    #[test]
-    fn numbers_have_one_decimal_and_no_negative_zero() {
-        assert_eq!(pp(-0.275), "-27.5");
-        assert_eq!(pp(0.0004), "0.0");
-        assert_eq!(pp(-0.0004), "0.0");
-        assert_eq!(pp(f64::NAN), "–");
-        assert_eq!(pct(0.6241), "62.4%");
-        assert_eq!(qv(3.9e-40), "3.9e-40");
-        assert_eq!(qv(0.81114), "0.8111");
     }
 }

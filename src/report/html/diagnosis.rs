@@ -4,9 +4,11 @@
 
 use std::fmt::Write;
 
-use super::{escape, pct, pp, Page};
+use super::{escape, Page};
 use crate::diagnose::{DiscoveredSlice, Verdict};
 use crate::report::charts::Chart;
+use crate::report::num::{pct, pp};
+use crate::report::rows::{example_ids, HealthRow, HEALTH_COLUMNS};
 use crate::report::{ReportInput, Sections};
 
 fn verdict_badge(v: Verdict) -> String {
@@ -41,7 +43,7 @@ fn slices_table(page: &mut Page<'_>, caption: &str, rows: &[DiscoveredSlice]) {
             pp(s.ci_high),
             s.q_value,
             if s.significant { "yes" } else { "no" },
-            escape(&s.example_items.iter().take(3).map(|i| &i[..i.len().min(12)]).collect::<Vec<_>>().join(" "))
+            escape(&example_ids(&s.example_items).join(" "))
         );
     }
     page.body.push_str("</tbody>\n</table>\n");
@@ -67,36 +69,42 @@ fn health_table(page: &mut Page<'_>, e: &crate::diagnose::Evidence) {
     if e.format_health.is_empty() {
         return;
     }
-    page.body.push_str("<h3>Format health and answer audit</h3>\n<table>\n<caption>Every run, whether or not it regressed (scored generative samples). Answer audit as PAPER section 4: gold answer as a prefix of the filtered answer, accepted when it is, an extra suffix after it; lengths in characters, nearest-rank percentiles.</caption>\n<thead><tr><th>run</th><th>benchmark</th><th class=\"num\">samples</th><th class=\"num\">no answer</th><th class=\"num\">limit hit</th><th class=\"num\">run-on</th><th class=\"num\">accuracy</th><th class=\"num\">re-scored</th><th class=\"num\">gold prefix</th><th class=\"num\">accepted given prefix</th><th class=\"num\">extra suffix</th><th class=\"num\">suffix mean / p50 / p90</th><th class=\"num\">answer p50 / p90</th><th>suffixes start with</th></tr></thead>\n<tbody>\n");
+    page.body.push_str("<h3>Format health and answer audit</h3>\n<table>\n<caption>Every run, whether or not it regressed (scored generative samples). Answer audit as PAPER section 4: gold answer as a prefix of the filtered answer, accepted when it is, an extra suffix after it; lengths in characters, nearest-rank percentiles.</caption>\n<thead><tr>");
+    let last = HEALTH_COLUMNS.len() - 1;
+    for (i, c) in HEALTH_COLUMNS.iter().enumerate() {
+        let class = if (2..last).contains(&i) {
+            " class=\"num\""
+        } else {
+            ""
+        };
+        let _ = write!(page.body, "<th{class}>{c}</th>");
+    }
+    page.body.push_str("</tr></thead>\n<tbody>\n");
     for h in &e.format_health {
-        let a = &h.audit;
-        let starts: Vec<String> = a
+        let row = HealthRow::of(h);
+        let starts: Vec<String> = row
             .suffix_starts
             .iter()
-            .take(3)
-            .map(|(s, n)| format!("<code>{}</code> {n}", escape(&s.replace('\n', "\\n"))))
+            .map(|(s, n)| format!("<code>{}</code> {n}", escape(s)))
             .collect();
+        let _ = write!(
+            page.body,
+            "<tr><td>{}{}</td><td>{}</td>",
+            escape(row.run),
+            if row.warned { " ⚠" } else { "" },
+            escape(row.benchmark)
+        );
+        for f in &row.figures {
+            let _ = write!(page.body, "<td class=\"num\">{f}</td>");
+        }
         let _ = writeln!(
             page.body,
-            "<tr><td>{}{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1} / {} / {}</td><td class=\"num\">{} / {}</td><td>{}</td></tr>",
-            escape(&h.run),
-            if h.warning.is_some() { " ⚠" } else { "" },
-            escape(&h.benchmark),
-            h.samples,
-            pct(h.extraction_failure_rate),
-            pct(h.truncation_rate),
-            pct(h.run_on_rate),
-            pct(h.accuracy),
-            pct(h.rescored_accuracy),
-            pct(a.gold_prefix),
-            pct(a.accepted_given_prefix),
-            pct(a.extra_suffix),
-            a.suffix_len_mean,
-            a.suffix_len_p50,
-            a.suffix_len_p90,
-            a.answer_len_p50,
-            a.answer_len_p90,
-            if starts.is_empty() { "–".to_string() } else { starts.join(", ") }
+            "<td>{}</td></tr>",
+            if starts.is_empty() {
+                "–".to_string()
+            } else {
+                starts.join(", ")
+            }
         );
     }
     page.body.push_str("</tbody>\n</table>\n");

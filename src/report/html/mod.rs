@@ -24,6 +24,7 @@ use std::fmt::Write;
 
 use super::charts::{self, Chart};
 use super::{ExampleItem, ReportInput, Sections};
+use crate::report::num::{pct, pp, pp_ci, q4};
 use crate::slices::{Comparison, SliceComparison, Status};
 
 /// Rows of a slice table before the rest is left to `comparison.csv`.
@@ -55,23 +56,6 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
-}
-
-fn pct(x: f64) -> String {
-    charts::pct(x)
-}
-
-fn pp(x: f64) -> String {
-    charts::pp(x)
-}
-
-fn q(x: f64) -> String {
-    charts::qv(x)
-}
-
-/// `[-31.2, -23.8]`
-fn ci(lo: f64, hi: f64) -> String {
-    format!("[{}, {}]", pp(lo), pp(hi))
 }
 
 /// An id for an in-page anchor.
@@ -196,9 +180,10 @@ fn slices_of<'c>(c: &'c Comparison, benchmark: &str) -> impl Iterator<Item = &'c
 fn with_status<'c>(c: &'c Comparison, benchmark: &str, status: Status) -> Vec<&'c SliceComparison> {
     let mut v: Vec<&SliceComparison> = slices_of(c, benchmark).filter(|s| s.status == status).collect();
     v.sort_by(|a, b| {
-        b.delta
+        b.paired
+            .delta
             .abs()
-            .total_cmp(&a.delta.abs())
+            .total_cmp(&a.paired.delta.abs())
             .then_with(|| a.slice.cmp(&b.slice))
     });
     v
@@ -209,11 +194,11 @@ fn verdict(c: &Comparison, o: &SliceComparison) -> String {
     let s = &c.settings;
     let figures = format!(
         "{} → {}, <b>{} pp</b> {}, q = {}",
-        pct(o.baseline_mean),
-        pct(o.candidate_mean),
-        pp(o.delta),
-        ci(o.ci_low, o.ci_high),
-        q(o.q_value)
+        pct(o.paired.baseline_mean),
+        pct(o.paired.candidate_mean),
+        pp(o.paired.delta),
+        pp_ci(o.paired.ci_low, o.paired.ci_high),
+        q4(o.paired.q_value)
     );
     let eoi = pp(s.effect_of_interest);
     let mde = pp(o.mde);
@@ -245,7 +230,7 @@ fn verdict(c: &Comparison, o: &SliceComparison) -> String {
             out,
             " Largest drop: <code>{}</code> {} pp.",
             escape(&top.slice),
-            pp(top.delta)
+            pp(top.paired.delta)
         );
     }
     if let Some(top) = improved.first() {
@@ -253,7 +238,7 @@ fn verdict(c: &Comparison, o: &SliceComparison) -> String {
             out,
             " Largest gain: <code>{}</code> {} pp.",
             escape(&top.slice),
-            pp(top.delta)
+            pp(top.paired.delta)
         );
     }
     out
@@ -285,14 +270,9 @@ fn summary(page: &mut Page<'_>, input: &ReportInput<'_>, _: &Sections<'_>) {
         let count = |st| slices_of(c, &p.benchmark).filter(|s| s.status == st).count();
         let _ = writeln!(
             page.body,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td>{}</td>{}<td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&p.benchmark),
-            o.items,
-            pct(o.baseline_mean),
-            pct(o.candidate_mean),
-            pp(o.delta),
-            ci(o.ci_low, o.ci_high),
-            q(o.q_value),
+            paired_cells(&o.paired),
             badge(o.status),
             count(Status::Regressed),
             count(Status::Improved),
@@ -331,19 +311,27 @@ fn pairing(page: &mut Page<'_>, input: &ReportInput<'_>, _: &Sections<'_>) {
     page.end();
 }
 
+/// A paired delta's cells: items, baseline, candidate, delta, 95% CI, q.
+fn paired_cells(d: &crate::stats::PairedDelta) -> String {
+    format!(
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+        d.items,
+        pct(d.baseline_mean),
+        pct(d.candidate_mean),
+        pp(d.delta),
+        pp_ci(d.ci_low, d.ci_high),
+        q4(d.q_value)
+    )
+}
+
 fn slice_table(out: &mut String, rows: &[&SliceComparison]) {
     out.push_str("<table class=\"slices\">\n<thead><tr><th>slice</th><th class=\"num\">items</th><th class=\"num\">baseline</th><th class=\"num\">candidate</th><th class=\"num\">delta, pp</th><th class=\"num\">95% CI</th><th class=\"num\">q</th><th class=\"num\">MDE, pp</th><th class=\"num\">regressed items</th><th class=\"num\">fixed items</th></tr></thead>\n<tbody>\n");
     for r in rows.iter().take(MAX_TABLE_ROWS) {
         let _ = writeln!(
             out,
-            "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td><code>{}</code></td>{}<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&r.slice),
-            r.items,
-            pct(r.baseline_mean),
-            pct(r.candidate_mean),
-            pp(r.delta),
-            ci(r.ci_low, r.ci_high),
-            q(r.q_value),
+            paired_cells(&r.paired),
             pp(r.mde).trim_start_matches('+'),
             r.regressed,
             r.fixed

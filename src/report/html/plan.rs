@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-use super::{escape, pct, pp, Page};
+use super::{escape, Page};
 use crate::plan::{human_tokens, Bound};
+use crate::report::num::{pct, pp};
 use crate::report::{ReportInput, Sections};
 
 pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Sections<'_>) {

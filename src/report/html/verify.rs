@@ -2,9 +2,11 @@
 
 use std::fmt::Write;
 
-use super::{escape, pct, pp, Page};
+use super::{escape, Page};
+use crate::report::num::{pct, pp};
 use crate::report::{ReportInput, Sections};
-use crate::verify::{Measured, Outcome};
+use crate::stats::PairedDelta;
+use crate::verify::Outcome;
 
 fn badge(o: Outcome) -> String {
     let class = match o {
@@ -15,7 +17,7 @@ fn badge(o: Outcome) -> String {
     format!("<span class=\"badge {class}\">{}</span>", o.as_str())
 }
 
-fn cells(m: &Option<Measured>) -> String {
+fn cells(m: &Option<PairedDelta>) -> String {
     match m {
         Some(m) => format!(
             "<td class=\"num\">{}</td><td class=\"num\">{} → {}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">[{}, {}]</td><td class=\"num\">{:.2e}</td>",
@@ -80,7 +82,7 @@ pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Secti
                         "<code>{}</code> on {} ({})",
                         escape(&c.slice),
                         escape(&c.benchmark),
-                        pp(c.delta)
+                        pp(c.paired.delta)
                     )
                 })
                 .collect();
@@ -129,8 +131,8 @@ pub(super) fn history(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Secti
             escape(&a.previous),
             escape(&a.comparison.slice),
             escape(&a.comparison.benchmark),
-            pp(a.comparison.delta),
-            a.comparison.q_value
+            pp(a.comparison.paired.delta),
+            a.comparison.paired.q_value
         );
     }
     page.body.push_str("</ul>\n");

@@ -3,41 +3,32 @@
 
 use std::fmt::Write;
 
-use super::{escape, pct, Page};
-use crate::diagnose::weakness::fmt_q;
+use super::{escape, Page};
 use crate::report::charts::Chart;
+use crate::report::num::{fixed, pct, q3};
+use crate::report::rows::weakness_kinds;
 use crate::report::{ReportInput, Sections};
-
-fn num(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.3}")
-    } else {
-        "–".into()
-    }
-}
 
 pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Sections<'_>) {
     let Some(e) = sections.diagnosis else { return };
     let w = &e.weakness;
     let a = &w.analysis;
-    let kinds: Vec<_> = e.verdicts.iter().filter(|v| v.weakness_kind.is_some()).collect();
+    let kinds = weakness_kinds(e);
     if kinds.is_empty() && a.pool().next().is_none() {
         return;
     }
     page.section("weakness", "Weakness");
     if !kinds.is_empty() {
         page.body.push_str("<ul class=\"verdicts\">\n");
-        for v in kinds {
-            if let Some(k) = v.weakness_kind {
-                let _ = writeln!(
-                    page.body,
-                    "<li><b>{}</b>: <b>{}</b> — {}, from <code>{}</code></li>",
-                    escape(&v.benchmark),
-                    k.as_str(),
-                    escape(k.words()),
-                    escape(v.weakness_kind_slice.as_deref().unwrap_or("?"))
-                );
-            }
+        for k in kinds {
+            let _ = writeln!(
+                page.body,
+                "<li><b>{}</b>: <b>{}</b> — {}, from <code>{}</code></li>",
+                escape(k.benchmark),
+                k.kind.as_str(),
+                escape(k.kind.words()),
+                escape(k.slice)
+            );
         }
         page.body.push_str("</ul>\n");
     }
@@ -80,11 +71,11 @@ pub(super) fn section(page: &mut Page<'_>, _: &ReportInput<'_>, sections: &Secti
             pct(f.error_rate),
             pct(f.ci_low),
             pct(f.ci_high),
-            num(f.a_raw),
-            num(f.a_pair),
-            num(f.a_comp),
-            num(f.weak),
-            fmt_q(f.q_value),
+            fixed(f.a_raw, 3),
+            fixed(f.a_pair, 3),
+            fixed(f.a_comp, 3),
+            fixed(f.weak, 3),
+            q3(f.q_value),
             if f.significant { "yes" } else { "no (noise)" }
         );
     }
