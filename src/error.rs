@@ -44,7 +44,7 @@ pub enum Error {
     Input { location: Location, message: String },
     /// One or more configuration errors, each at `file:line:col`.
     #[error("{0}")]
-    Config(crate::taxonomy::ConfigErrors),
+    Config(crate::config::ConfigErrors),
     /// Reading or writing a file failed.
     /// (The message includes the OS error; it is not repeated as a cause.)
     #[error("{}: {cause}", path.display())]
@@ -91,8 +91,8 @@ impl Error {
     }
 }
 
-impl From<crate::taxonomy::ConfigErrors> for Error {
-    fn from(e: crate::taxonomy::ConfigErrors) -> Self {
+impl From<crate::config::ConfigErrors> for Error {
+    fn from(e: crate::config::ConfigErrors) -> Self {
         Error::Config(e)
     }
 }

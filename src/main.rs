@@ -7,19 +7,7 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (v2's option enum; the binding
-/// crate names no constant for it).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
 fn main() {
-    // Keep freed memory instead of returning it to the OS 10 ms later: a
-    // batch's buffers are reused by the next batch, and on this project's
-    // VMs every returned page is zeroed again when touched (the kernel's
-    // clear_page was a quarter of ingest's profile). Measured on the anchor
-    // ingest: page faults 62-74k -> 2.5k, CPU time 3.5-3.9 s -> 3.0 s; peak
-    // RSS +9%, and RSS no longer shrinks after a stage.
-    // SAFETY: sets one integer option; valid at any time.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let cli = caploop::cli::Cli::parse();
     let code = match caploop::cli::dispatch(cli) {
         Ok(code) => code,

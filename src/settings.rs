@@ -21,11 +21,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::config::{ConfigError, ConfigErrors};
 use crate::diagnose::DiagnoseSettings;
 use crate::error::{Error, Result};
 use crate::plan::PlanSettings;
 use crate::slices::CompareSettings;
-use crate::taxonomy::{ConfigError, ConfigErrors};
 
 /// Every stage setting.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -28,9 +28,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::config::{ConfigError, ConfigErrors};
 use crate::error::{Error, Result};
 use crate::mapping::Located;
-use crate::taxonomy::{ConfigError, ConfigErrors, ItemTags, TaxonomySet, UNKNOWN_VALUE};
+use crate::taxonomy::{ItemTags, TaxonomySet, UNKNOWN_VALUE};
 
 /// finer axis -> finer value -> target axis -> values, each with its position.
 type RawMap = BTreeMap<String, Spanned<BTreeMap<String, Spanned<BTreeMap<String, Spanned<OneOrMany>>>>>>;

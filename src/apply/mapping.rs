@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::config::{ConfigError, ConfigErrors};
 use crate::error::{Error, Result};
-use crate::taxonomy::{ConfigError, ConfigErrors};
 
 /// The shipped mapping (file name, contents).
 pub const SHIPPED: (&str, &str) = (

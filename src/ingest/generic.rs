@@ -141,7 +141,7 @@ impl ColumnMapping {
                 (0, _) => crate::settings::locate(&text, &keys[..1]),
                 at => at,
             };
-            errors.push(crate::taxonomy::ConfigError {
+            errors.push(crate::config::ConfigError {
                 file: path.to_path_buf(),
                 line,
                 col,
@@ -186,7 +186,7 @@ impl ColumnMapping {
             Ok(m)
         } else {
             errors.sort_by_key(|e| (e.line, e.col));
-            Err(Error::Config(crate::taxonomy::ConfigErrors(errors)))
+            Err(Error::Config(crate::config::ConfigErrors(errors)))
         }
     }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::Located;
-use crate::taxonomy::ConfigError;
+use crate::config::ConfigError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -106,7 +106,7 @@ impl DataTaxonomy {
         if errs.is_empty() {
             Ok(t)
         } else {
-            Err(crate::Error::Config(crate::taxonomy::ConfigErrors(sorted(errs))))
+            Err(crate::Error::Config(crate::config::ConfigErrors(sorted(errs))))
         }
     }
 

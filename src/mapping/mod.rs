@@ -18,7 +18,8 @@ use serde_saphyr::{Location, Spanned};
 pub use data::{DataTaxonomy, Leaf};
 pub use rules::{parse_slice, MappingRule, MappingRules, Patch, SliceMapping};
 
-use crate::taxonomy::{ConfigError, ConfigErrors, TaxonomySet};
+use crate::config::{ConfigError, ConfigErrors};
+use crate::taxonomy::TaxonomySet;
 
 /// Something with a position in a YAML file.
 pub(crate) trait Located {

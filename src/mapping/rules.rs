@@ -282,7 +282,7 @@ impl MappingRules {
             })
         } else {
             errs.sort_by_key(|a| (a.line, a.col));
-            Err(crate::Error::Config(crate::taxonomy::ConfigErrors(errs)))
+            Err(crate::Error::Config(crate::config::ConfigErrors(errs)))
         }
     }
 

@@ -7,8 +7,8 @@
 //! reported, not only the first. Cross-references (axes named by `add`,
 //! duplicate ids) and compiling globs and regexes happen in `resolve.rs`.
 
-use super::errors::Diagnostics;
 use super::yaml::{Kind, Node, Pos};
+use crate::config::Diagnostics;
 
 /// A value and where it was written.
 #[derive(Debug, Clone)]

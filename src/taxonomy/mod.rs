@@ -54,7 +54,6 @@
 //! does, calling [`TaxonomySet::tag_all`].
 
 mod config;
-mod errors;
 mod literals;
 mod matcher;
 mod meta;
@@ -70,10 +69,10 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-pub use errors::{ConfigError, ConfigErrors};
+pub use crate::config::{ConfigError, ConfigErrors};
 pub use resolve::RESERVED_AXIS_NAMES;
 
-use errors::Diagnostics;
+use crate::config::Diagnostics;
 pub use matcher::TagIds;
 use matcher::{Bits, Gate, Matcher};
 pub use store::{TagStore, VocabTag};

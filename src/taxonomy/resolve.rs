@@ -13,10 +13,10 @@ use globset::{Glob, GlobBuilder, GlobSetBuilder};
 use regex::Regex;
 
 use super::config::{Located, RawAxis, RawCondition, RawRule, RawTaxonomy, CONDITION_FIELDS};
-use super::errors::{ConfigErrors, Diagnostics};
 use super::matcher::{CondSpec, MatcherBuilder, SourceSpec, UNKNOWN};
 use super::yaml::Pos;
 use super::{meta, Axis, RuleInfo, TaxonomySet};
+use crate::config::{ConfigErrors, Diagnostics};
 
 /// Axis names that would collide with columns of the sample table (DESIGN
 /// section 3) or with `tag_rules`, since each axis becomes a column.

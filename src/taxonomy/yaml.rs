@@ -14,16 +14,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{MessageFormatter, Spanned};
 
-/// A 1-based line and column (in characters); line 0 means "no position".
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct Pos {
-    pub line: usize,
-    pub col: usize,
-}
-
-impl Pos {
-    pub(super) const START: Pos = Pos { line: 1, col: 1 };
-}
+pub(super) use crate::config::Pos;
 
 /// One YAML node and where it starts.
 #[derive(Debug)]

@@ -2,14 +2,20 @@
 //!
 //! Every user-facing config (taxonomies, mappings, pipeline configs) is YAML
 //! read with serde-saphyr, whose errors carry the line and column; this
-//! module turns them into [`ConfigErrors`] that name the file.
+//! module turns them into [`ConfigErrors`] that name the file. The
+//! taxonomy loader's own YAML walk collects its errors in a
+//! [`Diagnostics`]; every config reports through the same error types.
 
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
+mod errors;
+
+pub(crate) use errors::{excerpt, Diagnostics, Pos};
+pub use errors::{ConfigError, ConfigErrors};
+
 use crate::error::{Error, Result};
-use crate::taxonomy::{ConfigError, ConfigErrors};
 
 /// A serde-saphyr error as a located config error.
 pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
@@ -23,10 +29,7 @@ pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigErr
         .map_or(message.clone(), |(head, _)| {
             head.trim_end_matches([' ', ',', ':']).to_string()
         });
-    let excerpt = match text.lines().nth(line.saturating_sub(1)) {
-        Some(src) if line > 0 => format!("{src}\n{}^\n", " ".repeat(col.saturating_sub(1))),
-        _ => String::new(),
-    };
+    let excerpt = excerpt(text, Pos { line, col });
     ConfigError {
         file: path.to_path_buf(),
         line,

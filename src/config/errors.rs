@@ -10,13 +10,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::yaml::Pos;
-
-/// One mistake in a taxonomy file.
+/// One mistake in a config file (taxonomy, mapping, settings, pipeline).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.header())]
 pub struct ConfigError {
-    /// The file, as given to [`super::TaxonomySet::load`].
+    /// The config file, as given.
     pub file: PathBuf,
     /// 1-based line; 0 when the error has no position (the file cannot be read).
     pub line: usize,
@@ -76,15 +74,26 @@ impl ConfigErrors {
     }
 }
 
+/// A 1-based line and column (in characters); line 0 means "no position".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Pos {
+    pub(crate) const START: Pos = Pos { line: 1, col: 1 };
+}
+
 /// Collects errors of several files; files are identified by their index in
 /// the order they were given.
-pub(super) struct Diagnostics {
+pub(crate) struct Diagnostics {
     files: Vec<(PathBuf, String)>,
     errors: Vec<(usize, Pos, String)>,
 }
 
 impl Diagnostics {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Diagnostics {
             files: Vec::new(),
             errors: Vec::new(),
@@ -92,27 +101,27 @@ impl Diagnostics {
     }
 
     /// Registers a file and its text (kept for excerpts); returns its index.
-    pub(super) fn add_file(&mut self, path: &Path, text: &str) -> usize {
+    pub(crate) fn add_file(&mut self, path: &Path, text: &str) -> usize {
         self.files.push((path.to_path_buf(), text.to_owned()));
         self.files.len() - 1
     }
 
-    pub(super) fn path(&self, file: usize) -> &Path {
+    pub(crate) fn path(&self, file: usize) -> &Path {
         &self.files[file].0
     }
 
     /// Records an error; `Pos::default()` (line 0) means "no position".
-    pub(super) fn push(&mut self, file: usize, pos: Pos, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, file: usize, pos: Pos, message: impl Into<String>) {
         self.errors.push((file, pos, message.into()));
     }
 
-    pub(super) fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         !self.errors.is_empty()
     }
 
     /// Errors sorted by file order, then line and column; ties keep the order
     /// in which they were found.
-    pub(super) fn into_errors(self) -> ConfigErrors {
+    pub(crate) fn into_errors(self) -> ConfigErrors {
         let Diagnostics { files, mut errors } = self;
         errors.sort_by_key(|(file, pos, _)| (*file, *pos));
         let out = errors
@@ -133,7 +142,7 @@ impl Diagnostics {
 }
 
 /// The source line of `pos` with a caret under its column, rustc style.
-fn excerpt(text: &str, pos: Pos) -> String {
+pub(crate) fn excerpt(text: &str, pos: Pos) -> String {
     if pos.line == 0 {
         return String::new();
     }
