@@ -87,6 +87,8 @@ cases!(
     check_accepts_flat_compare_settings_that_compare_reads,
     check_accepts_the_readme_pipeline_example,
     column_mapping_errors_are_all_reported_with_lines,
+    csv_stray_quote_that_would_merge_rows_is_a_located_error,
+    csv_text_after_a_closing_quote_is_a_located_error,
     csv_unterminated_quote_is_a_located_error,
     filters_typo_is_an_error_listing_the_known_filters,
     parquet_decimal_score_is_read_as_a_number,
