@@ -833,10 +833,7 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
         // returning an error (found by fuzz/generic_parquet): such a file is
         // an error naming it, never a crash.
         let (cols, dropped) =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parquet_plan(path, &mapping)))
-                .map_err(|_| {
-                    Error::frame(path, "not a readable Parquet file (its metadata is malformed)")
-                })??;
+            crate::table::guard::catch(path, || "its metadata".into(), || parquet_plan(path, &mapping))?;
         report.warnings.extend(dropped);
         let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
         let mut tr = std::time::Instant::now();

@@ -245,9 +245,12 @@ fn parquet_rows(
     f: &mut dyn FnMut(usize, std::result::Result<Map<String, Value>, String>),
 ) -> Result<()> {
     use polars::prelude::*;
-    let df = ParquetReader::new(std::io::Cursor::new(bytes))
-        .finish()
-        .map_err(|e| Error::frame(path, e))?;
+    // polars panics on some corrupt pages instead of returning an error.
+    let df = crate::table::guard::catch(path, || "a data page".into(), || {
+        ParquetReader::new(std::io::Cursor::new(bytes))
+            .finish()
+            .map_err(|e| Error::frame(path, e))
+    })?;
     let mut cols: Vec<(String, Vec<Value>)> = Vec::new();
     for col in df.columns() {
         let name = col.name().to_string();

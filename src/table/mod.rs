@@ -6,6 +6,7 @@
 //! `slices::load`). This module does not interpret scores or tags.
 
 pub mod columns;
+pub mod guard;
 mod parquet;
 pub mod view;
 

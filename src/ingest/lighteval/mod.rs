@@ -352,9 +352,10 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
         ))
     })?;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| Error::frame(path, e))?;
+    // polars panics on some corrupt pages instead of returning an error.
+    let df = crate::table::guard::catch(path, || "a data page".into(), || {
+        ParquetReader::new(file).finish().map_err(|e| Error::frame(path, e))
+    })?;
     let cols = df.columns();
     let names: Vec<String> = cols.iter().map(|c| c.name().to_string()).collect();
     let new = names.iter().any(|n| n == "doc") && names.iter().any(|n| n == "model_response");
