@@ -93,6 +93,7 @@ cases!(
     parquet_decimal_score_is_read_as_a_number,
     parquet_float16_score_is_an_error_naming_the_column,
     parquet_malformed_metadata_is_an_error_not_a_crash,
+    parquet_page_header_with_a_huge_value_count_is_an_error_not_an_abort,
     parquet_small_int_and_date_columns_go_to_meta,
     parquet_struct_score_is_an_error_naming_the_column,
     plan_refuses_evidence_from_an_unfinished_run,

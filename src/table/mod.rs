@@ -7,6 +7,7 @@
 
 pub mod columns;
 pub mod guard;
+pub mod pages;
 mod parquet;
 pub mod view;
 

@@ -310,6 +310,8 @@ pub fn for_each_batch(
                     .finish()
             }))
         };
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        super::pages::check(path, &mut file, &md, k, Some(columns))?;
         let df = match read(columns)? {
             Ok(Ok(df)) => df,
             failed => {
@@ -336,7 +338,14 @@ pub fn for_each_batch(
 
 /// Read some columns of a Parquet file as a polars frame, checking that they exist.
 pub fn read_parquet_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
-    let reader = open_checked(path, columns)?;
+    let mut reader = open_checked(path, columns)?;
+    let md = super::guard::catch(path, || "its metadata".into(), || {
+        Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone())
+    })?;
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    for k in 0..md.row_groups.len() {
+        super::pages::check(path, &mut file, &md, k, Some(columns))?;
+    }
     super::guard::catch(path, || "a data page".into(), || {
         reader
             .with_columns(Some(columns.iter().map(|s| s.to_string()).collect()))
