@@ -97,6 +97,7 @@ cases!(
     parquet_small_int_and_date_columns_go_to_meta,
     parquet_struct_score_is_an_error_naming_the_column,
     plan_refuses_evidence_from_an_unfinished_run,
+    run_filters_typo_is_an_error_at_its_pipeline_config_line,
     run_rejects_bad_settings_in_a_pipeline_config,
     settings_nan_threshold_is_rejected,
     settings_out_of_range_are_all_reported_with_lines,

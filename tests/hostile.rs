@@ -214,13 +214,17 @@ fn csv_quoted_multiline_field_is_read_as_one_field_beside_its_neighbours() {
     )
     .unwrap();
     let t = read(&[f], None, false);
-    let mut rows: Vec<(String, Option<String>)> =
-        (0..t.len()).map(|i| (t.item_id[i].clone(), t.response[i].clone())).collect();
+    let mut rows: Vec<(String, Option<String>)> = (0..t.len())
+        .map(|i| (t.item_id[i].clone(), t.response[i].clone()))
+        .collect();
     rows.sort();
     assert_eq!(
         rows,
         vec![
-            ("1".into(), Some("first line\nsecond, with a comma\nand \"quoted\" text".into())),
+            (
+                "1".into(),
+                Some("first line\nsecond, with a comma\nand \"quoted\" text".into())
+            ),
             ("2".into(), Some("5\" tall".into())),
             ("3".into(), Some("a,b,c,d,e".into())),
         ]

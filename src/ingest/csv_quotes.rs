@@ -201,7 +201,10 @@ fn swallowed(
     let merged = if last == o.line + 1 {
         format!("line {last}, which looks like a record of {width} fields, would be read")
     } else {
-        format!("lines {}-{last}, which look like records of {width} fields, would be read", o.line + 1)
+        format!(
+            "lines {}-{last}, which look like records of {width} fields, would be read",
+            o.line + 1
+        )
     };
     Err(Error::input(
         path,

@@ -94,9 +94,11 @@ mod tests {
 
     #[test]
     fn a_panic_becomes_an_error_naming_the_file_and_the_part() {
-        let r: Result<()> = catch(Path::new("x.parquet"), || "row group 1, column 'score'".into(), || {
-            panic!("out of spec: page too short")
-        });
+        let r: Result<()> = catch(
+            Path::new("x.parquet"),
+            || "row group 1, column 'score'".into(),
+            || panic!("out of spec: page too short"),
+        );
         let msg = r.unwrap_err().to_string();
         assert!(msg.starts_with("x.parquet: not a readable Parquet file"), "{msg}");
         assert!(msg.contains("row group 1, column 'score' is malformed"), "{msg}");

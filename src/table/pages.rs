@@ -64,9 +64,7 @@ pub fn check<R: Read + Seek>(
             name.join(".")
         )
     };
-    let bad = |c: &ColumnChunkMetadata, what: String| {
-        super::guard::malformed(path, &where_(c), &what)
-    };
+    let bad = |c: &ColumnChunkMetadata, what: String| super::guard::malformed(path, &where_(c), &what);
     for c in chunks {
         let range = c.byte_range();
         if range.start > range.end || range.end > file_len {
@@ -81,10 +79,7 @@ pub fn check<R: Read + Seek>(
         let flat = c.descriptor().descriptor.max_rep_level == 0;
         let declared = c.num_values();
         if declared < 0 || (flat && declared as u64 > rows as u64) {
-            return Err(bad(
-                c,
-                format!("it declares {declared} values for {rows} rows"),
-            ));
+            return Err(bad(c, format!("it declares {declared} values for {rows} rows")));
         }
         let mut bytes = vec![0u8; (range.end - range.start) as usize];
         src.seek(SeekFrom::Start(range.start))
@@ -99,7 +94,11 @@ pub fn check<R: Read + Seek>(
                 continue;
             };
             let (n, size, packed) = (p.num_values(), p.uncompressed_size(), p.compressed_size());
-            let limit = if flat { rows } else { rows.saturating_add(size.saturating_mul(8)) };
+            let limit = if flat {
+                rows
+            } else {
+                rows.saturating_add(size.saturating_mul(8))
+            };
             if n > limit || seen.saturating_add(n) > declared as usize {
                 // A negative count (an i32 in the header) shows as such.
                 let shown = n as i64;
@@ -127,14 +126,18 @@ pub fn check<R: Read + Seek>(
 pub fn read_whole(path: &Path, data: &[u8]) -> Result<polars::prelude::DataFrame> {
     use polars::prelude::{ParquetReader, SerReader};
     let mut reader = ParquetReader::new(Cursor::new(data));
-    let md = super::guard::catch(path, || "its metadata".into(), || {
-        Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone())
-    })?;
+    let md = super::guard::catch(
+        path,
+        || "its metadata".into(),
+        || Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone()),
+    )?;
     let mut src = Cursor::new(data);
     for k in 0..md.row_groups.len() {
         check(path, &mut src, &md, k, None)?;
     }
-    super::guard::catch(path, || "a data page".into(), || {
-        reader.finish().map_err(|e| Error::frame(path, e))
-    })
+    super::guard::catch(
+        path,
+        || "a data page".into(),
+        || reader.finish().map_err(|e| Error::frame(path, e)),
+    )
 }

@@ -274,9 +274,11 @@ fn open_checked(path: &Path, columns: &[&str]) -> Result<ParquetReader<File>> {
 /// The schema of a Parquet file (its footer metadata decoded), a polars
 /// panic on malformed metadata caught.
 pub(crate) fn schema_of(path: &Path, reader: &mut ParquetReader<File>) -> Result<Arc<ArrowSchema>> {
-    super::guard::catch(path, || "its metadata".into(), || {
-        reader.schema().map_err(|e| Error::frame(path, e))
-    })
+    super::guard::catch(
+        path,
+        || "its metadata".into(),
+        || reader.schema().map_err(|e| Error::frame(path, e)),
+    )
 }
 
 /// Call `f` with each row group of a Parquet file, holding only the given
@@ -289,9 +291,11 @@ pub fn for_each_batch(
     mut f: impl FnMut(&DataFrame, usize) -> Result<()>,
 ) -> Result<()> {
     let mut reader = open_checked(path, columns)?;
-    let md = super::guard::catch(path, || "its metadata".into(), || {
-        Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone())
-    })?;
+    let md = super::guard::catch(
+        path,
+        || "its metadata".into(),
+        || Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone()),
+    )?;
     let groups = md.row_groups.len();
     let mut offset = 0usize;
     for (k, rg) in md.row_groups.iter().enumerate() {
@@ -315,7 +319,12 @@ pub fn for_each_batch(
         let df = match read(columns)? {
             Ok(Ok(df)) => df,
             failed => {
-                let mut part = format!("row group {} of {groups} (rows {}-{})", k + 1, offset + 1, offset + n);
+                let mut part = format!(
+                    "row group {} of {groups} (rows {}-{})",
+                    k + 1,
+                    offset + 1,
+                    offset + n
+                );
                 // Name the column that does not decode, reading one at a time.
                 for c in columns {
                     if !matches!(read(&[c])?, Ok(Ok(_))) {
@@ -339,19 +348,25 @@ pub fn for_each_batch(
 /// Read some columns of a Parquet file as a polars frame, checking that they exist.
 pub fn read_parquet_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
     let mut reader = open_checked(path, columns)?;
-    let md = super::guard::catch(path, || "its metadata".into(), || {
-        Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone())
-    })?;
+    let md = super::guard::catch(
+        path,
+        || "its metadata".into(),
+        || Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone()),
+    )?;
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     for k in 0..md.row_groups.len() {
         super::pages::check(path, &mut file, &md, k, Some(columns))?;
     }
-    super::guard::catch(path, || "a data page".into(), || {
-        reader
-            .with_columns(Some(columns.iter().map(|s| s.to_string()).collect()))
-            .finish()
-            .map_err(|e| Error::frame(path, e))
-    })
+    super::guard::catch(
+        path,
+        || "a data page".into(),
+        || {
+            reader
+                .with_columns(Some(columns.iter().map(|s| s.to_string()).collect()))
+                .finish()
+                .map_err(|e| Error::frame(path, e))
+        },
+    )
 }
 
 /// Names of the columns in a Parquet file.
