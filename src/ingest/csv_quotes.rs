@@ -85,7 +85,7 @@ pub fn check(path: &Path) -> Result<()> {
         .unwrap_or_default();
     let mut in_header = true;
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = BufReader::with_capacity(1 << 16, f).bytes();
+    let bytes = BufReader::with_capacity(1 << 16, f).bytes();
     // The bytes of the current record, for re-reading a multi-line one.
     let mut record: Vec<u8> = Vec::new();
     let (mut line, mut field, mut state) = (1usize, 0usize, State::FieldStart);
@@ -95,11 +95,8 @@ pub fn check(path: &Path) -> Result<()> {
     // Whether anything but line ends follows the current position.
     let mut content_after_newline = false;
     let mut seen_newline_in_quote = false;
-    loop {
-        let b = match bytes.next() {
-            Some(b) => b.map_err(|e| Error::io(path, e))?,
-            None => break,
-        };
+    for b in bytes {
+        let b = b.map_err(|e| Error::io(path, e))?;
         if seen_newline_in_quote && b != b'\n' && b != b'\r' {
             content_after_newline = true;
         }
