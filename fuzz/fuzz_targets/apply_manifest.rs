@@ -4,7 +4,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&kind, rest)) = data.split_first() else { return };
+    let Some((&kind, rest)) = data.split_first() else {
+        return;
+    };
     let name = if kind % 2 == 0 { "m.parquet" } else { "m.jsonl" };
     let p = caploop_fuzz::scratch().join(name);
     std::fs::write(&p, rest).unwrap();

@@ -9,7 +9,11 @@ macro_rules! run {
         &[
             (
                 concat!("runs/v1/", $dir, "/run_spec.json"),
-                include_bytes!(concat!("../../tests/fixtures/helm/benchmark_output/runs/v1/", $dir, "/run_spec.json")),
+                include_bytes!(concat!(
+                    "../../tests/fixtures/helm/benchmark_output/runs/v1/",
+                    $dir,
+                    "/run_spec.json"
+                )),
             ),
             (
                 concat!("runs/v1/", $dir, "/per_instance_stats.json"),

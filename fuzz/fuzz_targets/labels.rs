@@ -14,10 +14,14 @@ fn setup() -> &'static (Vec<Axis>, ItemIndex) {
     SETUP.get_or_init(|| {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let fine = caploop::taxonomy::TaxonomySet::load(&[repo.join("taxonomies/math.yaml")]).unwrap();
-        let vocabulary = caploop::vocabulary::Vocabulary::load(&repo.join("taxonomies/paper/mapping.yaml")).unwrap();
+        let vocabulary =
+            caploop::vocabulary::Vocabulary::load(&repo.join("taxonomies/paper/mapping.yaml")).unwrap();
         let axes = caploop::labels::apply::output_axes(&fine, Some(&vocabulary));
-        let (table, _) =
-            caploop::ingest::ingest(&[repo.join("tests/fixtures/labels/samples.jsonl")], &Default::default()).unwrap();
+        let (table, _) = caploop::ingest::ingest(
+            &[repo.join("tests/fixtures/labels/samples.jsonl")],
+            &Default::default(),
+        )
+        .unwrap();
         let samples = caploop_fuzz::scratch().join("labels-samples.parquet");
         caploop::table::write_parquet(&table, &samples).unwrap();
         let items = caploop::labels::item_index(&samples).unwrap();
@@ -27,7 +31,9 @@ fn setup() -> &'static (Vec<Axis>, ItemIndex) {
 
 fuzz_target!(|data: &[u8]| {
     let (axes, items) = setup();
-    let Some((&kind, rest)) = data.split_first() else { return };
+    let Some((&kind, rest)) = data.split_first() else {
+        return;
+    };
     let name = ["l.jsonl", "l.csv", "l.parquet"][kind as usize % 3];
     let p: PathBuf = caploop_fuzz::scratch().join(name);
     std::fs::write(&p, rest).unwrap();

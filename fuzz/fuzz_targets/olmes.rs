@@ -11,14 +11,32 @@ macro_rules! fixture {
 }
 
 const GSM8K: &[(&str, &[u8])] = &[
-    ("task-000-gsm8k-metrics.json", fixture!("task-000-gsm8k-metrics.json")),
-    ("task-000-gsm8k-predictions.jsonl", fixture!("task-000-gsm8k-predictions.jsonl")),
-    ("task-000-gsm8k-requests.jsonl", fixture!("task-000-gsm8k-requests.jsonl")),
+    (
+        "task-000-gsm8k-metrics.json",
+        fixture!("task-000-gsm8k-metrics.json"),
+    ),
+    (
+        "task-000-gsm8k-predictions.jsonl",
+        fixture!("task-000-gsm8k-predictions.jsonl"),
+    ),
+    (
+        "task-000-gsm8k-requests.jsonl",
+        fixture!("task-000-gsm8k-requests.jsonl"),
+    ),
 ];
 const ARC: &[(&str, &[u8])] = &[
-    ("task-001-arc_easy:mc-metrics.json", fixture!("task-001-arc_easy:mc-metrics.json")),
-    ("task-001-arc_easy:mc-predictions.jsonl", fixture!("task-001-arc_easy:mc-predictions.jsonl")),
-    ("task-001-arc_easy:mc-requests.jsonl", fixture!("task-001-arc_easy:mc-requests.jsonl")),
+    (
+        "task-001-arc_easy:mc-metrics.json",
+        fixture!("task-001-arc_easy:mc-metrics.json"),
+    ),
+    (
+        "task-001-arc_easy:mc-predictions.jsonl",
+        fixture!("task-001-arc_easy:mc-predictions.jsonl"),
+    ),
+    (
+        "task-001-arc_easy:mc-requests.jsonl",
+        fixture!("task-001-arc_easy:mc-requests.jsonl"),
+    ),
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -5,14 +5,19 @@
 //! file.
 use libfuzzer_sys::fuzz_target;
 
-const CONFIG: &[u8] = include_bytes!("../../tests/fixtures/opencompass-details/20261130_120000/configs/20261130_120000.py");
+const CONFIG: &[u8] =
+    include_bytes!("../../tests/fixtures/opencompass-details/20261130_120000/configs/20261130_120000.py");
 
 macro_rules! dataset {
     ($d:literal) => {
         &[
             (
                 concat!("w/results/m1/", $d, ".json"),
-                include_bytes!(concat!("../../tests/fixtures/opencompass-details/20261130_120000/results/m1/", $d, ".json")),
+                include_bytes!(concat!(
+                    "../../tests/fixtures/opencompass-details/20261130_120000/results/m1/",
+                    $d,
+                    ".json"
+                )),
             ),
             (
                 concat!("w/predictions/m1/", $d, ".json"),
@@ -33,5 +38,9 @@ const MATH: &[(&str, &[u8])] = dataset!("math");
 const RACE: &[(&str, &[u8])] = dataset!("race");
 
 fuzz_target!(|data: &[u8]| {
-    caploop_fuzz::ingest_one_replaced(&[ARC, GSM8K, MATH, RACE], data, caploop::ingest::Format::Opencompass);
+    caploop_fuzz::ingest_one_replaced(
+        &[ARC, GSM8K, MATH, RACE],
+        data,
+        caploop::ingest::Format::Opencompass,
+    );
 });

@@ -56,12 +56,10 @@ pub fn ingest_layout(files: &[(&str, &[u8])], format: caploop::ingest::Format) {
 /// A fixture layout with one file replaced by the input: the first byte
 /// picks the layout (`byte / files`) and the file (`byte % files`), the rest
 /// is that file. Every layout lists the same files, in the same order.
-pub fn ingest_one_replaced(
-    layouts: &[&[(&str, &[u8])]],
-    data: &[u8],
-    format: caploop::ingest::Format,
-) {
-    let Some((&pick, rest)) = data.split_first() else { return };
+pub fn ingest_one_replaced(layouts: &[&[(&str, &[u8])]], data: &[u8], format: caploop::ingest::Format) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
     let n = layouts[0].len();
     let layout = layouts[(pick as usize / n) % layouts.len()];
     let k = pick as usize % n;
