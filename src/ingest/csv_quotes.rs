@@ -212,3 +212,46 @@ fn swallowed(
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_text(text: &str) -> Result<()> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        std::fs::write(&p, text).unwrap();
+        check(&p)
+    }
+
+    const H: &str = "run,benchmark,task,item_id,score,response";
+
+    #[test]
+    fn crlf_quoted_fields_that_span_lines_or_escape_quotes_pass() {
+        let t = format!(
+            "{H}\r\nr,b,t,1,1,\"multi\r\nline, x\"\r\nr,b,t,2,0,\"q \"\"ok\"\"\"\r\nr,b,t,3,1,5\" tall\r\n"
+        );
+        assert!(check_text(&t).is_ok());
+    }
+
+    #[test]
+    fn crlf_stray_quote_merging_a_record_is_located() {
+        let t = format!("{H}\r\nr,b,t,1,1,\"hi\r\nr,b,t,2,0,x\"\r\n");
+        let e = check_text(&t).unwrap_err().to_string();
+        assert!(
+            e.contains("x.csv:2: field 'response': a quote at the start"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_stray_quote_on_the_last_line_swallows_nothing() {
+        assert!(check_text(&format!("{H}\nr,b,t,1,1,\"oops\n")).is_ok());
+        let e = check_text(&format!("{H}\nr,b,t,1,1,\"oops\nr,b,t,2,0,x\n")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("x.csv:2: field 'response': unterminated quote"),
+            "{e}"
+        );
+    }
+}
