@@ -92,6 +92,7 @@ cases!(
     parquet_corrupt_data_page_is_an_error_naming_the_file,
     parquet_decimal_score_is_read_as_a_number,
     parquet_float16_score_is_an_error_naming_the_column,
+    parquet_footer_polars_decodes_slowly_is_an_error_naming_the_file,
     parquet_malformed_metadata_is_an_error_not_a_crash,
     parquet_page_header_with_a_huge_value_count_is_an_error_not_an_abort,
     parquet_small_int_and_date_columns_go_to_meta,
