@@ -52,6 +52,12 @@ pub enum Error {
     /// Parquet / frame errors, with the file they concern.
     #[error("{}: {message}", path.display())]
     Frame { path: PathBuf, message: String },
+    /// `filters:` entries naming a task or filter the sample table does not
+    /// have: (task, message) each. Where the settings file is known,
+    /// [`crate::settings::locate_filters`] turns them into `file:line:col`
+    /// errors.
+    #[error("{}", .0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("\n"))]
+    Filters(Vec<(String, String)>),
     /// The inputs are individually valid but cannot be used together, or an
     /// argument is wrong. The message says what to do.
     #[error("{0}")]

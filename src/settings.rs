@@ -68,6 +68,45 @@ pub fn load(path: &Path) -> Result<Settings> {
     }
 }
 
+/// `filters:` errors of the slice stage ([`Error::Filters`]) located in the
+/// settings file (or pipeline config) they came from: `file:line:col` of
+/// each task's entry, with the line. Any other error passes unchanged.
+pub fn locate_filters(path: &Path, err: Error) -> Error {
+    let Error::Filters(problems) = err else {
+        return err;
+    };
+    let text = crate::config::read_config_text(path).unwrap_or_default();
+    let section: &[&str] = if has_sections(&text) {
+        &["compare", "filters"]
+    } else {
+        &["filters"]
+    };
+    let errors = problems
+        .into_iter()
+        .map(|(task, message)| {
+            let mut keys = section.to_vec();
+            keys.push(task.as_str());
+            // A flow mapping (`filters: {gsm8k: x}`) is found by its key.
+            let (line, col) = match locate(&text, &keys) {
+                (0, _) => locate(&text, section),
+                at => at,
+            };
+            let excerpt = match text.lines().nth(line.saturating_sub(1)) {
+                Some(src) if line > 0 => format!("{src}\n{}^\n", " ".repeat(col.saturating_sub(1))),
+                _ => String::new(),
+            };
+            ConfigError {
+                file: path.to_path_buf(),
+                line,
+                col,
+                message,
+                excerpt,
+            }
+        })
+        .collect();
+    Error::Config(ConfigErrors(errors))
+}
+
 /// Line and column of a nested key (`["compare", "fdr"]`) in YAML text,
 /// found by indentation; (0, 0) when not found (a default value).
 pub fn locate(text: &str, keys: &[&str]) -> (usize, usize) {

@@ -200,3 +200,33 @@ fn a_finished_run_lists_its_outputs_with_sha256_and_drops_the_marker() {
     std::fs::write(out.join("evidence.json"), "abd").unwrap();
     assert!(manifest::check_input(&out.join("evidence.json")).is_err());
 }
+
+#[test]
+fn csv_quoted_multiline_field_is_read_as_one_field_beside_its_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.csv");
+    std::fs::write(
+        &f,
+        "run,benchmark,task,item_id,score,response\n\
+         r,b,t,1,1,\"first line\nsecond, with a comma\nand \"\"quoted\"\" text\"\n\
+         r,b,t,2,0,5\" tall\n\
+         r,b,t,3,1,\"a,b,c,d,e\"\n",
+    )
+    .unwrap();
+    let t = read(&[f], None, false);
+    let mut rows: Vec<(String, Option<String>)> = (0..t.len())
+        .map(|i| (t.item_id[i].clone(), t.response[i].clone()))
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "1".into(),
+                Some("first line\nsecond, with a comma\nand \"quoted\" text".into())
+            ),
+            ("2".into(), Some("5\" tall".into())),
+            ("3".into(), Some("a,b,c,d,e".into())),
+        ]
+    );
+}

@@ -35,3 +35,38 @@ pub fn ingest_bytes(name: &str, data: &[u8], columns: Option<&[u8]>) {
     };
     let _ = caploop::ingest::ingest(&[dir], &opts);
 }
+
+/// Ingest a folder laid out as `files` (path inside the folder, contents)
+/// with the format given, and discard the result.
+pub fn ingest_layout(files: &[(&str, &[u8])], format: caploop::ingest::Format) {
+    let dir = scratch().join("layout");
+    let _ = std::fs::remove_dir_all(&dir);
+    for (rel, data) in files {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, data).unwrap();
+    }
+    let opts = caploop::ingest::IngestOptions {
+        format,
+        ..Default::default()
+    };
+    let _ = caploop::ingest::ingest(&[dir], &opts);
+}
+
+/// A fixture layout with one file replaced by the input: the first byte
+/// picks the layout (`byte / files`) and the file (`byte % files`), the rest
+/// is that file. Every layout lists the same files, in the same order.
+pub fn ingest_one_replaced(layouts: &[&[(&str, &[u8])]], data: &[u8], format: caploop::ingest::Format) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let n = layouts[0].len();
+    let layout = layouts[(pick as usize / n) % layouts.len()];
+    let k = pick as usize % n;
+    let files: Vec<(&str, &[u8])> = layout
+        .iter()
+        .enumerate()
+        .map(|(i, &(p, d))| (p, if i == k { rest } else { d }))
+        .collect();
+    ingest_layout(&files, format);
+}

@@ -100,7 +100,11 @@ fn parquet_batches(
 ) -> Result<()> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = ParquetReader::new(file);
-    let schema = reader.schema().map_err(|e| Error::frame(path, e))?;
+    let schema = crate::table::guard::catch(
+        path,
+        || "its metadata".into(),
+        || reader.schema().map_err(|e| Error::frame(path, e)),
+    )?;
     let mut cols = vec![DOC_ID, TOKENS, CATEGORY];
     if let Some(l) = label {
         if schema.contains(l) {

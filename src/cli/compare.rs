@@ -28,7 +28,10 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         None => CompareSettings::default(),
     };
     crate::manifest::begin(&a.out)?;
-    let ds = slices::load(&a.samples, &settings.filters)?;
+    let ds = slices::load(&a.samples, &settings.filters).map_err(|e| match &a.settings {
+        Some(p) => crate::settings::locate_filters(p, e),
+        None => e,
+    })?;
     let base = ds.run_index(&a.baseline)?;
     let cand = ds.run_index(&a.candidate)?;
     let defined = slices::slices(&ds, settings.max_order, settings.min_items);

@@ -35,7 +35,11 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         &a.candidate,
         &settings.compare,
         &settings.diagnose,
-    )?;
+    )
+    .map_err(|e| match &a.settings {
+        Some(p) => crate::settings::locate_filters(p, e),
+        None => e,
+    })?;
     if let Some(c) = &comparison {
         slices::write::write_comparison_csv(&a.out.join("comparison.csv"), c)?;
     }

@@ -20,7 +20,8 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         .out
         .or_else(|| cfg.out.clone())
         .unwrap_or_else(|| PathBuf::from("reports/run"));
-    let outcome = pipeline::run_with(&cfg, &dir, &crate::progress::Progress::new(out.quiet))?;
+    let outcome = pipeline::run_with(&cfg, &dir, &crate::progress::Progress::new(out.quiet))
+        .map_err(|e| crate::settings::locate_filters(&a.config, e))?;
     super::summarize(&outcome.comparison, out);
     super::say_verdicts(&outcome.evidence, out);
     out.say(format!("report: {}", outcome.out.join("report.html").display()));

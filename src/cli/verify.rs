@@ -52,6 +52,10 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         candidate: &a.candidate,
         allow_changed_eval: a.allow_changed_eval,
         compare: &settings.compare,
+    })
+    .map_err(|e| match &a.settings {
+        Some(p) => crate::settings::locate_filters(p, e),
+        None => e,
     })?;
     verify::write(&v, &a.out)?;
     if let Some((p, sha)) = &selection {

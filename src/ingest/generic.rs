@@ -530,7 +530,7 @@ fn for_each_record(
             Ok(())
         }
         "csv" => {
-            check_csv_quotes(path)?;
+            super::csv_quotes::check(path)?;
             let mut rdr =
                 csv::Reader::from_path(path).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
             let headers = rdr
@@ -568,55 +568,6 @@ fn for_each_record(
             path.display()
         ))),
     }
-}
-
-/// A quoted CSV field that never closes swallows every line after it into
-/// one field (the csv reader accepts it at the end of the file). In a valid
-/// file quotes come in pairs (`""` inside a quoted field), so an odd count
-/// means one is open: the error names the line where the record holding it
-/// starts.
-fn check_csv_quotes(path: &Path) -> Result<()> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut buf = vec![0u8; 1 << 16];
-    let (mut quotes, mut lines, mut last) = (0usize, 0usize, b'\n');
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        quotes += buf[..n].iter().filter(|&&b| b == b'"').count();
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
-        last = buf[n - 1];
-    }
-    // The line number of the last line with content.
-    let last_line = if last == b'\n' { lines } else { lines + 1 };
-    if quotes % 2 == 0 {
-        return Ok(());
-    }
-    // The record that runs to the end of the file is the last one read.
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
-    let mut line = 1;
-    for rec in rdr.records() {
-        match rec {
-            Ok(r) => line = r.position().map_or(line, |p| p.line() as usize),
-            Err(e) => line = e.position().map_or(line, |p| p.line() as usize),
-        }
-    }
-    if line >= last_line {
-        // A stray quote in an unquoted field of the last line: nothing swallowed.
-        return Ok(());
-    }
-    Err(Error::input(
-        path,
-        line,
-        None,
-        "unterminated quote: a quoted field in the record starting on this line never closes, so every line after it would be read into that one field; close the quote (a quote inside a quoted field is written \"\")",
-    ))
 }
 
 /// One column of a Parquet batch, cast once to a type the mapping reads.
@@ -902,10 +853,7 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
         // returning an error (found by fuzz/generic_parquet): such a file is
         // an error naming it, never a crash.
         let (cols, dropped) =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parquet_plan(path, &mapping)))
-                .map_err(|_| {
-                    Error::frame(path, "not a readable Parquet file (its metadata is malformed)")
-                })??;
+            crate::table::guard::catch(path, || "its metadata".into(), || parquet_plan(path, &mapping))?;
         report.warnings.extend(dropped);
         let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
         let mut tr = std::time::Instant::now();

@@ -306,19 +306,25 @@ impl<'s> DatasetBuilder<'s> {
         let mut bad = Vec::new();
         for (task, want) in self.filters {
             match self.filters_seen.get(task) {
-                None => bad.push(format!(
-                    "filters: task '{task}' is not in the sample table; its tasks: {}",
-                    self.task_names
-                        .iter()
-                        .map(|t| &**t)
-                        .collect::<BTreeSet<&str>>()
-                        .into_iter()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                None => bad.push((
+                    task.clone(),
+                    format!(
+                        "filters: task '{task}' is not in the sample table; its tasks: {}",
+                        self.task_names
+                            .iter()
+                            .map(|t| &**t)
+                            .collect::<BTreeSet<&str>>()
+                            .into_iter()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 )),
-                Some(seen) if !seen.contains(want) => bad.push(format!(
-                    "filters: task '{task}' has no filter '{want}'; its filters: {}",
-                    seen.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                Some(seen) if !seen.contains(want) => bad.push((
+                    task.clone(),
+                    format!(
+                        "filters: task '{task}' has no filter '{want}'; its filters: {}",
+                        seen.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                    ),
                 )),
                 Some(_) => {}
             }
@@ -326,7 +332,7 @@ impl<'s> DatasetBuilder<'s> {
         if bad.is_empty() {
             Ok(())
         } else {
-            Err(crate::error::Error::usage(bad.join("\n")))
+            Err(crate::error::Error::Filters(bad))
         }
     }
 

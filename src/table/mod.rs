@@ -6,6 +6,8 @@
 //! `slices::load`). This module does not interpret scores or tags.
 
 pub mod columns;
+pub mod guard;
+pub mod pages;
 mod parquet;
 pub mod view;
 mod write;

@@ -66,7 +66,7 @@ pub fn write_parquet(t: &SampleTable, path: &Path) -> Result<()> {
 fn open_checked(path: &Path, columns: &[&str]) -> Result<ParquetReader<File>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = ParquetReader::new(file);
-    let schema = reader.schema().map_err(|e| Error::frame(path, e))?;
+    let schema = schema_of(path, &mut reader)?;
     let missing: Vec<&str> = columns
         .iter()
         .copied()
@@ -84,29 +84,74 @@ fn open_checked(path: &Path, columns: &[&str]) -> Result<ParquetReader<File>> {
     Ok(reader)
 }
 
+/// The schema of a Parquet file (its footer metadata decoded), a polars
+/// panic on malformed metadata caught.
+pub(crate) fn schema_of(path: &Path, reader: &mut ParquetReader<File>) -> Result<Arc<ArrowSchema>> {
+    super::guard::catch(
+        path,
+        || "its metadata".into(),
+        || reader.schema().map_err(|e| Error::frame(path, e)),
+    )
+}
+
 /// Call `f` with each row group of a Parquet file, holding only the given
-/// columns (checked to exist), with the row offset of the group.
+/// columns (checked to exist), with the row offset of the group. A row
+/// group that does not decode (a corrupt data page: a polars error or
+/// panic) is an error naming the file, the row group and the column.
 pub fn for_each_batch(
     path: &Path,
     columns: &[&str],
     mut f: impl FnMut(&DataFrame, usize) -> Result<()>,
 ) -> Result<()> {
     let mut reader = open_checked(path, columns)?;
-    let md = reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone();
+    let md = super::guard::catch(
+        path,
+        || "its metadata".into(),
+        || Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone()),
+    )?;
+    let groups = md.row_groups.len();
     let mut offset = 0usize;
-    for rg in &md.row_groups {
+    for (k, rg) in md.row_groups.iter().enumerate() {
         let n = rg.num_rows();
         if n == 0 {
             continue;
         }
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut r = ParquetReader::new(file);
-        r.set_metadata(md.clone());
-        let df = r
-            .with_columns(Some(columns.iter().map(|s| s.to_string()).collect()))
-            .with_slice(Some((offset, n)))
-            .finish()
-            .map_err(|e| Error::frame(path, e))?;
+        // Ok(Err(polars error)) or Err(panic message).
+        let read = |cols: &[&str]| -> Result<std::result::Result<PolarsResult<DataFrame>, String>> {
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let mut r = ParquetReader::new(file);
+            r.set_metadata(md.clone());
+            Ok(super::guard::catch_panic(|| {
+                r.with_columns(Some(cols.iter().map(|s| s.to_string()).collect()))
+                    .with_slice(Some((offset, n)))
+                    .finish()
+            }))
+        };
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        super::pages::check(path, &mut file, &md, k, Some(columns))?;
+        let df = match read(columns)? {
+            Ok(Ok(df)) => df,
+            failed => {
+                let mut part = format!(
+                    "row group {} of {groups} (rows {}-{})",
+                    k + 1,
+                    offset + 1,
+                    offset + n
+                );
+                // Name the column that does not decode, reading one at a time.
+                for c in columns {
+                    if !matches!(read(&[c])?, Ok(Ok(_))) {
+                        part = format!("{part}, column '{c}'");
+                        break;
+                    }
+                }
+                return Err(match failed {
+                    Ok(Err(e)) => Error::frame(path, format!("{part} does not decode: {e}")),
+                    Err(cause) => super::guard::malformed(path, &part, &cause),
+                    Ok(Ok(_)) => unreachable!("matched above"),
+                });
+            }
+        };
         f(&df, offset)?;
         offset += n;
     }
@@ -115,18 +160,33 @@ pub fn for_each_batch(
 
 /// Read some columns of a Parquet file as a polars frame, checking that they exist.
 pub fn read_parquet_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
-    let reader = open_checked(path, columns)?;
-    reader
-        .with_columns(Some(columns.iter().map(|s| s.to_string()).collect()))
-        .finish()
-        .map_err(|e| Error::frame(path, e))
+    let mut reader = open_checked(path, columns)?;
+    let md = super::guard::catch(
+        path,
+        || "its metadata".into(),
+        || Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone()),
+    )?;
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    for k in 0..md.row_groups.len() {
+        super::pages::check(path, &mut file, &md, k, Some(columns))?;
+    }
+    super::guard::catch(
+        path,
+        || "a data page".into(),
+        || {
+            reader
+                .with_columns(Some(columns.iter().map(|s| s.to_string()).collect()))
+                .finish()
+                .map_err(|e| Error::frame(path, e))
+        },
+    )
 }
 
 /// Names of the columns in a Parquet file.
 pub fn column_names(path: &Path) -> Result<Vec<String>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = ParquetReader::new(file);
-    let schema = reader.schema().map_err(|e| Error::frame(path, e))?;
+    let schema = schema_of(path, &mut reader)?;
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
 }
 

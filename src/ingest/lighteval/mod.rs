@@ -351,10 +351,9 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
             path.display()
         ))
     })?;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| Error::frame(path, e))?;
+    // Page headers checked and polars panics caught: a corrupt file is an
+    // error naming it, never a crash.
+    let df = crate::table::pages::read_whole(path, &crate::error::read_file(path)?)?;
     let cols = df.columns();
     let names: Vec<String> = cols.iter().map(|c| c.name().to_string()).collect();
     let new = names.iter().any(|n| n == "doc") && names.iter().any(|n| n == "model_response");
