@@ -7,6 +7,7 @@ pub mod compare;
 pub mod dataset;
 pub mod define;
 pub mod eval;
+mod lists;
 pub mod measure;
 pub mod reference;
 pub mod settings;

@@ -9,6 +9,7 @@ pub mod columns;
 pub mod guard;
 pub mod pages;
 mod parquet;
+mod tagcols;
 pub mod view;
 mod write;
 
@@ -16,7 +17,8 @@ pub use parquet::{
     column_names as parquet_column_names, for_each_batch, frame_of, read_parquet, read_parquet_columns,
     table_of_frame, write_parquet,
 };
-pub use write::{BackgroundWriter, SamplesWriter, TagColumns};
+pub use tagcols::TagColumns;
+pub use write::{BackgroundWriter, SamplesWriter};
 
 /// One sample, as readers produce it.
 #[derive(Debug, Clone, Default, PartialEq)]
