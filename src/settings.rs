@@ -91,10 +91,7 @@ pub fn locate_filters(path: &Path, err: Error) -> Error {
                 (0, _) => locate(&text, section),
                 at => at,
             };
-            let excerpt = match text.lines().nth(line.saturating_sub(1)) {
-                Some(src) if line > 0 => format!("{src}\n{}^\n", " ".repeat(col.saturating_sub(1))),
-                _ => String::new(),
-            };
+            let excerpt = crate::config::excerpt(&text, crate::config::Pos { line, col });
             ConfigError {
                 file: path.to_path_buf(),
                 line,
@@ -155,10 +152,7 @@ fn check(path: &Path, text: &str, s: &Settings, flat: bool) -> Vec<ConfigError> 
             (0, _) => locate(text, &keys[..1]),
             at => at,
         };
-        let excerpt = match text.lines().nth(line.saturating_sub(1)) {
-            Some(src) if line > 0 => format!("{src}\n{}^\n", " ".repeat(col.saturating_sub(1))),
-            _ => String::new(),
-        };
+        let excerpt = crate::config::excerpt(text, crate::config::Pos { line, col });
         errors.push(ConfigError {
             file: path.to_path_buf(),
             line,

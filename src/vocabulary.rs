@@ -259,10 +259,7 @@ impl Vocabulary {
     }
 
     fn error_at(&self, (line, col): (usize, usize), message: String) -> ConfigError {
-        let excerpt = match self.text.lines().nth(line.saturating_sub(1)) {
-            Some(src) if line > 0 => format!("{src}\n{}^\n", " ".repeat(col.saturating_sub(1))),
-            _ => String::new(),
-        };
+        let excerpt = crate::config::excerpt(&self.text, crate::config::Pos { line, col });
         ConfigError {
             file: self.file.clone(),
             line,

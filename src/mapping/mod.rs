@@ -28,10 +28,7 @@ pub(crate) trait Located {
     fn error(&self, file: &Path, text: &str, message: String) -> ConfigError {
         let loc = self.location();
         let (line, col) = (loc.line() as usize, loc.column() as usize);
-        let excerpt = match text.lines().nth(line.saturating_sub(1)) {
-            Some(src) if line > 0 => format!("{src}\n{}^\n", " ".repeat(col.saturating_sub(1))),
-            _ => String::new(),
-        };
+        let excerpt = crate::config::excerpt(text, crate::config::Pos { line, col });
         ConfigError {
             file: file.to_path_buf(),
             line,
