@@ -10,7 +10,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let cli = caploop::cli::Cli::parse();
     let code = match caploop::cli::dispatch(cli) {
-        Ok(code) => code,
+        Ok(code) => {
+            caploop::trace::print();
+            code
+        }
         Err(e) => {
             eprintln!("error: {e}");
             let mut source = std::error::Error::source(&e);

@@ -283,7 +283,6 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
             batch_rows: crate::ingest::sink::BATCH_ROWS,
         },
     )?;
-    crate::trace::print();
     let coverage = ingested.coverage;
     let ds = ingested.dataset;
     let diags = ingested.diags.unwrap_or_default();

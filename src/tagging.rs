@@ -42,11 +42,22 @@ pub fn tag_file(
         skip_bad: false,
         batch_rows: crate::ingest::sink::BATCH_ROWS,
     })?;
+    let mut read = std::time::Instant::now();
     crate::table::for_each_batch(samples, &columns::BASE, |df, _| {
+        let t0 = std::time::Instant::now();
+        crate::trace::add("tag.read", t0 - read);
         let t = crate::table::table_of_frame(df).map_err(|e| Error::frame(samples, e))?;
-        sink.push_frame(df, t, &mut report)
+        let t1 = std::time::Instant::now();
+        crate::trace::add("tag.table_of_frame", t1 - t0);
+        sink.push_frame(df, t, &mut report)?;
+        crate::trace::add("tag.push_frame", t1.elapsed());
+        read = std::time::Instant::now();
+        Ok(())
     })?;
-    Ok(sink.finish(&mut report)?.coverage)
+    let t = std::time::Instant::now();
+    let coverage = sink.finish(&mut report)?.coverage;
+    crate::trace::add("tag.finish", t.elapsed());
+    Ok(coverage)
 }
 
 /// Tag every row's item; returns the coverage per benchmark.

@@ -1,5 +1,5 @@
 //! Where the time of a run goes, for profiling: with `CAPLOOP_TRACE=1` in
-//! the environment, `run` prints the time spent in each part of ingest
+//! the environment, a command prints the time spent in each part of ingest
 //! (reading, converting, tagging, indexing, diagnosis summaries, building
 //! and writing Parquet) on stderr. Counters are process-wide and cheap; they
 //! are summed over batches (and over threads, where parts overlap).

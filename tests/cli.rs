@@ -182,6 +182,33 @@ fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
         .arg(d.join("t.parquet"))
         .assert()
         .success();
+    // Tagging while ingesting writes the same file in one pass.
+    caploop()
+        .arg("ingest")
+        .arg(d.join("samples.jsonl"))
+        .args(["--taxonomy", concat!(env!("CARGO_MANIFEST_DIR"), "/taxonomies/math.yaml")])
+        .arg("--out")
+        .arg(d.join("u.parquet"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("math: 400 items; unknown:"));
+    assert!(
+        fs::read(d.join("u.parquet")).unwrap() == fs::read(d.join("t.parquet")).unwrap(),
+        "ingest --taxonomy differs from ingest then tag"
+    );
+    // A bad taxonomy stops ingest before any input is read or output written.
+    fs::write(d.join("bad.yaml"), "name: x\naxes: [oops\n").unwrap();
+    caploop()
+        .arg("ingest")
+        .arg(d.join("samples.jsonl"))
+        .arg("--taxonomy")
+        .arg(d.join("bad.yaml"))
+        .arg("--out")
+        .arg(d.join("v.parquet"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.yaml"));
+    assert!(!d.join("v.parquet").exists());
     fs::write(d.join("set.yaml"), "pass_k: [1, 4]\nmin_items: 10\n").unwrap();
     caploop()
         .args([

@@ -29,9 +29,18 @@ pub struct Args {
     /// Shorten run ids to their last path component: `/models/org/x/ckpt` -> `ckpt`.
     #[arg(long)]
     pub short_run_ids: bool,
+    /// Evaluation taxonomy files (YAML): tag while ingesting, so the table is
+    /// written once, already tagged (the same file as `ingest` then `tag`).
+    #[arg(long, num_args = 1..)]
+    pub taxonomy: Vec<PathBuf>,
 }
 
 pub fn run(a: Args, out: Out) -> Result<ExitCode> {
+    // Configs are checked before the first file is read.
+    let taxonomy = match a.taxonomy.is_empty() {
+        true => None,
+        false => Some(crate::taxonomy::TaxonomySet::load(&a.taxonomy)?),
+    };
     let opts = IngestOptions {
         format: a.format,
         run: a.run,
@@ -46,7 +55,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         &opts,
         ingest::SinkOptions {
             out: Some(&a.out),
-            taxonomy: None,
+            taxonomy: taxonomy.as_ref(),
             filters: &filters,
             diagnosis: None,
             collect: false,
@@ -54,6 +63,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
             batch_rows: crate::ingest::sink::BATCH_ROWS,
         },
     )?;
+    super::tag::say_coverage(&done.coverage, out);
     let report_path = a.out.with_extension("ingest.json");
     crate::slices::write::write_json(&report_path, &report)?;
     for line in crate::ingest::detect::summary(&report.detected) {

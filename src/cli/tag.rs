@@ -35,7 +35,14 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     } else {
         tag_with(&a, &taxonomy, out)?
     };
-    for c in &coverage {
+    say_coverage(&coverage, out);
+    out.say(format!("wrote {}", a.out.display()));
+    Ok(ExitCode::Ok)
+}
+
+/// One line per benchmark: items, and the share of `unknown` per axis.
+pub(super) fn say_coverage(coverage: &[crate::tagging::Coverage], out: Out) {
+    for c in coverage {
         let unknown: Vec<String> = c
             .unknown
             .iter()
@@ -48,8 +55,6 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
             unknown.join(", ")
         ));
     }
-    out.say(format!("wrote {}", a.out.display()));
-    Ok(ExitCode::Ok)
 }
 
 fn tag_with(a: &Args, taxonomy: &TaxonomySet, out: Out) -> Result<Vec<crate::tagging::Coverage>> {

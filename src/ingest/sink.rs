@@ -314,10 +314,13 @@ impl<'a> Sink<'a> {
         for (ids, &i) in tagged.into_iter().zip(&rows) {
             let (s, _) = self.store.intern(ids, &self.vocab, axes);
             self.item_set[places[i].item as usize] = s;
-            let cov = self
-                .coverage
-                .entry(self.batch.benchmark[i].clone())
-                .or_insert_with(|| (0, vec![0; axes]));
+            let benchmark = &self.batch.benchmark[i];
+            if !self.coverage.contains_key(benchmark) {
+                self.coverage.insert(benchmark.clone(), (0, vec![0; axes]));
+            }
+            let Some(cov) = self.coverage.get_mut(benchmark) else {
+                unreachable!("inserted above")
+            };
             cov.0 += 1;
             let unknown = self.store.unknown(s);
             for (a, n) in cov.1.iter_mut().enumerate() {

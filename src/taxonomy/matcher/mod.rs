@@ -41,18 +41,26 @@ pub(super) use build::{CondSpec, MatcherBuilder, SourceSpec};
 
 /// Is there a word character (Unicode, as `\b` sees it) right before byte `at`?
 fn word_before(text: &str, at: usize) -> bool {
-    text[..at]
-        .chars()
-        .next_back()
-        .is_some_and(regex_syntax::is_word_character)
+    match text.as_bytes()[..at].last() {
+        None => false,
+        Some(&b) if b.is_ascii() => b.is_ascii_alphanumeric() || b == b'_',
+        Some(_) => text[..at]
+            .chars()
+            .next_back()
+            .is_some_and(regex_syntax::is_word_character),
+    }
 }
 
 /// Is there a word character right after byte `at`?
 fn word_after(text: &str, at: usize) -> bool {
-    text[at..]
-        .chars()
-        .next()
-        .is_some_and(regex_syntax::is_word_character)
+    match text.as_bytes().get(at) {
+        None => false,
+        Some(&b) if b.is_ascii() => b.is_ascii_alphanumeric() || b == b'_',
+        Some(_) => text[at..]
+            .chars()
+            .next()
+            .is_some_and(regex_syntax::is_word_character),
+    }
 }
 
 /// The tags of one item as ids: tag ids in output order, and the rules that
