@@ -186,7 +186,10 @@ fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
     caploop()
         .arg("ingest")
         .arg(d.join("samples.jsonl"))
-        .args(["--taxonomy", concat!(env!("CARGO_MANIFEST_DIR"), "/taxonomies/math.yaml")])
+        .args([
+            "--taxonomy",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/taxonomies/math.yaml"),
+        ])
         .arg("--out")
         .arg(d.join("u.parquet"))
         .assert()
