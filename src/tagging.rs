@@ -30,7 +30,6 @@ pub fn tag_file(
     taxonomy: &TaxonomySet,
     out: &std::path::Path,
 ) -> crate::Result<Vec<Coverage>> {
-    use crate::error::Error;
     let filters = std::collections::BTreeMap::new();
     let mut report = crate::ingest::IngestReport::default();
     let mut sink = crate::ingest::Sink::new(crate::ingest::SinkOptions {
@@ -46,11 +45,8 @@ pub fn tag_file(
     crate::table::for_each_batch(samples, &columns::BASE, |df, _| {
         let t0 = std::time::Instant::now();
         crate::trace::add("tag.read", t0 - read);
-        let t = crate::table::table_of_frame(df).map_err(|e| Error::frame(samples, e))?;
-        let t1 = std::time::Instant::now();
-        crate::trace::add("tag.table_of_frame", t1 - t0);
-        sink.push_frame(df, t, &mut report)?;
-        crate::trace::add("tag.push_frame", t1.elapsed());
+        sink.push_frame(df, samples, &mut report)?;
+        crate::trace::add("tag.push_frame", t0.elapsed());
         read = std::time::Instant::now();
         Ok(())
     })?;

@@ -220,3 +220,36 @@ fn tagging_a_sample_file_writes_what_the_in_memory_tagger_writes() {
         std::fs::read(&reference).unwrap()
     );
 }
+
+/// A duplicate row in a sample table read back whole (the in-place batch
+/// path) is found as it is in rows: an error naming both sources.
+#[test]
+fn tagging_a_sample_file_with_a_duplicate_row_names_both_sources() {
+    let tax = TaxonomySet::from_yaml_str(std::path::Path::new("props.yaml"), TAXONOMY).unwrap();
+    let mut table = SampleTable::default();
+    for i in 0..40_000u32 {
+        // Rows 39,998 and 39,999 (1-based lines) are the same sample of item 0.
+        let item = if i >= 39_997 { 0 } else { i };
+        table.push(SampleRow {
+            run: "base".into(),
+            benchmark: "b1".into(),
+            task: "t".into(),
+            item_id: item.to_string(),
+            prompt: Some(WORDS[(i % 5) as usize].to_string()),
+            score: 1.0,
+            correct: true,
+            primary_filter: true,
+            meta: "{}".into(),
+            source: format!("in.jsonl:{}", i + 1),
+            ..SampleRow::default()
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let untagged = dir.path().join("samples.parquet");
+    table::write_parquet(&table, &untagged).unwrap();
+    let err = caploop::tagging::tag_file(&untagged, &tax, &dir.path().join("tagged.parquet"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("in.jsonl:39998: duplicate sample"), "{err}");
+    assert!(err.contains("as in.jsonl:1;"), "{err}");
+}

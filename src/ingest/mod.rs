@@ -9,6 +9,7 @@
 //! `.json` with `EvalLog`'s keys) are read by [`inspect`], lighteval details
 //! parquet by [`lighteval`].
 
+mod batch;
 pub mod csv_quotes;
 pub mod detect;
 pub mod family;

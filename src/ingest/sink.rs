@@ -13,6 +13,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
+use super::batch::{Held, View};
 use super::{IngestReport, Skipped};
 use crate::diagnose::failure::Detectors;
 use crate::diagnose::rescore::Rescorer;
@@ -20,7 +21,6 @@ use crate::diagnose::samples::{DiagBuilder, Diags};
 use crate::error::{Error, Result};
 use crate::slices::dataset::{DatasetBuilder, RowPlace, RowTags};
 use crate::slices::Dataset;
-use crate::table::view::Columns;
 use crate::table::{columns as c, BackgroundWriter, SampleRow, SampleTable, TagSet, Tags};
 use crate::tagging::Coverage;
 use crate::taxonomy::{ItemRef, TagStore, TaxonomySet, VocabTag};
@@ -101,9 +101,10 @@ pub struct Sink<'a> {
     pub short_run_ids: bool,
     opts: SinkOptions<'a>,
     batch: SampleTable,
-    /// The batch exactly as a canonical frame, when a reader had one (a
-    /// caploop sample table read back): written as it is, not rebuilt.
-    batch_frame: Option<polars::prelude::DataFrame>,
+    /// The batch as a canonical frame instead, when a reader had one (a
+    /// caploop sample table read back): read in place and written as it
+    /// is, never rebuilt as rows. `batch` is then empty.
+    frame: Option<polars::prelude::DataFrame>,
     batch_bytes: usize,
     builder: DatasetBuilder<'a>,
     diag: Option<DiagBuilder<'a>>,
@@ -140,7 +141,7 @@ impl<'a> Sink<'a> {
             collected: opts.collect.then(|| (SampleTable::default(), Vec::new())),
             opts,
             batch: SampleTable::default(),
-            batch_frame: None,
+            frame: None,
             batch_bytes: 0,
             writer,
             filter_ix: FxHashMap::default(),
@@ -188,22 +189,23 @@ impl<'a> Sink<'a> {
         Ok(())
     }
 
-    /// Add a whole batch and the canonical frame it was read from (`df`
-    /// holds the base columns of a caploop sample table). When the batch
-    /// is written alone and whole, the frame is written as it is.
+    /// Add a whole batch read from `path` (`df` holds the base columns of
+    /// a caploop sample table). A batch that is processed alone and whole
+    /// is read in place and written as it is; any other becomes rows.
     pub fn push_frame(
         &mut self,
         df: &polars::prelude::DataFrame,
-        t: SampleTable,
+        path: &Path,
         report: &mut IngestReport,
     ) -> Result<()> {
-        if self.batch.is_empty() && t.len() >= self.opts.batch_rows / 2 && !self.short_run_ids {
+        let alone = self.batch.is_empty() && self.frame.is_none() && self.collected.is_none();
+        if alone && df.height() >= self.opts.batch_rows / 2 && !self.short_run_ids {
             if let Some(frame) = canonical(df) {
-                self.batch = t;
-                self.batch_frame = Some(frame);
+                self.frame = Some(frame);
                 return self.flush(report);
             }
         }
+        let t = crate::table::table_of_frame(df).map_err(|e| Error::frame(path, e))?;
         self.push_table(t, report)
     }
 
@@ -235,45 +237,48 @@ impl<'a> Sink<'a> {
 
     /// Two rows with the same (run, task, item, filter, sample) cannot both
     /// be right. Returns the rows to drop (under `skip_bad`).
-    fn duplicates(&mut self, places: &[RowPlace], report: &mut IngestReport) -> Result<Vec<usize>> {
+    fn duplicates(
+        &mut self,
+        places: &[RowPlace],
+        v: &View<'_>,
+        report: &mut IngestReport,
+    ) -> Result<Vec<usize>> {
         let mut drop = Vec::new();
+        let t = &v.cols;
         for (i, p) in places.iter().enumerate() {
-            let f = match &self.batch.filter[i] {
+            let f = match t.filter[i] {
                 None => NONE,
-                Some(name) => match self.filter_ix.get(name.as_str()) {
+                Some(name) => match self.filter_ix.get(name) {
                     Some(&x) => x,
                     None => {
                         let x = self.filter_ix.len() as u32;
-                        self.filter_ix.insert(name.as_str().into(), x);
+                        self.filter_ix.insert(name.into(), x);
                         x
                     }
                 },
             };
-            let key = (p.run, p.item, f, self.batch.sample_idx[i]);
+            let key = (p.run, p.item, f, t.sample_idx[i]);
             if let Some(first) = self.seen.get(key) {
-                let t = &self.batch;
                 let message = format!(
                     "duplicate sample: same run '{}', task '{}', item '{}', filter '{}' and sample {} as {}; a log written twice into one folder appends, so remove one copy",
                     t.run[i],
                     t.task[i],
                     t.item_id[i],
-                    t.filter[i].as_deref().unwrap_or("-"),
+                    t.filter[i].unwrap_or("-"),
                     t.sample_idx[i],
                     self.source_name(first)
                 );
                 if !self.opts.skip_bad {
-                    return Err(Error::usage(format!("{}: {message}", t.source[i])));
+                    return Err(Error::usage(format!("{}: {message}", v.source[i])));
                 }
                 report.skipped.push(Skipped {
-                    location: t.source[i].clone(),
+                    location: v.source[i].to_string(),
                     field: None,
                     message,
                 });
                 drop.push(i);
             } else {
-                let src = std::mem::take(&mut self.batch.source[i]);
-                let s = self.source_id(&src);
-                self.batch.source[i] = src;
+                let s = self.source_id(v.source[i]);
                 self.seen.insert(key, s);
             }
         }
@@ -281,7 +286,7 @@ impl<'a> Sink<'a> {
     }
 
     /// Tag the batch's items that have no tags yet.
-    fn tag_new(&mut self, places: &[RowPlace]) {
+    fn tag_new(&mut self, v: &View<'_>, places: &[RowPlace]) {
         let Some(tax) = self.opts.taxonomy else { return };
         if self.item_set.len() < self.builder.provisional_items() {
             self.item_set.resize(self.builder.provisional_items(), NONE);
@@ -297,15 +302,14 @@ impl<'a> Sink<'a> {
         if rows.is_empty() {
             return;
         }
-        let t = &self.batch;
         let refs: Vec<ItemRef<'_>> = rows
             .iter()
             .map(|&i| ItemRef {
-                benchmark: &t.benchmark[i],
-                task: &t.task[i],
-                prompt: t.prompt[i].as_deref(),
-                target: t.target[i].as_deref(),
-                meta: &t.meta[i],
+                benchmark: v.cols.benchmark[i],
+                task: v.cols.task[i],
+                prompt: v.prompt[i],
+                target: v.target[i],
+                meta: v.meta[i],
             })
             .collect();
         let tagged = tax.tag_all_ids(&refs);
@@ -314,9 +318,9 @@ impl<'a> Sink<'a> {
         for (ids, &i) in tagged.into_iter().zip(&rows) {
             let (s, _) = self.store.intern(ids, &self.vocab, axes);
             self.item_set[places[i].item as usize] = s;
-            let benchmark = &self.batch.benchmark[i];
+            let benchmark = v.cols.benchmark[i];
             if !self.coverage.contains_key(benchmark) {
-                self.coverage.insert(benchmark.clone(), (0, vec![0; axes]));
+                self.coverage.insert(benchmark.to_string(), (0, vec![0; axes]));
             }
             let Some(cov) = self.coverage.get_mut(benchmark) else {
                 unreachable!("inserted above")
@@ -342,34 +346,47 @@ impl<'a> Sink<'a> {
 
     /// Process and write the current batch.
     fn flush(&mut self, report: &mut IngestReport) -> Result<()> {
-        if self.batch.is_empty() {
+        let held = match self.frame.take() {
+            Some(df) => Held::Frame(df),
+            None => Held::Table(std::mem::take(&mut self.batch)),
+        };
+        self.batch_bytes = 0;
+        if held.len() == 0 {
             return Ok(());
         }
+        let unreadable =
+            |e: polars::prelude::PolarsError| Error::Usage(format!("cannot read a batch of samples: {e}"));
         let t0 = std::time::Instant::now();
-        let mut places = self.builder.place(&Columns::of_table(&self.batch, false));
-        let dropped = self.duplicates(&places, report)?;
-        if !dropped.is_empty() {
-            self.batch_frame = None;
-            let mut keep = vec![true; self.batch.len()];
-            for i in dropped {
-                keep[i] = false;
-            }
-            let old = std::mem::take(&mut self.batch);
-            let mut kept_places = Vec::with_capacity(places.len());
-            for (i, k) in keep.iter().enumerate() {
-                if *k {
-                    self.batch.push(old.row(i));
-                    kept_places.push(places[i]);
+        let (held, places) = {
+            let v = held.view(false, false).map_err(unreadable)?;
+            let places = self.builder.place(&v.cols);
+            let dropped = self.duplicates(&places, &v, report)?;
+            drop(v);
+            if dropped.is_empty() {
+                (held, places)
+            } else {
+                let mut keep = vec![true; held.len()];
+                for i in dropped {
+                    keep[i] = false;
                 }
+                let old = held.into_table().map_err(unreadable)?;
+                let mut kept = SampleTable::default();
+                let mut kept_places = Vec::with_capacity(places.len());
+                for (i, k) in keep.iter().enumerate() {
+                    if *k {
+                        kept.push(old.row(i));
+                        kept_places.push(places[i]);
+                    }
+                }
+                (Held::Table(kept), kept_places)
             }
-            places = kept_places;
-        }
+        };
         let t1 = std::time::Instant::now();
-        self.tag_new(&places);
-        let t2 = std::time::Instant::now();
         let tagged = self.opts.taxonomy.is_some();
+        let v = held.view(self.diag.is_some(), tagged).map_err(unreadable)?;
+        self.tag_new(&v, &places);
+        let t2 = std::time::Instant::now();
         {
-            let cols = Columns::of_table(&self.batch, self.diag.is_some());
             let item_set = &self.item_set;
             let tags = if tagged {
                 RowTags::Store {
@@ -381,11 +398,11 @@ impl<'a> Sink<'a> {
                 RowTags::None
             };
             self.builder
-                .accumulate(&cols, &places, &tags)
+                .accumulate(&v.cols, &places, &tags)
                 .map_err(|e| Error::Usage(format!("cannot index the samples: {e}")))?;
             let t3 = std::time::Instant::now();
             if let Some(d) = self.diag.as_mut() {
-                d.add(&cols, &places);
+                d.add(&v.cols, &places);
             }
             crate::trace::add("sink.accumulate", t3 - t2);
             crate::trace::add("sink.diag", t3.elapsed());
@@ -396,12 +413,14 @@ impl<'a> Sink<'a> {
         } else {
             Vec::new()
         };
-        for r in &self.batch.run {
+        for &r in &v.cols.run {
             if !self.runs.contains(r) {
-                self.runs.insert(r.clone());
+                self.runs.insert(r.to_string());
             }
         }
-        self.rows += self.batch.len();
+        self.rows += v.cols.len;
+        drop(v);
+        let mut table = None;
         if self.writer.is_some() {
             let t5 = std::time::Instant::now();
             let tags = match self.opts.taxonomy {
@@ -414,9 +433,18 @@ impl<'a> Sink<'a> {
                 )),
                 _ => None,
             };
-            let df = match self.batch_frame.take() {
-                Some(df) => df,
-                None => crate::table::frame_of(&self.batch)?,
+            let df = match held {
+                Held::Frame(df) => {
+                    if self.collected.is_some() {
+                        table = Some(crate::table::table_of_frame(&df).map_err(unreadable)?);
+                    }
+                    df
+                }
+                Held::Table(t) => {
+                    let df = crate::table::frame_of(&t)?;
+                    table = Some(t);
+                    df
+                }
             };
             let Some(w) = self.writer.as_mut() else {
                 unreachable!()
@@ -425,15 +453,14 @@ impl<'a> Sink<'a> {
             let t6 = std::time::Instant::now();
             w.write_tagged(df, tags)?;
             crate::trace::add("sink.write", t6.elapsed());
+        } else if self.collected.is_some() {
+            table = Some(held.into_table().map_err(unreadable)?);
         }
         crate::trace::add("sink.place+dup", t1 - t0);
         crate::trace::add("sink.tag", t2 - t1);
         crate::trace::add("sink.rest", t4.elapsed());
-        let batch = std::mem::take(&mut self.batch);
-        self.batch_frame = None;
-        self.batch_bytes = 0;
-        if let Some((table, rows)) = self.collected.as_mut() {
-            table.append(batch);
+        if let (Some((all, rows)), Some(batch)) = (self.collected.as_mut(), table) {
+            all.append(batch);
             rows.extend(row_set);
         }
         Ok(())
