@@ -13,6 +13,8 @@ use crate::table::view::Columns;
 use crate::table::SampleTable;
 
 /// A batch: rows, or a canonical frame (see [`super::sink`]'s `canonical`).
+/// One lives at a time, on the stack of a flush: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Held {
     Table(SampleTable),
     Frame(DataFrame),
