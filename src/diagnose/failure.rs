@@ -222,7 +222,11 @@ fn hit_limit(s: &FailedSample<'_>, d: &Detectors) -> bool {
 }
 
 fn repeats(text: &str, min_chars: usize, min_count: usize) -> bool {
-    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    // `min_count` pieces of `min_chars` bytes do not fit in a shorter text.
+    if text.len() < min_chars.saturating_mul(min_count) {
+        return false;
+    }
+    let mut counts: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
     for piece in text
         .split(['\n', '.'])
         .map(str::trim)
@@ -240,6 +244,12 @@ fn repeats(text: &str, min_chars: usize, min_count: usize) -> bool {
 /// The failure mode of a failed sample, by causal attribution (see the
 /// module docs).
 pub fn classify(s: &FailedSample<'_>, d: &Detectors) -> FailureMode {
+    classify_observed(s, &observe(s, false, d))
+}
+
+/// [`classify`] with the sample's [`observe`] already at hand (what it
+/// reads of the observation does not depend on correctness).
+pub fn classify_observed(s: &FailedSample<'_>, o: &Observation) -> FailureMode {
     if !s.generative {
         return FailureMode::Wrong;
     }
@@ -247,7 +257,6 @@ pub fn classify(s: &FailedSample<'_>, d: &Detectors) -> FailureMode {
     if text.trim().is_empty() {
         return FailureMode::Empty;
     }
-    let o = observe(s, false, d);
     // The limit came first: the model never got to an answer (whatever the
     // filter then made of the text).
     if o.limit_before_answer {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use super::failure::{classify, leaks_template, observe, Detectors, FailedSample, FailureMode, Observation};
+use super::failure::{classify_observed, leaks_template, observe, Detectors, FailedSample, FailureMode, Observation};
 use super::rescore::{normalize, target_answer, Rescorer};
 use crate::error::{Error, Result};
 use crate::slices::dataset::{DatasetBuilder, RowPlace, RowTags};
@@ -184,9 +184,10 @@ impl<'d> DiagBuilder<'d> {
                     first_answer_right: first_right,
                     first_answer: first.map(|f| f.0),
                 };
+                let obs = observe(&sample, ok, d);
                 Some(RowSeen {
-                    obs: observe(&sample, ok, d),
-                    mode: (!ok).then(|| classify(&sample, d)),
+                    mode: (!ok).then(|| classify_observed(&sample, &obs)),
+                    obs,
                     rescored: if generative { first_right.unwrap_or(ok) } else { ok },
                     leak: !ok && resp.is_some_and(|t| leaks_template(t, d)),
                     generative,
