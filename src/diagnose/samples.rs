@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use super::failure::{classify_observed, leaks_template, observe, Detectors, FailedSample, FailureMode, Observation};
+use super::failure::{
+    classify_observed, leaks_template, observe, Detectors, FailedSample, FailureMode, Observation,
+};
 use super::rescore::{normalize, target_answer, Rescorer};
 use crate::error::{Error, Result};
 use crate::slices::dataset::{DatasetBuilder, RowPlace, RowTags};
