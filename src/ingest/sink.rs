@@ -13,7 +13,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use super::batch::{Held, View};
+use super::batch::{canonical, Held, View};
 use super::{IngestReport, Skipped};
 use crate::diagnose::failure::Detectors;
 use crate::diagnose::rescore::Rescorer;
@@ -533,43 +533,6 @@ impl<'a> Sink<'a> {
             runs: self.runs.into_iter().collect(),
         })
     }
-}
-
-/// `df`'s base columns in canonical order, when they have exactly the
-/// types and non-null columns [`crate::table::frame_of`] writes (so the
-/// frame is what rebuilding it from the table would give); else `None`.
-fn canonical(df: &polars::prelude::DataFrame) -> Option<polars::prelude::DataFrame> {
-    use std::sync::OnceLock;
-    static SCHEMA: OnceLock<Option<polars::prelude::Schema>> = OnceLock::new();
-    let want = SCHEMA
-        .get_or_init(|| {
-            crate::table::frame_of(&SampleTable::default())
-                .ok()
-                .map(|f| f.schema().as_ref().clone())
-        })
-        .as_ref()?;
-    let frame = df.select(c::BASE).ok()?;
-    if frame.schema().as_ref() != want {
-        return None;
-    }
-    // Columns the table holds without nulls: a null there would be
-    // rebuilt as a default, so the frame would differ.
-    const REQUIRED: [&str; 10] = [
-        c::RUN,
-        c::BENCHMARK,
-        c::TASK,
-        c::PRIMARY_FILTER,
-        c::ITEM_ID,
-        c::SAMPLE_IDX,
-        c::SCORE,
-        c::CORRECT,
-        c::META,
-        c::SOURCE,
-    ];
-    REQUIRED
-        .iter()
-        .all(|n| frame.column(n).is_ok_and(|col| col.null_count() == 0))
-        .then_some(frame)
 }
 
 #[cfg(test)]
