@@ -34,7 +34,7 @@ use super::detect::olmes_name;
 use super::family::family;
 use super::sink::Sink;
 use super::{pyjson, IngestOptions, IngestReport, Skipped};
-use crate::error::{Error, Result};
+use crate::error::{read_text, Error, Result};
 
 /// Tried in order when no metrics file names the primary metric.
 const PRIMARY_FALLBACK: [&str; 7] = [
@@ -86,17 +86,6 @@ fn text_of(v: &Value) -> String {
         Value::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-fn read_text(path: &Path) -> Result<String> {
-    let bytes = crate::error::read_file(path)?;
-    String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        Error::input(path, line, None, "not UTF-8 text")
-    })
 }
 
 fn read_config(path: &Path) -> Result<Config> {

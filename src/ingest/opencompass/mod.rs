@@ -37,12 +37,12 @@ use super::detect::opencompass_place;
 use super::family::family;
 use super::sink::Sink;
 use super::{pyjson, IngestOptions, IngestReport, Skipped};
-use crate::error::{Error, Result};
+use crate::error::{read_text, Error, Result};
 use crate::table::SampleRow;
 
 mod predictions;
 
-use predictions::{read_predictions, read_text, text_of, Pred};
+use predictions::{read_predictions, text_of, Pred};
 
 /// The filter name of rows that have no correctness in the log.
 pub const UNSCORED: &str = "unscored";

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{read_text, Error, Result};
 use crate::ingest::pyjson;
 
 pub(super) fn text_of(v: &Value) -> String {
@@ -31,17 +31,6 @@ pub(super) struct Pred {
     /// Likelihood record: `label: X` blocks.
     pub(super) ppl: bool,
     pub(super) meta: serde_json::Map<String, Value>,
-}
-
-pub(super) fn read_text(path: &Path) -> Result<String> {
-    let bytes = crate::error::read_file(path)?;
-    String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        Error::input(path, line, None, "not UTF-8 text")
-    })
 }
 
 fn as_u32(v: &Value) -> Option<u32> {
