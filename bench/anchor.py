@@ -270,6 +270,7 @@ def main():
     results = {t: [] for t in tools}
     check = None
     checked = set()
+    cross_checks = []
     for r in range(args.rounds):
         order = tools[r % len(tools):] + tools[: r % len(tools)]
         for tool in order:
@@ -295,7 +296,8 @@ def main():
                 c = cross_check(os.path.join(out, "cmp", "comparison.csv"), files["data"])
                 c["message"] = f"{tool}: {c['message']}"
                 print(f"anchor: cross-check: {'ok' if c['ok'] else 'MISMATCH'}: {c['message']}", flush=True)
-                # The record keeps a mismatch over an agreement.
+                cross_checks.append(c)
+                # The summary keeps a mismatch over an agreement.
                 if check is None or (check["ok"] and not c["ok"]):
                     check = c
 
@@ -353,7 +355,8 @@ def main():
         notes.append("caploop run stages (median s, from its progress lines): "
                      + ", ".join(f"{k} {v:.2f}" for k, v in st.items()))
     if check is not None:
-        notes.append(f"cross-check: {'ok' if check['ok'] else 'MISMATCH'}: {check['message']}")
+        for c in cross_checks:
+            notes.append(f"cross-check: {'ok' if c['ok'] else 'MISMATCH'}: {c['message']}")
     busy = sum(1 for t in tools for x in results[t] if x.get("busy"))
     total = sum(len(results[t]) for t in tools)
     if busy:
@@ -379,6 +382,7 @@ def main():
                      "rules": 100, "max_order": 1, "rounds": args.rounds},
         "summary": summary,
         "cross_check": check,
+        "cross_checks": cross_checks,
         "config_checks": files["checks"],
         "rounds": {t: [{k: v for k, v in x.items() if k not in ("stdout", "stderr")} for x in results[t]]
                    for t in tools},
