@@ -352,21 +352,39 @@ pub fn search(input: &GapInput<'_>, s: &GapSettings) -> Result<Vec<BenchmarkGaps
     for (b, (items, regression, delta)) in per_bench {
         let name = ds.benchmarks[b as usize].clone();
         let (best_slice, best_score) = input.best_tag.get(&name).cloned().unwrap_or((None, 0.0));
-        let grams: Vec<Vec<String>> = items
-            .iter()
-            .map(|&i| texts[i].as_deref().map(ngrams).unwrap_or_default())
-            .collect();
-        // Feature vocabulary within limits, merged by item set.
-        let mut holders: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
-        for (k, g) in grams.iter().enumerate() {
-            for w in g {
-                holders.entry(w.as_str()).or_default().push(k as u32);
+        // Each phrase once, with the items holding it; an item's phrases
+        // are never all kept (a long prompt has thousands, and 10M samples
+        // held them as strings: 4 GB).
+        let mut phrase_ids: HashMap<String, u32> = HashMap::new();
+        let mut phrases: Vec<String> = Vec::new();
+        let mut held_by: Vec<Vec<u32>> = Vec::new();
+        for (k, &i) in items.iter().enumerate() {
+            for w in texts[i].as_deref().map(ngrams).unwrap_or_default() {
+                let id = match phrase_ids.get(&w) {
+                    Some(&id) => id,
+                    None => {
+                        let id = phrases.len() as u32;
+                        phrase_ids.insert(w.clone(), id);
+                        phrases.push(w);
+                        held_by.push(Vec::new());
+                        id
+                    }
+                };
+                held_by[id as usize].push(k as u32);
             }
         }
+        drop(phrase_ids);
+        // Feature vocabulary within limits, merged by item set; phrases in
+        // their order, so ties resolve as they always have.
+        let mut order: Vec<u32> = (0..phrases.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| phrases[a as usize].cmp(&phrases[b as usize]));
         let n = items.len();
         let max_n = (s.max_share * n as f64).floor() as usize;
         let mut by_set: BTreeMap<&[u32], &str> = BTreeMap::new();
-        for (w, set) in &holders {
+        for (w, set) in order
+            .iter()
+            .map(|&id| (phrases[id as usize].as_str(), &held_by[id as usize]))
+        {
             if set.len() < input.discovery.min_support.max(1) || set.len() > max_n {
                 continue;
             }
