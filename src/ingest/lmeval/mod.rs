@@ -263,7 +263,10 @@ fn scan_facts(path: &Path, filters: &[String]) -> Result<FileFacts> {
         ..FileFacts::default()
     };
     let mut per_doc: HashMap<String, usize> = HashMap::new();
-    let mut ids_of: HashMap<String, Vec<String>> = HashMap::new();
+    // Per doc hash: its doc ids, each with the order it was first seen in
+    // (a set: a templated dataset repeats one doc hash under thousands of
+    // ids, and a list made this pass quadratic).
+    let mut ids_of: HashMap<String, HashMap<String, u32>> = HashMap::new();
     let mut src = RecordSource::open(path)?;
     loop {
         let chunk = src.chunk(path, 1 << 14, 64 << 20)?;
@@ -289,9 +292,12 @@ fn scan_facts(path: &Path, filters: &[String]) -> Result<FileFacts> {
             }
             match &l.doc_hash {
                 Some(h) => {
-                    let ids = ids_of.entry(h.to_string()).or_default();
-                    if !ids.contains(&id) {
-                        ids.push(id);
+                    if !ids_of.contains_key(h.as_ref()) {
+                        ids_of.insert(h.to_string(), HashMap::new());
+                    }
+                    if let Some(ids) = ids_of.get_mut(h.as_ref()) {
+                        let next = ids.len() as u32;
+                        ids.entry(id).or_insert(next);
                     }
                 }
                 None => facts.all_hashed = false,
@@ -299,12 +305,17 @@ fn scan_facts(path: &Path, filters: &[String]) -> Result<FileFacts> {
         }
     }
     if facts.all_hashed {
-        for (hash, mut ids) in ids_of.into_iter().filter(|(_, ids)| ids.len() > 1) {
-            ids.sort_by(|a, b| match (a.parse::<u64>(), b.parse::<u64>()) {
-                (Ok(x), Ok(y)) => x.cmp(&y),
-                _ => a.cmp(b),
+        for (hash, ids) in ids_of.into_iter().filter(|(_, ids)| ids.len() > 1) {
+            let mut ids: Vec<(String, u32)> = ids.into_iter().collect();
+            // Numeric ids by value, others as text; equal ones in the order seen.
+            ids.sort_by(|(a, first_a), (b, first_b)| {
+                match (a.parse::<u64>(), b.parse::<u64>()) {
+                    (Ok(x), Ok(y)) => x.cmp(&y),
+                    _ => a.cmp(b),
+                }
+                .then(first_a.cmp(first_b))
             });
-            for (k, id) in ids.into_iter().enumerate() {
+            for (k, (id, _)) in ids.into_iter().enumerate() {
                 if k > 0 {
                     facts.rank.insert((hash.clone(), id), k + 1);
                 }
@@ -542,6 +553,28 @@ mod tests {
         );
         assert_eq!(samples_file_name("samples_.jsonl"), None);
         assert_eq!(samples_file_name("results_2024-12-23T14-45-44.695233.json"), None);
+    }
+
+    /// Doc ids sharing a doc hash are ranked by numeric id, not as text nor
+    /// as first seen; a repeated (doc hash, id) pair counts once.
+    #[test]
+    fn doc_ids_sharing_a_hash_are_ranked_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("samples_t_2024-01-01T00-00-00.jsonl");
+        let line = |id: u32, hash: &str| format!("{{\"doc_id\": {id}, \"doc_hash\": \"{hash}\"}}\n");
+        let text: String = [(10, "h"), (2, "h"), (10, "h"), (1, "h"), (7, "g")]
+            .iter()
+            .map(|&(id, h)| line(id, h))
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        let facts = scan_facts(&path, &[]).unwrap();
+        assert!(facts.all_hashed);
+        let rank = |h: &str, id: &str| facts.rank.get(&(h.to_string(), id.to_string())).copied();
+        assert_eq!(rank("h", "1"), None, "the first id keeps the plain key");
+        assert_eq!(rank("h", "2"), Some(2));
+        assert_eq!(rank("h", "10"), Some(3));
+        assert_eq!(rank("g", "7"), None);
+        assert_eq!(facts.rank.len(), 2);
     }
 
     #[test]
