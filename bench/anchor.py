@@ -268,7 +268,6 @@ def main():
 
     machine_before = measure.machine()
     results = {t: [] for t in tools}
-    check = None
     checked = set()
     cross_checks = []
     for r in range(args.rounds):
@@ -297,9 +296,9 @@ def main():
                 c["message"] = f"{tool}: {c['message']}"
                 print(f"anchor: cross-check: {'ok' if c['ok'] else 'MISMATCH'}: {c['message']}", flush=True)
                 cross_checks.append(c)
-                # The summary keeps a mismatch over an agreement.
-                if check is None or (check["ok"] and not c["ok"]):
-                    check = c
+
+    # The summary keeps a mismatch over an agreement.
+    check = next((c for c in cross_checks if not c["ok"]), cross_checks[0] if cross_checks else None)
 
     summary = {}
     for tool in tools:

@@ -181,6 +181,19 @@ proptest! {
     }
 }
 
+/// Row `i` (line `i + 1` of `in.jsonl`) of task `t`: item `item`, its prompt.
+fn line_row(i: u32, item: u32, prompt: String) -> SampleRow {
+    SampleRow {
+        task: "t".into(),
+        item_id: item.to_string(),
+        prompt: Some(prompt),
+        primary_filter: true,
+        meta: "{}".into(),
+        source: format!("in.jsonl:{}", i + 1),
+        ..SampleRow::default()
+    }
+}
+
 /// `caploop tag` writes a batch read from a caploop sample table as it was
 /// read (no rebuilding from rows): byte for byte what tagging the whole
 /// table in memory and writing it gives. 40,000 rows make one batch large
@@ -194,16 +207,10 @@ fn tagging_a_sample_file_writes_what_the_in_memory_tagger_writes() {
         table.push(SampleRow {
             run: if i % 2 == 0 { "base" } else { "cand" }.into(),
             benchmark: if i % 3 == 0 { "b2" } else { "b1" }.into(),
-            task: "t".into(),
-            item_id: (i / 2).to_string(),
-            prompt: Some(words.join(" ")),
             response: Some(format!("answer {}", i % 11)),
             score: f64::from(i % 2),
             correct: i % 2 == 1,
-            primary_filter: true,
-            meta: "{}".into(),
-            source: format!("in.jsonl:{}", i + 1),
-            ..SampleRow::default()
+            ..line_row(i, i / 2, words.join(" "))
         });
     }
     let dir = tempfile::tempdir().unwrap();
@@ -233,15 +240,9 @@ fn tagging_a_sample_file_with_a_duplicate_row_names_both_sources() {
         table.push(SampleRow {
             run: "base".into(),
             benchmark: "b1".into(),
-            task: "t".into(),
-            item_id: item.to_string(),
-            prompt: Some(WORDS[(i % 5) as usize].to_string()),
             score: 1.0,
             correct: true,
-            primary_filter: true,
-            meta: "{}".into(),
-            source: format!("in.jsonl:{}", i + 1),
-            ..SampleRow::default()
+            ..line_row(i, item, WORDS[(i % 5) as usize].to_string())
         });
     }
     let dir = tempfile::tempdir().unwrap();

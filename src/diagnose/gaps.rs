@@ -356,24 +356,21 @@ pub fn search(input: &GapInput<'_>, s: &GapSettings) -> Result<Vec<BenchmarkGaps
         // are never all kept (a long prompt has thousands, and 10M samples
         // held them as strings: 4 GB).
         let mut phrase_ids: HashMap<String, u32> = HashMap::new();
-        let mut phrases: Vec<String> = Vec::new();
         let mut held_by: Vec<Vec<u32>> = Vec::new();
         for (k, &i) in items.iter().enumerate() {
             for w in texts[i].as_deref().map(ngrams).unwrap_or_default() {
-                let id = match phrase_ids.get(&w) {
-                    Some(&id) => id,
-                    None => {
-                        let id = phrases.len() as u32;
-                        phrase_ids.insert(w.clone(), id);
-                        phrases.push(w);
-                        held_by.push(Vec::new());
-                        id
-                    }
-                };
+                let next = held_by.len() as u32;
+                let id = *phrase_ids.entry(w).or_insert(next);
+                if id == next {
+                    held_by.push(Vec::new());
+                }
                 held_by[id as usize].push(k as u32);
             }
         }
-        drop(phrase_ids);
+        let mut phrases = vec![String::new(); held_by.len()];
+        for (w, id) in phrase_ids {
+            phrases[id as usize] = w;
+        }
         // Feature vocabulary within limits, merged by item set; phrases in
         // their order, so ties resolve as they always have.
         let mut order: Vec<u32> = (0..phrases.len() as u32).collect();
