@@ -18,6 +18,14 @@ pub fn add(name: &'static str, d: Duration) {
     }
 }
 
+/// Run `f`, adding its time to the counter `name`.
+pub fn time<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
+    let t = std::time::Instant::now();
+    let out = f();
+    add(name, t.elapsed());
+    out
+}
+
 /// Print every counter when `CAPLOOP_TRACE` is set.
 pub fn print() {
     if std::env::var_os("CAPLOOP_TRACE").is_none() {

@@ -28,15 +28,24 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         None => CompareSettings::default(),
     };
     crate::manifest::begin(&a.out)?;
-    let ds = slices::load(&a.samples, &settings.filters).map_err(|e| match &a.settings {
-        Some(p) => crate::settings::locate_filters(p, e),
-        None => e,
-    })?;
+    let ds =
+        crate::trace::time("compare.load", || slices::load(&a.samples, &settings.filters)).map_err(|e| {
+            match &a.settings {
+                Some(p) => crate::settings::locate_filters(p, e),
+                None => e,
+            }
+        })?;
     let base = ds.run_index(&a.baseline)?;
     let cand = ds.run_index(&a.candidate)?;
-    let defined = slices::slices(&ds, settings.max_order, settings.min_items);
-    let stats = slices::measure_all(&ds, &defined, settings.confidence, &settings.pass_k);
-    let comparison = slices::compare(&ds, base, cand, &defined, &settings);
+    let defined = crate::trace::time("compare.define", || {
+        slices::slices(&ds, settings.max_order, settings.min_items)
+    });
+    let stats = crate::trace::time("compare.measure", || {
+        slices::measure_all(&ds, &defined, settings.confidence, &settings.pass_k)
+    });
+    let comparison = crate::trace::time("compare.compare", || {
+        slices::compare(&ds, base, cand, &defined, &settings)
+    });
     slices::write::write_slices_csv(&a.out.join("slices.csv"), &stats, &settings.pass_k)?;
     slices::write::write_comparison_csv(&a.out.join("comparison.csv"), &comparison)?;
     slices::write::write_json(&a.out.join("comparison.json"), &comparison)?;
@@ -58,7 +67,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         }),
         ..Sections::default()
     };
-    let chart_files = charts::write_all(&a.out, &input, &sections)?;
+    let chart_files = crate::trace::time("compare.charts", || charts::write_all(&a.out, &input, &sections))?;
     crate::error::write_file(&a.out.join("report.html"), html::render(&input, &sections))?;
     crate::error::write_file(
         &a.out.join("report.md"),

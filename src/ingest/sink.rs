@@ -209,6 +209,32 @@ impl<'a> Sink<'a> {
         self.push_table(t, report)
     }
 
+    /// Rows and text bytes waiting in the current batch: a reader that
+    /// cuts its own batches cuts where [`Sink::push`] would flush.
+    pub fn pending(&self) -> (usize, usize) {
+        let frame = self.frame.as_ref().map_or(0, polars::prelude::DataFrame::height);
+        (self.batch.len() + frame, self.batch_bytes)
+    }
+
+    /// The sink's batch size in rows.
+    pub fn batch_rows(&self) -> usize {
+        self.opts.batch_rows.max(1)
+    }
+
+    /// Process `df`, a canonical frame (see `batch::canonical`) of exactly
+    /// the rows [`Sink::push`] would have flushed as one batch, read in
+    /// place and written as it is. The sink must hold no rows.
+    pub(super) fn push_canonical(
+        &mut self,
+        df: polars::prelude::DataFrame,
+        report: &mut IngestReport,
+    ) -> Result<()> {
+        debug_assert_eq!(self.pending().0, 0, "a canonical batch is processed alone");
+        debug_assert!(!self.short_run_ids, "run ids are shortened row by row");
+        self.frame = Some(df);
+        self.flush(report)
+    }
+
     /// `file:line` packed as file id and line (files are interned, lines are not).
     fn source_id(&mut self, source: &str) -> u64 {
         let (file, line) = match source.rsplit_once(':') {
@@ -357,72 +383,39 @@ impl<'a> Sink<'a> {
         let unreadable =
             |e: polars::prelude::PolarsError| Error::Usage(format!("cannot read a batch of samples: {e}"));
         let t0 = std::time::Instant::now();
-        let (held, places) = {
-            let v = held.view(false, false).map_err(unreadable)?;
-            let places = self.builder.place(&v.cols);
-            let dropped = self.duplicates(&places, &v, report)?;
+        let (text, tagged) = (self.diag.is_some(), self.opts.taxonomy.is_some());
+        let v = held.view(text, tagged).map_err(unreadable)?;
+        let places = self.builder.place(&v.cols);
+        let dropped = self.duplicates(&places, &v, report)?;
+        crate::trace::add("sink.place+dup", t0.elapsed());
+        let (held, row_set) = if dropped.is_empty() {
+            let row_set = self.fold(&v, &places)?;
             drop(v);
-            if dropped.is_empty() {
-                (held, places)
-            } else {
-                let mut keep = vec![true; held.len()];
-                for i in dropped {
-                    keep[i] = false;
-                }
-                let old = held.into_table().map_err(unreadable)?;
-                let mut kept = SampleTable::default();
-                let mut kept_places = Vec::with_capacity(places.len());
-                for (i, k) in keep.iter().enumerate() {
-                    if *k {
-                        kept.push(old.row(i));
-                        kept_places.push(places[i]);
-                    }
-                }
-                (Held::Table(kept), kept_places)
-            }
-        };
-        let t1 = std::time::Instant::now();
-        let tagged = self.opts.taxonomy.is_some();
-        let v = held.view(self.diag.is_some(), tagged).map_err(unreadable)?;
-        self.tag_new(&v, &places);
-        let t2 = std::time::Instant::now();
-        {
-            let item_set = &self.item_set;
-            let tags = if tagged {
-                RowTags::Store {
-                    store: &self.store,
-                    vocab: &self.vocab,
-                    item_set,
-                }
-            } else {
-                RowTags::None
-            };
-            self.builder
-                .accumulate(&v.cols, &places, &tags)
-                .map_err(|e| Error::Usage(format!("cannot index the samples: {e}")))?;
-            let t3 = std::time::Instant::now();
-            if let Some(d) = self.diag.as_mut() {
-                d.add(&v.cols, &places);
-            }
-            crate::trace::add("sink.accumulate", t3 - t2);
-            crate::trace::add("sink.diag", t3.elapsed());
-        }
-        let t4 = std::time::Instant::now();
-        let row_set: Vec<u32> = if tagged {
-            places.iter().map(|p| self.item_set[p.item as usize]).collect()
+            (held, row_set)
         } else {
-            Vec::new()
-        };
-        for &r in &v.cols.run {
-            if !self.runs.contains(r) {
-                self.runs.insert(r.to_string());
+            drop(v);
+            let mut keep = vec![true; held.len()];
+            for i in dropped {
+                keep[i] = false;
             }
-        }
-        self.rows += v.cols.len;
-        drop(v);
+            let old = held.into_table().map_err(unreadable)?;
+            let mut kept = SampleTable::default();
+            let mut kept_places = Vec::with_capacity(places.len());
+            for (i, k) in keep.iter().enumerate() {
+                if *k {
+                    kept.push(old.row(i));
+                    kept_places.push(places[i]);
+                }
+            }
+            let held = Held::Table(kept);
+            let v = held.view(text, tagged).map_err(unreadable)?;
+            let row_set = self.fold(&v, &kept_places)?;
+            drop(v);
+            (held, row_set)
+        };
+        let t4 = std::time::Instant::now();
         let mut table = None;
         if self.writer.is_some() {
-            let t5 = std::time::Instant::now();
             let tags = match self.opts.taxonomy {
                 Some(tax) if tagged => Some(crate::table::TagColumns::from_ids(
                     &self.axes,
@@ -449,21 +442,61 @@ impl<'a> Sink<'a> {
             let Some(w) = self.writer.as_mut() else {
                 unreachable!()
             };
-            crate::trace::add("sink.frame", t5.elapsed());
+            crate::trace::add("sink.frame", t4.elapsed());
             let t6 = std::time::Instant::now();
             w.write_tagged(df, tags)?;
             crate::trace::add("sink.write", t6.elapsed());
         } else if self.collected.is_some() {
             table = Some(held.into_table().map_err(unreadable)?);
         }
-        crate::trace::add("sink.place+dup", t1 - t0);
-        crate::trace::add("sink.tag", t2 - t1);
-        crate::trace::add("sink.rest", t4.elapsed());
         if let (Some((all, rows)), Some(batch)) = (self.collected.as_mut(), table) {
             all.append(batch);
             rows.extend(row_set);
         }
         Ok(())
+    }
+
+    /// Tag the batch's new items and fold its rows into the dataset and the
+    /// diagnosis summaries; gives each row's tag set (empty untagged).
+    fn fold(&mut self, v: &View<'_>, places: &[RowPlace]) -> Result<Vec<u32>> {
+        let t1 = std::time::Instant::now();
+        let tagged = self.opts.taxonomy.is_some();
+        self.tag_new(v, places);
+        let t2 = std::time::Instant::now();
+        crate::trace::add("sink.tag", t2 - t1);
+        {
+            let item_set = &self.item_set;
+            let tags = if tagged {
+                RowTags::Store {
+                    store: &self.store,
+                    vocab: &self.vocab,
+                    item_set,
+                }
+            } else {
+                RowTags::None
+            };
+            self.builder
+                .accumulate(&v.cols, places, &tags)
+                .map_err(|e| Error::Usage(format!("cannot index the samples: {e}")))?;
+            let t3 = std::time::Instant::now();
+            if let Some(d) = self.diag.as_mut() {
+                d.add(&v.cols, places);
+            }
+            crate::trace::add("sink.accumulate", t3 - t2);
+            crate::trace::add("sink.diag", t3.elapsed());
+        }
+        let row_set: Vec<u32> = if tagged {
+            places.iter().map(|p| self.item_set[p.item as usize]).collect()
+        } else {
+            Vec::new()
+        };
+        for &r in &v.cols.run {
+            if !self.runs.contains(r) {
+                self.runs.insert(r.to_string());
+            }
+        }
+        self.rows += v.cols.len;
+        Ok(row_set)
     }
 
     /// The tag sets of `row_set` with their names, and each row's index

@@ -9,7 +9,7 @@ use super::{Cell, ColumnMapping, MetaColumns, Record, FIELDS};
 use crate::error::{Error, Result};
 
 /// One column of a Parquet batch, cast once to a type the mapping reads.
-enum Col {
+pub(super) enum Col {
     Str(polars::prelude::StringChunked),
     F64(polars::prelude::Float64Chunked),
     I64(polars::prelude::Int64Chunked),
@@ -21,11 +21,11 @@ enum Col {
 /// The columns of a Parquet batch the mapping reads (mapped or `meta`).
 pub(super) struct FrameColumns {
     names: Vec<String>,
-    cols: Vec<Col>,
+    pub(super) cols: Vec<Col>,
     /// Canonical field -> index of the column it maps to, when present.
-    field_ix: rustc_hash::FxHashMap<&'static str, usize>,
+    pub(super) field_ix: rustc_hash::FxHashMap<&'static str, usize>,
     /// Indices of the columns that go into `meta`.
-    meta: Vec<usize>,
+    pub(super) meta: Vec<usize>,
 }
 
 impl FrameColumns {

@@ -23,11 +23,12 @@ use super::{IngestOptions, IngestReport, Skipped};
 use crate::error::{Error, Result};
 use crate::table::columns as c;
 use crate::table::SampleRow;
+mod columnar;
 mod frame;
 mod mapping;
+mod parquet;
 mod records;
 
-use frame::{parquet_plan, FrameColumns, FrameRecord};
 use mapping::FIELDS;
 pub use mapping::{ColumnMapping, MetaColumns, ScoreBy};
 use records::for_each_record;
@@ -241,31 +242,68 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
     let threshold = mapping.pass_threshold.unwrap_or(opts.pass_threshold);
     let mapped: Vec<&str> = FIELDS.iter().map(|f| mapping.column(f)).collect();
     let display = path.display().to_string();
-    let mut rows = 0usize;
-    let mut runs = std::collections::BTreeSet::new();
-    let mut tasks = std::collections::BTreeSet::new();
-    let mut take = |line: usize,
-                    res: std::result::Result<SampleRow, (Option<String>, String)>,
-                    sink: &mut Sink<'_>,
-                    report: &mut IngestReport|
-     -> Result<()> {
+    let mut tally = Tally::default();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let file = File {
+        path,
+        display: &display,
+        opts,
+        mapping: &mapping,
+        mapped: &mapped,
+        threshold,
+    };
+    if ext == "parquet" {
+        parquet::read(&file, &mut tally, sink, report)?;
+    } else {
+        for_each_record(path, |line, rec| {
+            let res = rec
+                .map_err(|m| (None, m))
+                .and_then(|r| row_of(&r, &mapping, &mapped, threshold, format!("{display}:{line}")));
+            file.take(&mut tally, line, res, sink, report)
+        })?;
+    }
+    let Tally { rows, runs, tasks } = tally;
+    let join = |s: std::collections::BTreeSet<String>| s.into_iter().collect::<Vec<_>>().join(",");
+    report.add_file(path, "generic", &join(runs), &join(tasks), rows);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
+
+/// One file being read, and how its records become rows.
+struct File<'a> {
+    path: &'a Path,
+    /// The path as rows name it in `source`.
+    display: &'a str,
+    opts: &'a IngestOptions,
+    mapping: &'a ColumnMapping,
+    mapped: &'a [&'a str],
+    threshold: f64,
+}
+
+impl File<'_> {
+    /// Hand one converted record to the sink, or report it (an error, or
+    /// a skip under `--skip-bad`) at its line.
+    fn take(
+        &self,
+        tally: &mut Tally,
+        line: usize,
+        res: std::result::Result<SampleRow, (Option<String>, String)>,
+        sink: &mut Sink<'_>,
+        report: &mut IngestReport,
+    ) -> Result<()> {
         match res {
             Ok(mut row) => {
-                if let Some(run) = &opts.run {
+                if let Some(run) = &self.opts.run {
                     row.run = run.clone();
                 }
-                if !runs.contains(&row.run) {
-                    runs.insert(row.run.clone());
-                }
-                if !tasks.contains(&row.task) {
-                    tasks.insert(row.task.clone());
-                }
-                rows += 1;
+                tally.add(&row.run, &row.task);
                 sink.push(row, report)
             }
             Err((field, message)) => {
-                let e = Error::input(path, line, field.as_deref(), message);
-                if opts.skip_bad {
+                let e = Error::input(self.path, line, field.as_deref(), message);
+                if self.opts.skip_bad {
                     report.skipped.push(Skipped::from_error(&e));
                     Ok(())
                 } else {
@@ -273,50 +311,25 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
                 }
             }
         }
-    };
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if ext == "parquet" {
-        // polars panics on some malformed Parquet metadata instead of
-        // returning an error (found by fuzz/generic_parquet): such a file is
-        // an error naming it, never a crash.
-        let (cols, dropped) =
-            crate::table::guard::catch(path, || "its metadata".into(), || parquet_plan(path, &mapping))?;
-        report.warnings.extend(dropped);
-        let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
-        let mut tr = std::time::Instant::now();
-        crate::table::for_each_batch(path, &cols, |df, offset| {
-            crate::trace::add("generic.read", tr.elapsed());
-            let f = FrameColumns::new(df, &mapping).map_err(|m| Error::frame(path, m))?;
-            // Parquet has no lines: errors name the 1-based row. Rows are
-            // converted in parallel, in chunks, and handed on in order.
-            use rayon::prelude::*;
-            const CHUNK: usize = 1 << 15;
-            for start in (0..df.height()).step_by(CHUNK) {
-                let end = (start + CHUNK).min(df.height());
-                let rows: Vec<_> = (start..end)
-                    .into_par_iter()
-                    .map(|row| {
-                        let line = offset + row + 1;
-                        let rec = FrameRecord { f: &f, row };
-                        row_of(&rec, &mapping, &mapped, threshold, format!("{display}:{line}"))
-                    })
-                    .collect();
-                for (k, res) in rows.into_iter().enumerate() {
-                    take(offset + start + k + 1, res, sink, report)?;
-                }
-            }
-            tr = std::time::Instant::now();
-            Ok(())
-        })?;
-    } else {
-        for_each_record(path, |line, rec| {
-            let res = rec
-                .map_err(|m| (None, m))
-                .and_then(|r| row_of(&r, &mapping, &mapped, threshold, format!("{display}:{line}")));
-            take(line, res, sink, report)
-        })?;
     }
-    let join = |s: std::collections::BTreeSet<String>| s.into_iter().collect::<Vec<_>>().join(",");
-    report.add_file(path, "generic", &join(runs), &join(tasks), rows);
-    Ok(())
+}
+
+/// What one file held: rows, runs and tasks.
+#[derive(Default)]
+struct Tally {
+    rows: usize,
+    runs: std::collections::BTreeSet<String>,
+    tasks: std::collections::BTreeSet<String>,
+}
+
+impl Tally {
+    fn add(&mut self, run: &str, task: &str) {
+        self.rows += 1;
+        if !self.runs.contains(run) {
+            self.runs.insert(run.to_string());
+        }
+        if !self.tasks.contains(task) {
+            self.tasks.insert(task.to_string());
+        }
+    }
 }
