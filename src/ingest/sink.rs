@@ -238,9 +238,18 @@ impl<'a> Sink<'a> {
     /// `file:line` packed as file id and line (files are interned, lines are not).
     fn source_id(&mut self, source: &str) -> u64 {
         let (file, line) = match source.rsplit_once(':') {
-            Some((f, l)) if l.parse::<u32>().is_ok() => (f, l.parse::<u32>().unwrap_or(0)),
-            _ => (source, 0),
+            Some((f, l)) => match l.parse::<u32>() {
+                Ok(l) => (f, l),
+                Err(_) => (source, 0),
+            },
+            None => (source, 0),
         };
+        // Rows come file by file: the last file's id is checked first.
+        if let Some(last) = self.sources.last() {
+            if last == file {
+                return (u64::from(self.sources.len() as u32 - 1) << 32) | u64::from(line);
+            }
+        }
         let x = match self.source_ix.get(file) {
             Some(&x) => x,
             None => {
@@ -341,16 +350,24 @@ impl<'a> Sink<'a> {
         let tagged = tax.tag_all_ids(&refs);
         drop(refs);
         let axes = self.axes.len();
+        // Counts per benchmark, gathered here and added to `coverage` once.
+        // Rows come benchmark by benchmark: the last one is tried first.
+        let mut counts: Vec<(&str, (usize, Vec<usize>))> = Vec::new();
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut last = usize::MAX;
         for (ids, &i) in tagged.into_iter().zip(&rows) {
             let (s, _) = self.store.intern(ids, &self.vocab, axes);
             self.item_set[places[i].item as usize] = s;
             let benchmark = v.cols.benchmark[i];
-            if !self.coverage.contains_key(benchmark) {
-                self.coverage.insert(benchmark.to_string(), (0, vec![0; axes]));
-            }
-            let Some(cov) = self.coverage.get_mut(benchmark) else {
-                unreachable!("inserted above")
+            let k = match counts.get(last) {
+                Some((b, _)) if *b == benchmark => last,
+                _ => *index.entry(benchmark).or_insert_with(|| {
+                    counts.push((benchmark, (0, vec![0; axes])));
+                    counts.len() - 1
+                }),
             };
+            last = k;
+            let cov = &mut counts[k].1;
             cov.0 += 1;
             let unknown = self.store.unknown(s);
             for (a, n) in cov.1.iter_mut().enumerate() {
@@ -367,6 +384,14 @@ impl<'a> Sink<'a> {
                     *n += 1;
                 }
             }
+        }
+        for (benchmark, (items, unknown)) in counts {
+            let cov = self
+                .coverage
+                .entry(benchmark.to_string())
+                .or_insert_with(|| (0, vec![0; axes]));
+            cov.0 += items;
+            cov.1.iter_mut().zip(unknown).for_each(|(n, u)| *n += u);
         }
     }
 
@@ -385,9 +410,13 @@ impl<'a> Sink<'a> {
         let t0 = std::time::Instant::now();
         let (text, tagged) = (self.diag.is_some(), self.opts.taxonomy.is_some());
         let v = held.view(text, tagged).map_err(unreadable)?;
+        let tv = std::time::Instant::now();
         let places = self.builder.place(&v.cols);
+        let tp = std::time::Instant::now();
         let dropped = self.duplicates(&places, &v, report)?;
-        crate::trace::add("sink.place+dup", t0.elapsed());
+        crate::trace::add("sink.view", tv - t0);
+        crate::trace::add("sink.place", tp - tv);
+        crate::trace::add("sink.dup", tp.elapsed());
         let (held, row_set) = if dropped.is_empty() {
             let row_set = self.fold(&v, &places)?;
             drop(v);

@@ -64,7 +64,6 @@ mod yaml;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -288,8 +287,8 @@ impl TaxonomySet {
 fn distinct_masks<'a>(
     strings: impl Iterator<Item = &'a str>,
     mask: impl Fn(&str) -> Bits,
-) -> HashMap<&'a str, Bits> {
-    let mut out = HashMap::new();
+) -> rustc_hash::FxHashMap<&'a str, Bits> {
+    let mut out = rustc_hash::FxHashMap::default();
     for s in strings {
         out.entry(s).or_insert_with(|| mask(s));
     }

@@ -186,6 +186,10 @@ impl<'s> DatasetBuilder<'s> {
     /// Provisional ids of every row of a batch (nothing is scored yet).
     pub fn place(&mut self, cols: &Columns<'_>) -> Vec<RowPlace> {
         let mut places = Vec::with_capacity(cols.len);
+        // Rows come run by run: a row with the previous row's run and
+        // benchmark has their ids without a lookup (and its task's, when
+        // that is the same too).
+        let mut prev: Option<(usize, (u32, u32, u32))> = None;
         for i in 0..cols.len {
             let scoring = self.scoring(cols, i);
             if !self.filters.is_empty() && self.filters.contains_key(cols.task[i]) {
@@ -195,55 +199,79 @@ impl<'s> DatasetBuilder<'s> {
                     seen.insert(f.to_string());
                 }
             }
-            let r = match self.run_prov.get(cols.run[i]) {
-                Some(&x) => x,
-                None => {
-                    let x = self.run_of_prov.len() as u32;
-                    self.run_prov.insert(cols.run[i].to_string(), x);
-                    self.run_of_prov.push(NONE);
-                    x
+            let ids = match prev {
+                Some((j, ids)) if cols.run[j] == cols.run[i] && cols.benchmark[j] == cols.benchmark[i] => {
+                    match cols.task[j] == cols.task[i] {
+                        true => ids,
+                        false => (ids.0, ids.1, self.task(ids.1, cols.task[i])),
+                    }
                 }
+                _ => self.run_bench_task(cols, i),
             };
-            let bp = match self.bench_prov.get(cols.benchmark[i]) {
-                Some(&x) => x,
-                None => {
-                    let x = self.bench_of_prov.len() as u32;
-                    self.bench_prov.insert(cols.benchmark[i].to_string(), x);
-                    self.bench_of_prov.push(NONE);
-                    self.task_of.push(FxHashMap::default());
-                    x
-                }
-            };
-            let tasks = &mut self.task_of[bp as usize];
-            let t = match tasks.get(cols.task[i]) {
-                Some(&x) => x,
-                None => {
-                    let x = self.item_prov.len() as u32;
-                    tasks.insert(cols.task[i].into(), x);
-                    self.task_names.push(cols.task[i].into());
-                    self.item_prov.push(FxHashMap::default());
-                    x
-                }
-            };
-            let ids = &mut self.item_prov[t as usize];
-            let p = match ids.get(cols.item_id[i]) {
-                Some(&x) => x,
-                None => {
-                    let x = self.item_of_prov.len() as u32;
-                    ids.insert(cols.item_id[i].into(), x);
-                    self.item_of_prov.push(NONE);
-                    x
-                }
-            };
+            prev = Some((i, ids));
+            let (run, bench, task) = ids;
             places.push(RowPlace {
-                run: r,
-                bench: bp,
-                task: t,
-                item: p,
+                run,
+                bench,
+                task,
+                item: self.item(task, cols.item_id[i]),
                 scoring,
             });
         }
         places
+    }
+
+    /// Provisional run, benchmark and task ids of row `i`.
+    fn run_bench_task(&mut self, cols: &Columns<'_>, i: usize) -> (u32, u32, u32) {
+        let r = match self.run_prov.get(cols.run[i]) {
+            Some(&x) => x,
+            None => {
+                let x = self.run_of_prov.len() as u32;
+                self.run_prov.insert(cols.run[i].to_string(), x);
+                self.run_of_prov.push(NONE);
+                x
+            }
+        };
+        let bp = match self.bench_prov.get(cols.benchmark[i]) {
+            Some(&x) => x,
+            None => {
+                let x = self.bench_of_prov.len() as u32;
+                self.bench_prov.insert(cols.benchmark[i].to_string(), x);
+                self.bench_of_prov.push(NONE);
+                self.task_of.push(FxHashMap::default());
+                x
+            }
+        };
+        (r, bp, self.task(bp, cols.task[i]))
+    }
+
+    /// The index of task `task` of provisional benchmark `bp`.
+    fn task(&mut self, bp: u32, task: &str) -> u32 {
+        let tasks = &mut self.task_of[bp as usize];
+        match tasks.get(task) {
+            Some(&x) => x,
+            None => {
+                let x = self.item_prov.len() as u32;
+                tasks.insert(task.into(), x);
+                self.task_names.push(task.into());
+                self.item_prov.push(FxHashMap::default());
+                x
+            }
+        }
+    }
+
+    /// The provisional id of item `id` of task index `t`.
+    fn item(&mut self, t: u32, id: &str) -> u32 {
+        let ids = &mut self.item_prov[t as usize];
+        match ids.get(id) {
+            Some(&x) => x,
+            None => {
+                let x = self.item_of_prov.len() as u32;
+                ids.insert(id.into(), x);
+                self.item_of_prov.push(NONE);
+                x
+            }
+        }
     }
 
     /// Provisional items seen so far.

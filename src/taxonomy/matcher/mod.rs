@@ -195,6 +195,9 @@ pub(super) struct Scratch {
     hit_stamp: Vec<u32>,
     hits: Vec<u64>,
     source_stamp: Vec<u32>,
+    /// Per source: does the current item's text hold a newline (set by
+    /// `scan`)? Without one, no `.*` gap needs checking.
+    newline: Vec<bool>,
     /// Per source and word: stamp, end of the first and start of the last
     /// word-bounded occurrence in the current item's text.
     word_stamp: Vec<Vec<u32>>,
@@ -264,6 +267,7 @@ impl Matcher {
             hit_stamp: vec![0; self.regexes.len()],
             hits: vec![0; self.regexes.len()],
             source_stamp: vec![0; self.sources.len()],
+            newline: vec![true; self.sources.len()],
             word_stamp: self.sources.iter().map(|s| vec![0; s.words.len()]).collect(),
             first_end: self.sources.iter().map(|s| vec![0; s.words.len()]).collect(),
             last_start: self.sources.iter().map(|s| vec![0; s.words.len()]).collect(),
@@ -423,7 +427,7 @@ impl Matcher {
                 if end > start {
                     return Some(false);
                 }
-                if text.as_bytes()[end..start].contains(&b'\n') {
+                if s.newline[src] && text.as_bytes()[end..start].contains(&b'\n') {
                     None
                 } else {
                     Some(true)
@@ -439,6 +443,7 @@ impl Matcher {
         let Some(ac) = &source.ac else {
             return;
         };
+        s.newline[src] = texts.iter().any(|t| t.as_ref().as_bytes().contains(&b'\n'));
         for text in texts {
             let text = text.as_ref();
             for hit in ac.find_overlapping_iter(text) {
