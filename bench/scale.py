@@ -44,7 +44,8 @@ def prepare_lmeval(args, n, work):
     items = n // 4
     stamp_path = os.path.join(d, "stamp.json")
     stamp = {"items": items, "seed": 1, "caploop": measure.caploop_version(args.bin)}
-    if os.path.exists(stamp_path):
+    # The logs may have been deleted (they are large) with the stamp kept.
+    if os.path.exists(stamp_path) and os.path.isdir(os.path.join(d, "logs")):
         with open(stamp_path) as f:
             if json.load(f) == stamp:
                 print(f"scale: reusing {d}/logs", flush=True)

@@ -347,7 +347,7 @@ impl<'a> Sink<'a> {
                 meta: v.meta[i],
             })
             .collect();
-        let tagged = tax.tag_all_ids(&refs);
+        let tagged = crate::trace::time("sink.tag.match", || tax.tag_all_ids(&refs));
         drop(refs);
         let axes = self.axes.len();
         // Counts per benchmark, gathered here and added to `coverage` once.
