@@ -98,6 +98,13 @@ pub(crate) fn schema_of(path: &Path, reader: &mut ParquetReader<File>) -> Result
 /// columns (checked to exist), with the row offset of the group. A row
 /// group that does not decode (a corrupt data page: a polars error or
 /// panic) is an error naming the file, the row group and the column.
+///
+/// Row groups of at most [`PREFETCH_BYTES`] (uncompressed) are decoded one
+/// ahead on a second thread while `f` runs on this one (two are held at
+/// once), in order; an error is returned when its row group's turn comes,
+/// after `f` has seen every group before it. A file with a larger group is
+/// read one group at a time (a generic file written with one group of
+/// millions of rows must not be held twice).
 pub fn for_each_batch(
     path: &Path,
     columns: &[&str],
@@ -109,53 +116,95 @@ pub fn for_each_batch(
         || "its metadata".into(),
         || Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone()),
     )?;
-    let groups = md.row_groups.len();
-    let mut offset = 0usize;
-    for (k, rg) in md.row_groups.iter().enumerate() {
-        let n = rg.num_rows();
-        if n == 0 {
-            continue;
-        }
-        // Ok(Err(polars error)) or Err(panic message).
-        let read = |cols: &[&str]| -> Result<std::result::Result<PolarsResult<DataFrame>, String>> {
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
-            let mut r = ParquetReader::new(file);
-            r.set_metadata(md.clone());
-            Ok(super::guard::catch_panic(|| {
-                r.with_columns(Some(cols.iter().map(|s| s.to_string()).collect()))
-                    .with_slice(Some((offset, n)))
-                    .finish()
-            }))
-        };
-        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-        super::pages::check(path, &mut file, &md, k, Some(columns))?;
-        let df = match read(columns)? {
-            Ok(Ok(df)) => df,
-            failed => {
-                let mut part = format!(
-                    "row group {} of {groups} (rows {}-{})",
-                    k + 1,
-                    offset + 1,
-                    offset + n
-                );
-                // Name the column that does not decode, reading one at a time.
-                for c in columns {
-                    if !matches!(read(&[c])?, Ok(Ok(_))) {
-                        part = format!("{part}, column '{c}'");
-                        break;
-                    }
-                }
-                return Err(match failed {
-                    Ok(Err(e)) => Error::frame(path, format!("{part} does not decode: {e}")),
-                    Err(cause) => super::guard::malformed(path, &part, &cause),
-                    Ok(Ok(_)) => unreachable!("matched above"),
-                });
+    if md.row_groups.iter().any(|g| g.total_byte_size() > PREFETCH_BYTES) {
+        let mut offset = 0usize;
+        for k in 0..md.row_groups.len() {
+            let n = md.row_groups[k].num_rows();
+            if n > 0 {
+                f(&read_group(path, columns, &md, k, offset)?, offset)?;
+                offset += n;
             }
-        };
-        f(&df, offset)?;
-        offset += n;
+        }
+        return Ok(());
     }
-    Ok(())
+    // A rendezvous: the next group waits, decoded, until `f` is done.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(DataFrame, usize)>>(0);
+    std::thread::scope(|scope| {
+        // `tx` moves in: when the reader ends, the channel closes.
+        scope.spawn(move || {
+            let mut offset = 0usize;
+            for k in 0..md.row_groups.len() {
+                let n = md.row_groups[k].num_rows();
+                if n == 0 {
+                    continue;
+                }
+                let group = read_group(path, columns, &md, k, offset).map(|df| (df, offset));
+                let failed = group.is_err();
+                // The receiver is gone when `f` failed: stop reading.
+                if tx.send(group).is_err() || failed {
+                    return;
+                }
+                offset += n;
+            }
+        });
+        for group in rx {
+            let (df, offset) = group?;
+            f(&df, offset)?;
+        }
+        Ok(())
+    })
+}
+
+/// The largest row group (uncompressed) [`for_each_batch`] decodes ahead:
+/// caploop's own tables hold at most 65,536 rows and 32 MiB of text a group.
+pub const PREFETCH_BYTES: usize = 64 << 20;
+
+/// Row group `k` (starting at row `offset`) of a Parquet file, as a frame.
+fn read_group(
+    path: &Path,
+    columns: &[&str],
+    md: &std::sync::Arc<polars_parquet::parquet::metadata::FileMetadata>,
+    k: usize,
+    offset: usize,
+) -> Result<DataFrame> {
+    let groups = md.row_groups.len();
+    let n = md.row_groups[k].num_rows();
+    // Ok(Err(polars error)) or Err(panic message).
+    let read = |cols: &[&str]| -> Result<std::result::Result<PolarsResult<DataFrame>, String>> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut r = ParquetReader::new(file);
+        r.set_metadata(md.clone());
+        Ok(super::guard::catch_panic(|| {
+            r.with_columns(Some(cols.iter().map(|s| s.to_string()).collect()))
+                .with_slice(Some((offset, n)))
+                .finish()
+        }))
+    };
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    super::pages::check(path, &mut file, md, k, Some(columns))?;
+    match read(columns)? {
+        Ok(Ok(df)) => Ok(df),
+        failed => {
+            let mut part = format!(
+                "row group {} of {groups} (rows {}-{})",
+                k + 1,
+                offset + 1,
+                offset + n
+            );
+            // Name the column that does not decode, reading one at a time.
+            for c in columns {
+                if !matches!(read(&[c])?, Ok(Ok(_))) {
+                    part = format!("{part}, column '{c}'");
+                    break;
+                }
+            }
+            Err(match failed {
+                Ok(Err(e)) => Error::frame(path, format!("{part} does not decode: {e}")),
+                Err(cause) => super::guard::malformed(path, &part, &cause),
+                Ok(Ok(_)) => unreachable!("matched above"),
+            })
+        }
+    }
 }
 
 /// Read some columns of a Parquet file as a polars frame, checking that they exist.
