@@ -21,6 +21,7 @@ pub mod lmeval;
 pub mod olmes;
 pub mod opencompass;
 pub mod pyjson;
+mod seen;
 pub mod sink;
 
 use std::path::{Path, PathBuf};
