@@ -94,17 +94,19 @@ pub(crate) fn schema_of(path: &Path, reader: &mut ParquetReader<File>) -> Result
     )
 }
 
-/// Call `f` with each row group of a Parquet file, holding only the given
-/// columns (checked to exist), with the row offset of the group. A row
-/// group that does not decode (a corrupt data page: a polars error or
-/// panic) is an error naming the file, the row group and the column.
+/// Call `f` with each batch of rows of a Parquet file, holding only the
+/// given columns (checked to exist), with the row offset of the batch. A
+/// batch is a row group, or a slice of [`SLICE_ROWS`] rows of a larger one
+/// (a generic file is often written as one group of a million rows; polars
+/// decodes a slice for about its share of the group's time). A batch that
+/// does not decode (a corrupt data page: a polars error or panic) is an
+/// error naming the file, the row group, the rows and the column.
 ///
-/// Row groups of at most [`PREFETCH_BYTES`] (uncompressed) are decoded one
+/// Batches of at most [`PREFETCH_BYTES`] (uncompressed) are decoded one
 /// ahead on a second thread while `f` runs on this one (two are held at
-/// once), in order; an error is returned when its row group's turn comes,
-/// after `f` has seen every group before it. A file with a larger group is
-/// read one group at a time (a generic file written with one group of
-/// millions of rows must not be held twice).
+/// once), in order; an error is returned when its batch's turn comes, after
+/// `f` has seen every batch before it. A file with a larger batch is read
+/// one batch at a time, so it is never held twice.
 pub fn for_each_batch(
     path: &Path,
     columns: &[&str],
@@ -116,59 +118,85 @@ pub fn for_each_batch(
         || "its metadata".into(),
         || Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone()),
     )?;
-    if md.row_groups.iter().any(|g| g.total_byte_size() > PREFETCH_BYTES) {
-        let mut offset = 0usize;
-        for k in 0..md.row_groups.len() {
-            let n = md.row_groups[k].num_rows();
-            if n > 0 {
-                f(&read_group(path, columns, &md, k, offset)?, offset)?;
-                offset += n;
-            }
+    let units = units(&md);
+    if units.iter().any(|u| u.bytes > PREFETCH_BYTES) {
+        for u in &units {
+            f(&read_unit(path, columns, &md, u)?, u.offset)?;
         }
         return Ok(());
     }
-    // A rendezvous: the next group waits, decoded, until `f` is done.
+    // A rendezvous: the next batch waits, decoded, until `f` is done.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(DataFrame, usize)>>(0);
     std::thread::scope(|scope| {
         // `tx` moves in: when the reader ends, the channel closes.
+        let (md, units) = (&md, &units);
         scope.spawn(move || {
-            let mut offset = 0usize;
-            for k in 0..md.row_groups.len() {
-                let n = md.row_groups[k].num_rows();
-                if n == 0 {
-                    continue;
-                }
-                let group = read_group(path, columns, &md, k, offset).map(|df| (df, offset));
-                let failed = group.is_err();
+            for u in units {
+                let batch = read_unit(path, columns, md, u).map(|df| (df, u.offset));
+                let failed = batch.is_err();
                 // The receiver is gone when `f` failed: stop reading.
-                if tx.send(group).is_err() || failed {
+                if tx.send(batch).is_err() || failed {
                     return;
                 }
-                offset += n;
             }
         });
-        for group in rx {
-            let (df, offset) = group?;
+        for batch in rx {
+            let (df, offset) = batch?;
             f(&df, offset)?;
         }
         Ok(())
     })
 }
 
-/// The largest row group (uncompressed) [`for_each_batch`] decodes ahead:
+/// The largest batch (uncompressed) [`for_each_batch`] decodes ahead:
 /// caploop's own tables hold at most 65,536 rows and 32 MiB of text a group.
 pub const PREFETCH_BYTES: usize = 64 << 20;
 
-/// Row group `k` (starting at row `offset`) of a Parquet file, as a frame.
-fn read_group(
+/// Rows of a larger row group [`for_each_batch`] reads at a time: the
+/// sink's batch (so a generic file's slices are its batches).
+pub const SLICE_ROWS: usize = crate::ingest::sink::BATCH_ROWS;
+
+/// One read of [`for_each_batch`]: rows `offset..offset + rows` of the
+/// file, in row group `group` (whose pages are checked with its first
+/// slice), about `bytes` uncompressed.
+struct Unit {
+    group: usize,
+    first: bool,
+    offset: usize,
+    rows: usize,
+    bytes: usize,
+}
+
+fn units(md: &polars_parquet::parquet::metadata::FileMetadata) -> Vec<Unit> {
+    let mut out = Vec::new();
+    let mut offset = 0usize;
+    for (k, g) in md.row_groups.iter().enumerate() {
+        let n = g.num_rows();
+        let mut done = 0;
+        while done < n {
+            let rows = SLICE_ROWS.min(n - done);
+            out.push(Unit {
+                group: k,
+                first: done == 0,
+                offset: offset + done,
+                rows,
+                bytes: (g.total_byte_size() as u128 * rows as u128 / n as u128) as usize,
+            });
+            done += rows;
+        }
+        offset += n;
+    }
+    out
+}
+
+/// One [`Unit`] of a Parquet file, as a frame.
+fn read_unit(
     path: &Path,
     columns: &[&str],
     md: &std::sync::Arc<polars_parquet::parquet::metadata::FileMetadata>,
-    k: usize,
-    offset: usize,
+    u: &Unit,
 ) -> Result<DataFrame> {
     let groups = md.row_groups.len();
-    let n = md.row_groups[k].num_rows();
     // Ok(Err(polars error)) or Err(panic message).
     let read = |cols: &[&str]| -> Result<std::result::Result<PolarsResult<DataFrame>, String>> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -176,20 +204,22 @@ fn read_group(
         r.set_metadata(md.clone());
         Ok(super::guard::catch_panic(|| {
             r.with_columns(Some(cols.iter().map(|s| s.to_string()).collect()))
-                .with_slice(Some((offset, n)))
+                .with_slice(Some((u.offset, u.rows)))
                 .finish()
         }))
     };
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    super::pages::check(path, &mut file, md, k, Some(columns))?;
+    if u.first {
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        super::pages::check(path, &mut file, md, u.group, Some(columns))?;
+    }
     match read(columns)? {
         Ok(Ok(df)) => Ok(df),
         failed => {
             let mut part = format!(
                 "row group {} of {groups} (rows {}-{})",
-                k + 1,
-                offset + 1,
-                offset + n
+                u.group + 1,
+                u.offset + 1,
+                u.offset + u.rows
             );
             // Name the column that does not decode, reading one at a time.
             for c in columns {
@@ -391,4 +421,93 @@ fn from_frame(df: &DataFrame, axes: &[String], has_tags: bool) -> PolarsResult<S
         t.tags = Some(tags);
     }
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of rows numbered from 0 (`i` = the row number, `s` = "row
+    /// i"), one row group of each size in `groups`.
+    fn numbered(path: &Path, groups: &[i64]) {
+        let file = File::create(path).unwrap();
+        let mut w = None;
+        let mut start = 0;
+        for &n in groups {
+            let i: Vec<i64> = (start..start + n).collect();
+            let s: Vec<String> = i.iter().map(|i| format!("row {i}")).collect();
+            let df = DataFrame::new(
+                n as usize,
+                vec![Column::new("i".into(), i), Column::new("s".into(), s)],
+            )
+            .unwrap();
+            let w = w.get_or_insert_with(|| {
+                ParquetWriter::new(file.try_clone().unwrap())
+                    .batched(df.schema())
+                    .unwrap()
+            });
+            w.write_batch(&df).unwrap();
+            start += n;
+        }
+        w.unwrap().finish().unwrap();
+    }
+
+    fn group_rows(path: &Path) -> Vec<usize> {
+        let md = ParquetReader::new(File::open(path).unwrap())
+            .get_metadata()
+            .unwrap()
+            .clone();
+        md.row_groups.iter().map(|g| g.num_rows()).collect()
+    }
+
+    /// (offset, rows) of every batch, checking each holds its own rows.
+    fn batches(path: &Path) -> Vec<(usize, usize)> {
+        let mut seen = Vec::new();
+        for_each_batch(path, &["i", "s"], |df, offset| {
+            let i: Vec<i64> = df
+                .column("i")
+                .unwrap()
+                .i64()
+                .unwrap()
+                .into_no_null_iter()
+                .collect();
+            let want: Vec<i64> = (offset as i64..(offset + df.height()) as i64).collect();
+            assert_eq!(i, want, "the batch at row {offset} holds other rows");
+            let s = df.column("s").unwrap().str().unwrap();
+            assert_eq!(s.get(0), Some(format!("row {offset}").as_str()));
+            seen.push((offset, df.height()));
+            Ok(())
+        })
+        .unwrap();
+        seen
+    }
+
+    #[test]
+    fn large_row_groups_are_read_in_slices_of_their_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = dir.path().join("one.parquet");
+        numbered(&one, &[150_000]);
+        assert_eq!(group_rows(&one), vec![150_000]);
+        assert_eq!(
+            batches(&one),
+            vec![
+                (0, SLICE_ROWS),
+                (SLICE_ROWS, SLICE_ROWS),
+                (2 * SLICE_ROWS, 150_000 - 2 * SLICE_ROWS)
+            ]
+        );
+        // Slices never straddle groups; small groups are read whole.
+        let three = dir.path().join("three.parquet");
+        numbered(&three, &[70_000, 10_000, 65_536]);
+        assert_eq!(group_rows(&three), vec![70_000, 10_000, 65_536]);
+        assert_eq!(
+            batches(&three),
+            vec![
+                (0, SLICE_ROWS),
+                (SLICE_ROWS, 70_000 - SLICE_ROWS),
+                (70_000, 10_000),
+                (80_000, 65_536)
+            ]
+        );
+    }
 }

@@ -20,7 +20,7 @@ use polars_arrow::datatypes::{ArrowSchema, Field as ArrowField};
 use polars_parquet::write::{
     fallible_streaming_iterator, get_dtype_encoding, to_parquet_schema, CompressedPage, CompressionOptions,
     Compressor, DynIter, DynStreamingIterator, Encoding, FileWriter, KeyValue, ParquetType,
-    StatisticsOptions, Version, WriteOptions,
+    StatisticsOptions, Version, WriteOptions, ZstdLevel,
 };
 use rayon::prelude::*;
 
@@ -62,18 +62,20 @@ pub struct SamplesWriter {
     rows: usize,
 }
 
-const OPTIONS: WriteOptions = WriteOptions {
-    statistics: StatisticsOptions {
-        min_value: true,
-        max_value: true,
-        distinct_count: false,
-        null_count: true,
-        binary_statistics_truncate_length: None,
-    },
-    version: Version::V1,
-    compression: CompressionOptions::Zstd(None),
-    data_page_size: None,
-};
+fn options() -> WriteOptions {
+    WriteOptions {
+        statistics: StatisticsOptions {
+            min_value: true,
+            max_value: true,
+            distinct_count: false,
+            null_count: true,
+            binary_statistics_truncate_length: None,
+        },
+        version: Version::V1,
+        compression: CompressionOptions::Zstd(ZstdLevel::try_new(1).ok()),
+        data_page_size: None,
+    }
+}
 
 impl SamplesWriter {
     pub fn create(path: &Path) -> Result<SamplesWriter> {
@@ -186,7 +188,7 @@ impl SamplesWriter {
             BufWriter::with_capacity(1 << 20, file),
             schema,
             parquet,
-            OPTIONS,
+            options(),
         );
         Ok(Open {
             writer,
@@ -236,7 +238,7 @@ fn encode(
         .zip(fields)
         .zip(encodings)
         .map(|((array, field), encoding)| {
-            polars_parquet::write::array_to_columns(array, field.clone(), OPTIONS, encoding)?
+            polars_parquet::write::array_to_columns(array, field.clone(), options(), encoding)?
                 .into_iter()
                 .map(|pages| {
                     Compressor::new_from_vec(
@@ -245,7 +247,7 @@ fn encode(
                                 polars_parquet::read::ParquetError::FeatureNotSupported(e.to_string())
                             })
                         }),
-                        OPTIONS.compression,
+                        options().compression,
                         vec![],
                     )
                     .collect::<std::result::Result<Vec<CompressedPage>, _>>()
