@@ -20,6 +20,10 @@ impl Seen {
         })
     }
 
+    pub(super) fn reserve(&mut self, rows: usize) {
+        self.packed.reserve(rows);
+    }
+
     pub(super) fn get(&self, key: (u32, u32, u32, u32)) -> Option<u64> {
         match Self::pack(key) {
             Some(k) => self.packed.get(&k).copied(),

@@ -177,6 +177,13 @@ impl<'a> Sink<'a> {
         self.push_table(t, report)
     }
 
+    /// Room for `rows` more rows in the duplicate check, when a reader knows
+    /// how many it holds (growing a table of millions of keys rehashes it
+    /// several times, each into fresh pages).
+    pub fn reserve(&mut self, rows: usize) {
+        self.seen.reserve(rows);
+    }
+
     /// Rows and text bytes waiting in the current batch: a reader that
     /// cuts its own batches cuts where [`Sink::push`] would flush.
     pub fn pending(&self) -> (usize, usize) {

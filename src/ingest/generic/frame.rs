@@ -159,8 +159,8 @@ fn readable(dt: &polars::prelude::ArrowDataType) -> bool {
 
 /// The columns of a Parquet file to read, and the message for each column
 /// of a type caploop cannot read (an error when mapped, else a warning: its
-/// values are not in `meta`).
-pub(super) fn parquet_plan(path: &Path, m: &ColumnMapping) -> Result<(Vec<String>, Vec<String>)> {
+/// values are not in `meta`), and its number of rows.
+pub(super) fn parquet_plan(path: &Path, m: &ColumnMapping) -> Result<(Vec<String>, Vec<String>, usize)> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     use polars::prelude::SerReader;
     let mut reader = polars::prelude::ParquetReader::new(file);
@@ -189,7 +189,8 @@ pub(super) fn parquet_plan(path: &Path, m: &ColumnMapping) -> Result<(Vec<String
             dropped.push(format!("{}: {what}; its values are not in meta", path.display()));
         }
     }
-    Ok((read, dropped))
+    let rows = reader.get_metadata().map_err(|e| Error::frame(path, e))?.num_rows;
+    Ok((read, dropped, rows))
 }
 
 /// Row `row` of a Parquet batch.

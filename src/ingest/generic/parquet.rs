@@ -57,12 +57,13 @@ pub(super) fn read(
     // polars panics on some malformed Parquet metadata instead of
     // returning an error (found by fuzz/generic_parquet): such a file is
     // an error naming it, never a crash.
-    let (cols, dropped) = crate::table::guard::catch(
+    let (cols, dropped, rows) = crate::table::guard::catch(
         path,
         || "its metadata".into(),
         || parquet_plan(path, file.mapping),
     )?;
     report.warnings.extend(dropped);
+    sink.reserve(rows);
     let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
     let columnar = !sink.short_run_ids && !rows_only();
     let mut carry = Carry::default();

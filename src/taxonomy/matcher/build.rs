@@ -8,7 +8,7 @@ use globset::{Glob, GlobSet};
 use regex::Regex;
 
 use super::super::{literals, Axis};
-use super::{Bits, CondM, GlobGate, Matcher, RegexM, SourceKind, SourceM};
+use super::{Bits, CondM, GlobGate, Matcher, RegexM, SourceKind, SourceM, NO_WORD};
 
 /// Where a regex looks.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,6 +36,9 @@ struct SourceLiterals {
     words: Vec<Box<[u8]>>,
     word_index: HashMap<Vec<u8>, u32>,
     pattern_words: Vec<Vec<u32>>,
+    /// Word -> (regex, its second word or [`NO_WORD`]) of the word-sequence
+    /// regexes whose first word it is.
+    word_regexes: Vec<Vec<(u32, u32)>>,
 }
 
 impl SourceLiterals {
@@ -227,6 +230,22 @@ impl MatcherBuilder {
                 if let Some(words) = literals::word_sequence(&pattern) {
                     let lits = &mut per_source[m.source as usize];
                     let ids: Option<Vec<u32>> = words.iter().map(|w| lits.word(w)).collect();
+                    if let Some(ids) = &ids {
+                        // Its words, seen word-bounded, make it a candidate
+                        // (they are necessary, and the scan tracks them
+                        // anyway): its clauses need no slots.
+                        for clause in &clauses {
+                            for lit in clause {
+                                let p = lits.index[lit.as_slice()];
+                                lits.slots[p].retain(|&(x, _)| x != r as u32);
+                            }
+                        }
+                        let second = ids.get(1).copied().unwrap_or(NO_WORD);
+                        if lits.word_regexes.len() <= ids[0] as usize {
+                            lits.word_regexes.resize(ids[0] as usize + 1, Vec::new());
+                        }
+                        lits.word_regexes[ids[0] as usize].push((r as u32, second));
+                    }
                     m.seq = ids;
                 }
             }
@@ -272,6 +291,8 @@ impl MatcherBuilder {
             };
             let mut pattern_words = lits.pattern_words;
             pattern_words.resize(lits.patterns.len(), Vec::new());
+            let mut word_regexes = lits.word_regexes;
+            word_regexes.resize(lits.words.len(), Vec::new());
             sources.push(SourceM {
                 kind,
                 ac,
@@ -279,6 +300,7 @@ impl MatcherBuilder {
                 triggers,
                 words: lits.words,
                 pattern_words,
+                word_regexes,
             });
         }
 

@@ -131,7 +131,15 @@ struct SourceM {
     words: Vec<Box<[u8]>>,
     /// Automaton pattern -> the words it may be an occurrence of.
     pattern_words: Vec<Vec<u32>>,
+    /// Word -> (regex, its second word or [`NO_WORD`]) of the `\bA\b` and
+    /// `\bA\b.*\bB\b` regexes whose first word it is. Such a regex is a
+    /// candidate when its words were seen word-bounded: that is necessary
+    /// for a match, and cheaper than a slot per literal hit.
+    word_regexes: Vec<Vec<(u32, u32)>>,
 }
+
+/// No second word: a one-word sequence.
+pub(super) const NO_WORD: u32 = u32::MAX;
 
 struct GlobGate {
     set: GlobSet,
@@ -203,6 +211,8 @@ pub(super) struct Scratch {
     word_stamp: Vec<Vec<u32>>,
     first_end: Vec<Vec<u32>>,
     last_start: Vec<Vec<u32>>,
+    /// Per source: the words seen in the current item, in order seen.
+    seen_words: Vec<Vec<u32>>,
     /// Gated-in conditions of the current item.
     live: Vec<u64>,
     /// Regexes whose every literal clause was seen in the current item.
@@ -271,6 +281,7 @@ impl Matcher {
             word_stamp: self.sources.iter().map(|s| vec![0; s.words.len()]).collect(),
             first_end: self.sources.iter().map(|s| vec![0; s.words.len()]).collect(),
             last_start: self.sources.iter().map(|s| vec![0; s.words.len()]).collect(),
+            seen_words: vec![Vec::new(); self.sources.len()],
             live: Vec::new(),
             candidates: Vec::new(),
             todo: Vec::new(),
@@ -398,8 +409,17 @@ impl Matcher {
                 s.source_stamp[src] = s.gen;
                 self.scan(src, texts, s);
             }
-            if s.hit_stamp[r] != s.gen || s.hits[r] != m.full {
-                return false;
+            match &m.seq {
+                Some(seq) => {
+                    if seq.iter().any(|&w| s.word_stamp[src][w as usize] != s.gen) {
+                        return false;
+                    }
+                }
+                None => {
+                    if s.hit_stamp[r] != s.gen || s.hits[r] != m.full {
+                        return false;
+                    }
+                }
             }
             if let (Some(seq), [text]) = (&m.seq, texts) {
                 if let Some(decided) = self.decide_sequence(src, seq, text.as_ref(), s) {
@@ -444,6 +464,7 @@ impl Matcher {
             return;
         };
         s.newline[src] = texts.iter().any(|t| t.as_ref().as_bytes().contains(&b'\n'));
+        s.seen_words[src].clear();
         for text in texts {
             let text = text.as_ref();
             for hit in ac.find_overlapping_iter(text) {
@@ -457,6 +478,7 @@ impl Matcher {
                         if s.word_stamp[src][w] != s.gen {
                             s.word_stamp[src][w] = s.gen;
                             s.first_end[src][w] = end as u32;
+                            s.seen_words[src].push(w as u32);
                         }
                         s.last_start[src][w] = start as u32;
                     }
@@ -472,6 +494,13 @@ impl Matcher {
                     if s.hits[r] != before && s.hits[r] == self.regexes[r].full {
                         s.candidates.push(r as u32);
                     }
+                }
+            }
+        }
+        for &a in &s.seen_words[src] {
+            for &(r, b) in &source.word_regexes[a as usize] {
+                if b == NO_WORD || s.word_stamp[src][b as usize] == s.gen {
+                    s.candidates.push(r);
                 }
             }
         }

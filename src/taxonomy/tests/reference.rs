@@ -84,7 +84,10 @@ fn random_text(rng: &mut Rng) -> String {
     if rng.chance(20) {
         words.push(rng.pick(WORDS).to_uppercase());
     }
-    words.join(if rng.chance(50) { " " } else { "," })
+    // Newlines too: `.` stops at one, so a word pair across lines must not
+    // match while another pair on one line may.
+    let sep = [" ", ",", "\n", " \n "][rng.below(4)];
+    words.join(sep)
 }
 
 #[derive(Debug, Clone)]
