@@ -273,12 +273,16 @@ fn scan_facts(path: &Path, filters: &[String]) -> Result<FileFacts> {
         if chunk.is_empty() {
             break;
         }
-        for (_, text) in &chunk {
-            // Unreadable records are reported by the second pass.
-            let Ok(l) = serde_json::from_str::<Light<'_>>(text) else {
-                continue;
-            };
-            let id = l.doc_id.map(doc_key).unwrap_or_default();
+        // Parsed in parallel, folded in file order. Unreadable records are
+        // reported by the second pass.
+        let lights: Vec<_> = chunk
+            .par_iter()
+            .map(|(_, text)| {
+                let l = serde_json::from_str::<Light<'_>>(text).ok()?;
+                Some((l.doc_id.map(doc_key).unwrap_or_default(), l))
+            })
+            .collect();
+        for (id, l) in lights.into_iter().flatten() {
             if let Some(f) = &l.filter {
                 facts.any_filter_key = true;
                 if !facts.filters_seen.iter().any(|x| x == f) {
