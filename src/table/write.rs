@@ -72,6 +72,8 @@ fn options() -> WriteOptions {
             binary_statistics_truncate_length: None,
         },
         version: Version::V1,
+        // Level 1, not zstd's default 3: on the anchor benchmark 0.3 s of
+        // a 3 s ingest saved for files 3% larger.
         compression: CompressionOptions::Zstd(ZstdLevel::try_new(1).ok()),
         data_page_size: None,
     }
