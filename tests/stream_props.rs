@@ -102,7 +102,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
-    fn streaming_equals_the_in_memory_reference(spec in spec(), batch in 1usize..9, override_t1 in any::<bool>()) {
+    fn streaming_equals_the_in_memory_reference(
+        spec in spec(),
+        batch in 1usize..9,
+        override_t1 in any::<bool>(),
+        dupes in any::<bool>(),
+    ) {
         let input = rows(&spec);
         let tax = TaxonomySet::from_yaml_str(std::path::Path::new("props.yaml"), TAXONOMY).unwrap();
         let mut filters = BTreeMap::new();
@@ -124,13 +129,25 @@ proptest! {
             filters: &filters,
             diagnosis: Some((&detectors, &rescorer)),
             collect: true,
-            skip_bad: false,
+            skip_bad: dupes,
             batch_rows: batch,
         }).unwrap();
-        for r in input.clone() {
+        // With `dupes`, every third row comes again two rows later (in the
+        // same batch or the next) and is dropped under `skip_bad`: the
+        // result is that of the input without them.
+        let mut pushed = Vec::new();
+        for (i, r) in input.iter().enumerate() {
+            pushed.push(r.clone());
+            if dupes && i >= 2 && (i - 2) % 3 == 0 {
+                pushed.push(SampleRow { source: format!("copy.jsonl:{i}"), ..input[i - 2].clone() });
+            }
+        }
+        let copies = pushed.len() - input.len();
+        for r in pushed {
             sink.push(r, &mut report).unwrap();
         }
         let streamed = sink.finish(&mut report).unwrap();
+        prop_assert_eq!(report.skipped.len(), copies);
 
         // The table: what was collected, what was written, and the input
         // tagged whole by the reference tagger are the same rows and tags.

@@ -1,7 +1,7 @@
 //! Where readers put their rows: a bounded batch that, when full, is checked
-//! for duplicates, tagged (each new item once, in parallel), folded into the
-//! item-level [`Dataset`] and the diagnosis summaries, written to
-//! `samples.parquet` as one row group, and dropped.
+//! for duplicates while its new items are tagged (each once, in parallel:
+//! `tagging.rs`), folded into the item-level [`Dataset`] and the diagnosis
+//! summaries, written to `samples.parquet` as one row group, and dropped.
 //!
 //! Memory follows the batch size and the per-item state (ids, scores, tag
 //! sets), never the input size: no stage after ingest has to hold every
@@ -14,6 +14,8 @@ use std::path::Path;
 use rustc_hash::FxHashMap;
 
 use super::batch::{canonical, Held, View};
+
+mod tagging;
 use super::seen::Seen;
 use super::{IngestReport, Skipped};
 use crate::diagnose::failure::Detectors;
@@ -22,9 +24,9 @@ use crate::diagnose::samples::{DiagBuilder, Diags};
 use crate::error::{Error, Result};
 use crate::slices::dataset::{DatasetBuilder, RowPlace, RowTags};
 use crate::slices::Dataset;
-use crate::table::{columns as c, BackgroundWriter, SampleRow, SampleTable, TagSet, Tags};
+use crate::table::{BackgroundWriter, SampleRow, SampleTable, TagSet, Tags};
 use crate::tagging::Coverage;
-use crate::taxonomy::{ItemRef, TagStore, TaxonomySet, VocabTag};
+use crate::taxonomy::{TagStore, TaxonomySet, VocabTag};
 
 /// Rows per batch (one Parquet row group).
 pub const BATCH_ROWS: usize = 1 << 16;
@@ -295,81 +297,6 @@ impl<'a> Sink<'a> {
         Ok(drop)
     }
 
-    /// Tag the batch's items that have no tags yet.
-    fn tag_new(&mut self, v: &View<'_>, places: &[RowPlace]) {
-        let Some(tax) = self.opts.taxonomy else { return };
-        if self.item_set.len() < self.builder.provisional_items() {
-            self.item_set.resize(self.builder.provisional_items(), NONE);
-        }
-        let mut rows = Vec::new();
-        for (i, p) in places.iter().enumerate() {
-            if self.item_set[p.item as usize] == NONE {
-                // Mark as queued so an item's later rows are not tagged again.
-                self.item_set[p.item as usize] = NONE - 1;
-                rows.push(i);
-            }
-        }
-        if rows.is_empty() {
-            return;
-        }
-        let refs: Vec<ItemRef<'_>> = rows
-            .iter()
-            .map(|&i| ItemRef {
-                benchmark: v.cols.benchmark[i],
-                task: v.cols.task[i],
-                prompt: v.prompt[i],
-                target: v.target[i],
-                meta: v.meta[i],
-            })
-            .collect();
-        let tagged = crate::trace::time("sink.tag.match", || tax.tag_all_ids(&refs));
-        drop(refs);
-        let axes = self.axes.len();
-        // Counts per benchmark, gathered here and added to `coverage` once.
-        // Rows come benchmark by benchmark: the last one is tried first.
-        let mut counts: Vec<(&str, (usize, Vec<usize>))> = Vec::new();
-        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
-        let mut last = usize::MAX;
-        for (ids, &i) in tagged.into_iter().zip(&rows) {
-            let (s, _) = self.store.intern(ids, &self.vocab, axes);
-            self.item_set[places[i].item as usize] = s;
-            let benchmark = v.cols.benchmark[i];
-            let k = match counts.get(last) {
-                Some((b, _)) if *b == benchmark => last,
-                _ => *index.entry(benchmark).or_insert_with(|| {
-                    counts.push((benchmark, (0, vec![0; axes])));
-                    counts.len() - 1
-                }),
-            };
-            last = k;
-            let cov = &mut counts[k].1;
-            cov.0 += 1;
-            let unknown = self.store.unknown(s);
-            for (a, n) in cov.1.iter_mut().enumerate() {
-                // Axes past 64 are never unknown in the mask; count them
-                // from the names (taxonomies that wide are hypothetical).
-                let is_unknown = if a < 64 {
-                    unknown & (1 << a) != 0
-                } else {
-                    tax.tags_of(&self.store.ids(s)).values[a]
-                        .iter()
-                        .all(|v| v == c::UNKNOWN)
-                };
-                if is_unknown {
-                    *n += 1;
-                }
-            }
-        }
-        for (benchmark, (items, unknown)) in counts {
-            let cov = self
-                .coverage
-                .entry(benchmark.to_string())
-                .or_insert_with(|| (0, vec![0; axes]));
-            cov.0 += items;
-            cov.1.iter_mut().zip(unknown).for_each(|(n, u)| *n += u);
-        }
-    }
-
     /// Process and write the current batch.
     fn flush(&mut self, report: &mut IngestReport) -> Result<()> {
         let held = match self.frame.take() {
@@ -388,10 +315,9 @@ impl<'a> Sink<'a> {
         let tv = std::time::Instant::now();
         let places = self.builder.place(&v.cols);
         let tp = std::time::Instant::now();
-        let dropped = self.duplicates(&places, &v, report)?;
         crate::trace::add("sink.view", tv - t0);
         crate::trace::add("sink.place", tp - tv);
-        crate::trace::add("sink.dup", tp.elapsed());
+        let dropped = self.tag_and_check(&v, &places, report)?;
         let (held, row_set) = if dropped.is_empty() {
             let row_set = self.fold(&v, &places)?;
             drop(v);
@@ -460,14 +386,11 @@ impl<'a> Sink<'a> {
         Ok(())
     }
 
-    /// Tag the batch's new items and fold its rows into the dataset and the
+    /// Fold a batch's rows (their items tagged) into the dataset and the
     /// diagnosis summaries; gives each row's tag set (empty untagged).
     fn fold(&mut self, v: &View<'_>, places: &[RowPlace]) -> Result<Vec<u32>> {
-        let t1 = std::time::Instant::now();
         let tagged = self.opts.taxonomy.is_some();
-        self.tag_new(v, places);
         let t2 = std::time::Instant::now();
-        crate::trace::add("sink.tag", t2 - t1);
         {
             let item_set = &self.item_set;
             let tags = if tagged {
