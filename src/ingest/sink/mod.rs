@@ -14,8 +14,6 @@ use std::path::Path;
 use rustc_hash::FxHashMap;
 
 use super::batch::{canonical, Held, View};
-
-mod tagging;
 use super::seen::Seen;
 use super::{IngestReport, Skipped};
 use crate::diagnose::failure::Detectors;
@@ -27,6 +25,8 @@ use crate::slices::Dataset;
 use crate::table::{BackgroundWriter, SampleRow, SampleTable, TagSet, Tags};
 use crate::tagging::Coverage;
 use crate::taxonomy::{TagStore, TaxonomySet, VocabTag};
+
+mod tagging;
 
 /// Rows per batch (one Parquet row group).
 pub const BATCH_ROWS: usize = 1 << 16;

@@ -15,7 +15,7 @@ use crate::ingest::batch::View;
 use crate::ingest::IngestReport;
 use crate::slices::dataset::RowPlace;
 use crate::table::columns as c;
-use crate::taxonomy::{ItemRef, TagIds};
+use crate::taxonomy::{ItemRef, TagIds, TaxonomySet};
 
 impl Sink<'_> {
     /// Tag the batch's items that have no tags yet while checking its rows
@@ -26,13 +26,13 @@ impl Sink<'_> {
         places: &[RowPlace],
         report: &mut IngestReport,
     ) -> Result<Vec<usize>> {
-        let Some(tax) = self.opts.taxonomy else {
+        let rows = match self.opts.taxonomy {
+            Some(_) => self.queue_new(places),
+            None => Vec::new(),
+        };
+        let Some(tax) = self.opts.taxonomy.filter(|_| !rows.is_empty()) else {
             return crate::trace::time("sink.dup", || self.duplicates(places, v, report));
         };
-        let rows = self.queue_new(places);
-        if rows.is_empty() {
-            return crate::trace::time("sink.dup", || self.duplicates(places, v, report));
-        }
         let refs: Vec<ItemRef<'_>> = rows
             .iter()
             .map(|&i| ItemRef {
@@ -52,7 +52,7 @@ impl Sink<'_> {
             (tagged, dropped)
         });
         let dropped = dropped?;
-        crate::trace::time("sink.intern", || self.intern_new(v, places, &rows, tagged));
+        crate::trace::time("sink.intern", || self.intern_new(tax, v, places, &rows, tagged));
         Ok(dropped)
     }
 
@@ -74,8 +74,14 @@ impl Sink<'_> {
 
     /// Intern the tag ids of the queued rows' items, in row order, and count
     /// their coverage.
-    fn intern_new(&mut self, v: &View<'_>, places: &[RowPlace], rows: &[usize], tagged: Vec<TagIds>) {
-        let Some(tax) = self.opts.taxonomy else { return };
+    fn intern_new(
+        &mut self,
+        tax: &TaxonomySet,
+        v: &View<'_>,
+        places: &[RowPlace],
+        rows: &[usize],
+        tagged: Vec<TagIds>,
+    ) {
         let axes = self.axes.len();
         // Counts per benchmark, gathered here and added to `coverage` once.
         // Rows come benchmark by benchmark: the last one is tried first.

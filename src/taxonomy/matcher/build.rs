@@ -60,8 +60,9 @@ impl SourceLiterals {
         Some(w)
     }
 
-    fn add(&mut self, literal: &[u8], regex: u32, bit: u32) {
-        let p = match self.index.get(literal) {
+    /// The automaton pattern of `literal`, added when new.
+    fn pattern(&mut self, literal: &[u8]) -> usize {
+        match self.index.get(literal) {
             Some(&p) => p,
             None => {
                 self.patterns.push(literal.to_vec());
@@ -69,8 +70,7 @@ impl SourceLiterals {
                 self.index.insert(literal.to_vec(), self.patterns.len() - 1);
                 self.patterns.len() - 1
             }
-        };
-        self.slots[p].push((regex, bit));
+        }
     }
 }
 
@@ -219,34 +219,34 @@ impl MatcherBuilder {
         let mut regexes = Vec::with_capacity(self.regexes.len());
         for (r, (mut m, pattern)) in self.regexes.into_iter().enumerate() {
             let clauses = literals::required_clauses(&pattern);
-            for (bit, clause) in clauses.iter().enumerate() {
-                for lit in clause {
-                    per_source[m.source as usize].add(lit, r as u32, bit as u32);
-                }
-            }
+            let lits = &mut per_source[m.source as usize];
+            let pats: Vec<Vec<usize>> = clauses
+                .iter()
+                .map(|clause| clause.iter().map(|lit| lits.pattern(lit)).collect())
+                .collect();
             // `literals::select` keeps at most 4 clauses, so the mask fits.
             m.full = (1u64 << clauses.len()) - 1;
             if m.full != 0 {
-                if let Some(words) = literals::word_sequence(&pattern) {
-                    let lits = &mut per_source[m.source as usize];
-                    let ids: Option<Vec<u32>> = words.iter().map(|w| lits.word(w)).collect();
-                    if let Some(ids) = &ids {
-                        // Its words, seen word-bounded, make it a candidate
-                        // (they are necessary, and the scan tracks them
-                        // anyway): its clauses need no slots.
-                        for clause in &clauses {
-                            for lit in clause {
-                                let p = lits.index[lit.as_slice()];
-                                lits.slots[p].retain(|&(x, _)| x != r as u32);
-                            }
-                        }
-                        let second = ids.get(1).copied().unwrap_or(NO_WORD);
-                        if lits.word_regexes.len() <= ids[0] as usize {
-                            lits.word_regexes.resize(ids[0] as usize + 1, Vec::new());
-                        }
-                        lits.word_regexes[ids[0] as usize].push((r as u32, second));
+                m.seq = literals::word_sequence(&pattern)
+                    .and_then(|words| words.iter().map(|w| lits.word(w)).collect::<Option<Vec<u32>>>());
+            }
+            match &m.seq {
+                // Its words, seen word-bounded, make it a candidate (they are
+                // necessary, and the scan tracks them anyway): its clauses
+                // need no slots.
+                Some(ids) => {
+                    let second = ids.get(1).copied().unwrap_or(NO_WORD);
+                    if lits.word_regexes.len() <= ids[0] as usize {
+                        lits.word_regexes.resize(ids[0] as usize + 1, Vec::new());
                     }
-                    m.seq = ids;
+                    lits.word_regexes[ids[0] as usize].push((r as u32, second));
+                }
+                None => {
+                    for (bit, clause) in pats.iter().enumerate() {
+                        for &p in clause {
+                            lits.slots[p].push((r as u32, bit as u32));
+                        }
+                    }
                 }
             }
             regexes.push(m);

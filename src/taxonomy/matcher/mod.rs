@@ -414,6 +414,11 @@ impl Matcher {
                     if seq.iter().any(|&w| s.word_stamp[src][w as usize] != s.gen) {
                         return false;
                     }
+                    if let [text] = texts {
+                        if let Some(decided) = self.decide_sequence(src, seq, text.as_ref(), s) {
+                            return decided;
+                        }
+                    }
                 }
                 None => {
                     if s.hit_stamp[r] != s.gen || s.hits[r] != m.full {
@@ -421,27 +426,19 @@ impl Matcher {
                     }
                 }
             }
-            if let (Some(seq), [text]) = (&m.seq, texts) {
-                if let Some(decided) = self.decide_sequence(src, seq, text.as_ref(), s) {
-                    return decided;
-                }
-            }
         }
         texts.iter().any(|t| m.regex.is_match(t.as_ref()))
     }
 
-    /// `\bA\b` holds iff A has a word-bounded occurrence; `\bA\b.*\bB\b`
-    /// iff the first occurrence of A ends before the last of B starts with no
-    /// newline between (`.` excludes `\n`). `None` (run the regex) when a
-    /// newline lies between them: another pair on one line may still match.
+    /// With every word of `seq` seen word-bounded (checked by [`Matcher::run`]):
+    /// `\bA\b` holds; `\bA\b.*\bB\b` iff the first occurrence of A ends
+    /// before the last of B starts with no newline between (`.` excludes
+    /// `\n`). `None` (run the regex) when a newline lies between them:
+    /// another pair on one line may still match.
     fn decide_sequence(&self, src: usize, seq: &[u32], text: &str, s: &Scratch) -> Option<bool> {
-        let seen = |w: u32| s.word_stamp[src][w as usize] == s.gen;
         match seq {
-            [a] => Some(seen(*a)),
+            [_] => Some(true),
             [a, b] => {
-                if !seen(*a) || !seen(*b) {
-                    return Some(false);
-                }
                 let end = s.first_end[src][*a as usize] as usize;
                 let start = s.last_start[src][*b as usize] as usize;
                 if end > start {
