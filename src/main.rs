@@ -25,7 +25,44 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 /// Milliseconds; see above.
 const PURGE_DELAY_MS: std::ffi::c_long = 1000;
 
+// Transparent huge pages: mimalloc asks for them on its arenas, and a fault
+// in one zeroes 2 MiB at once. On the VMs these benchmarks run on
+// (Firecracker, 2 cores) that zeroing was 28% of the samples of
+// `ingest --taxonomy` on the anchor workload, and its cost varied from run
+// to run with the host (system time 0.5 to 1.3 s). With 4 KiB pages only
+// what is touched is zeroed (5 alternating runs, medians): `ingest
+// --taxonomy` 2.14 -> 1.99 s and peak 523 -> 476 MiB, `compare` 1.00 ->
+// 0.86 s, `run` 4.51 -> 3.87 s. The one-second purge delay still pays with
+// them off (2.22 s at mimalloc's 10 ms). `MIMALLOC_ALLOW_THP` in the
+// environment still wins.
+#[cfg(target_os = "linux")]
+extern "C" {
+    fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
+}
+/// `PR_SET_THP_DISABLE` in `<linux/prctl.h>`.
+#[cfg(target_os = "linux")]
+const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
+/// `mi_option_allow_thp` in mimalloc v2's `mi_option_e`.
+const MI_OPTION_ALLOW_THP: std::ffi::c_int = 37;
+
 fn main() {
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // SAFETY: the option is an integer mimalloc reads before each new
+        // mapping; the prctl sets a flag of this process that the kernel
+        // checks on every later fault (the arena mimalloc mapped before
+        // `main` included), with integer arguments only.
+        unsafe {
+            mi_option_set(MI_OPTION_ALLOW_THP, 0);
+            #[cfg(target_os = "linux")]
+            prctl(
+                PR_SET_THP_DISABLE,
+                1 as std::ffi::c_ulong,
+                0 as std::ffi::c_ulong,
+                0 as std::ffi::c_ulong,
+                0 as std::ffi::c_ulong,
+            );
+        }
+    }
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets one integer option of the linked allocator; mimalloc
         // reads it on its next purge, from any thread.
