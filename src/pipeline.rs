@@ -35,6 +35,18 @@ pub struct PipelineConfig {
     pub short_run_ids: bool,
     /// Evaluation taxonomy files.
     pub taxonomies: Vec<PathBuf>,
+    /// Tag in another vocabulary: a mapping from the taxonomies' values to a
+    /// label space (`taxonomies/paper/mapping.yaml`: the paper's), as `tag
+    /// --vocabulary`.
+    #[serde(default)]
+    pub vocabulary: Option<PathBuf>,
+    /// Imported per-item labels (one record per labeler and item), as `tag
+    /// --labels`: they replace the rule-derived values of their axis.
+    #[serde(default)]
+    pub labels: Vec<PathBuf>,
+    /// Adjudicated labels (a person's), which take precedence over `labels`.
+    #[serde(default)]
+    pub adjudicated: Vec<PathBuf>,
     pub baseline: String,
     pub candidate: String,
     /// Output folder (the `--out` option overrides it).
@@ -78,6 +90,9 @@ impl PipelineConfig {
             skip_bad: false,
             short_run_ids: false,
             taxonomies,
+            vocabulary: None,
+            labels: Vec::new(),
+            adjudicated: Vec::new(),
             baseline: baseline.to_string(),
             candidate: candidate.to_string(),
             out: None,
@@ -108,6 +123,9 @@ impl PipelineConfig {
         let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { base.join(p) };
         cfg.inputs = cfg.inputs.iter().map(resolve).collect();
         cfg.taxonomies = cfg.taxonomies.iter().map(resolve).collect();
+        cfg.vocabulary = cfg.vocabulary.as_ref().map(resolve);
+        cfg.labels = cfg.labels.iter().map(resolve).collect();
+        cfg.adjudicated = cfg.adjudicated.iter().map(resolve).collect();
         cfg.columns = cfg.columns.as_ref().map(resolve);
         cfg.out = cfg.out.as_ref().map(resolve);
         cfg.data_taxonomy = cfg.data_taxonomy.as_ref().map(resolve);
@@ -139,6 +157,8 @@ pub struct Outcome {
     pub plan: Plan,
     pub verifications: Vec<Verification>,
     pub history: Option<History>,
+    /// What the config's `labels:` and `adjudicated:` imported.
+    pub labels: Option<crate::labels::agree::LabelReport>,
 }
 
 /// Example items for the report: the first examples of the strongest
@@ -252,6 +272,33 @@ pub fn run(cfg: &PipelineConfig, out: &Path) -> Result<Outcome> {
 pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result<Outcome> {
     // Fail fast: every config and the output folder before the expensive steps.
     let taxonomy = TaxonomySet::load(&cfg.taxonomies)?;
+    let vocabulary = crate::labels::apply::vocabulary(cfg.vocabulary.as_deref(), &taxonomy)?;
+    // Tags in another vocabulary, or with imported labels, are written by
+    // the tag stage over the ingested table (the labels are checked against
+    // its items); otherwise the sink tags while ingesting.
+    let retag = vocabulary.is_some() || !cfg.labels.is_empty() || !cfg.adjudicated.is_empty();
+    let label_report = out.join("labels.json");
+    let label_disagreements = out.join("disagreements.jsonl");
+    for input in cfg.labels.iter().chain(&cfg.adjudicated) {
+        if !input.is_file() {
+            return Err(Error::usage(format!("{}: no such label file", input.display())));
+        }
+        let inside = |p: &Path| p.canonicalize().ok();
+        if [
+            out.join("samples.parquet"),
+            label_report.clone(),
+            label_disagreements.clone(),
+        ]
+        .iter()
+        .any(|o| inside(o).is_some() && inside(o) == inside(input))
+        {
+            return Err(Error::usage(format!(
+                "{} is an input and would be overwritten by an output of the run in {}; choose another --out",
+                input.display(),
+                out.display()
+            )));
+        }
+    }
     let rescorer = diagnose::rescore::Rescorer::new(&cfg.diagnose.rescore_patterns)?;
     let plan_files = PlanFiles {
         evidence: out.join("evidence.json"),
@@ -275,7 +322,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         &opts,
         SinkOptions {
             out: Some(&samples),
-            taxonomy: Some(&taxonomy),
+            taxonomy: (!retag).then_some(&taxonomy),
             filters: &cfg.compare.filters,
             diagnosis: Some((&cfg.diagnose.detectors, &rescorer)),
             collect: false,
@@ -283,9 +330,27 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
             batch_rows: crate::ingest::sink::BATCH_ROWS,
         },
     )?;
-    let coverage = ingested.coverage;
-    let ds = ingested.dataset;
+    let mut coverage = ingested.coverage;
+    let mut ds = ingested.dataset;
     let diags = ingested.diags.unwrap_or_default();
+    let mut labels = None;
+    if retag {
+        let (cov, imported) = crate::labels::apply::retag(
+            &samples,
+            &taxonomy,
+            vocabulary.as_ref(),
+            &cfg.labels,
+            &cfg.adjudicated,
+            &samples,
+        )?;
+        coverage = cov;
+        if let Some(imported) = imported {
+            slices::write::write_json(&label_report, &imported.report)?;
+            crate::error::write_file(&label_disagreements, imported.disagreements)?;
+            labels = Some(imported.report);
+        }
+        ds = retagged(&samples, &cfg.compare.filters, ds)?;
+    }
     stage.finish();
     crate::trace::memory("ingest");
 
@@ -415,5 +480,32 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         plan,
         verifications,
         history,
+        labels,
     })
+}
+
+/// The dataset of the re-tagged `samples`: the ingested one's items and
+/// runs in the same order (the diagnosis summaries index them), with the
+/// new tags.
+fn retagged(
+    samples: &Path,
+    filters: &std::collections::BTreeMap<String, String>,
+    ingested: slices::Dataset,
+) -> Result<slices::Dataset> {
+    let ds = slices::load(samples, filters)?;
+    let same = ds.runs == ingested.runs
+        && ds.benchmarks == ingested.benchmarks
+        && ds.items.len() == ingested.items.len()
+        && ds
+            .items
+            .iter()
+            .zip(&ingested.items)
+            .all(|(a, b)| a.benchmark == b.benchmark && a.task == b.task && a.id == b.id);
+    if !same {
+        return Err(Error::Usage(format!(
+            "{}: the re-tagged table lists its items in another order than ingest did; this is a bug in caploop, please report it",
+            samples.display()
+        )));
+    }
+    Ok(ds)
 }

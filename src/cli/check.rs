@@ -101,7 +101,14 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
                 continue;
             }
             "settings" => crate::settings::load(f).map(|_| ()),
-            "pipeline" => crate::pipeline::PipelineConfig::load(f).map(|_| ()),
+            "pipeline" => crate::pipeline::PipelineConfig::load(f).and_then(|c| match &c.vocabulary {
+                // A vocabulary must cover the pipeline's taxonomies, as `run` checks first.
+                Some(v) => {
+                    let set = TaxonomySet::load(&c.taxonomies)?;
+                    crate::labels::apply::vocabulary(Some(v), &set).map(|_| ())
+                }
+                None => Ok(()),
+            }),
             "mapping" => crate::ingest::generic::ColumnMapping::load(f).map(|_| ()),
             "label mapping" => crate::apply::mapping::PaperMapping::load(Some(f)).map(|_| ()),
             _ => Err(Error::usage(format!(

@@ -22,6 +22,14 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from("reports/run"));
     let outcome = pipeline::run_with(&cfg, &dir, &crate::progress::Progress::new(out.quiet))
         .map_err(|e| crate::settings::locate_filters(&a.config, e))?;
+    if let Some(report) = &outcome.labels {
+        super::tag::say_labels(
+            report,
+            &outcome.out.join("disagreements.jsonl"),
+            &outcome.out.join("labels.json"),
+            out,
+        );
+    }
     super::summarize(&outcome.comparison, out);
     super::say_verdicts(&outcome.evidence, out);
     out.say(format!("report: {}", outcome.out.join("report.html").display()));

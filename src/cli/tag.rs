@@ -59,15 +59,7 @@ pub(super) fn say_coverage(coverage: &[crate::tagging::Coverage], out: Out) {
 
 fn tag_with(a: &Args, taxonomy: &TaxonomySet, out: Out) -> Result<Vec<crate::tagging::Coverage>> {
     use crate::labels;
-    let vocabulary = a
-        .vocabulary
-        .as_deref()
-        .map(crate::vocabulary::Vocabulary::load)
-        .transpose()?;
-    if let Some(v) = &vocabulary {
-        v.check_total(&crate::mapping::known_axes(taxonomy), false)?;
-    }
-    let axes = labels::apply::output_axes(taxonomy, vocabulary.as_ref());
+    let vocabulary = labels::apply::vocabulary(a.vocabulary.as_deref(), taxonomy)?;
     let report_path = a.out.with_extension("labels.json");
     let dis_path = a.out.with_extension("disagreements.jsonl");
     for input in a.labels.iter().chain(&a.adjudicated).chain([&a.samples]) {
@@ -79,43 +71,48 @@ fn tag_with(a: &Args, taxonomy: &TaxonomySet, out: Out) -> Result<Vec<crate::tag
             )));
         }
     }
-    let mut written = None;
-    let applied = if a.labels.is_empty() && a.adjudicated.is_empty() {
-        Default::default()
-    } else {
-        let items = labels::item_index(&a.samples)?;
-        let given = labels::read(&a.labels, &axes, &items)?;
-        let adjudicated = labels::read(&a.adjudicated, &axes, &items)?;
-        let (res, report) = labels::agree::resolve(&given, &adjudicated, &axes, &items)?;
-        let lines = labels::agree::disagreement_lines(&res, &axes, &items);
-        written = Some((report, lines));
-        res.applied
-    };
-    let coverage = labels::apply::tag_file_with(&a.samples, taxonomy, vocabulary.as_ref(), &applied, &a.out)?;
-    if let Some((report, lines)) = written {
-        crate::slices::write::write_json(&report_path, &report)?;
-        crate::error::write_file(&dis_path, lines)?;
-        for g in &report.agreement {
-            out.say(format!(
-                "agreement {} ({} vs {}): {} of {} items agree ({:.1}%), kappa {} ({})",
-                g.axis,
-                g.labeler_a,
-                g.labeler_b,
-                g.agreeing,
-                g.items,
-                100.0 * g.share.unwrap_or(0.0),
-                g.kappa.map_or("undefined".to_string(), |k| format!("{k:.3}")),
-                g.kappa_mode
-            ));
-        }
-        out.say(format!(
-            "labels: {} items labelled; {} disagreements ({} open) in {}; wrote {}",
-            report.items_labelled,
-            report.disagreements,
-            report.disagreements_open,
-            dis_path.display(),
-            report_path.display()
-        ));
+    let (coverage, imported) = labels::apply::retag(
+        &a.samples,
+        taxonomy,
+        vocabulary.as_ref(),
+        &a.labels,
+        &a.adjudicated,
+        &a.out,
+    )?;
+    if let Some(imported) = imported {
+        crate::slices::write::write_json(&report_path, &imported.report)?;
+        crate::error::write_file(&dis_path, imported.disagreements)?;
+        say_labels(&imported.report, &dis_path, &report_path, out);
     }
     Ok(coverage)
+}
+
+/// The agreement per axis and what the labels did.
+pub(super) fn say_labels(
+    report: &crate::labels::agree::LabelReport,
+    disagreements: &std::path::Path,
+    written: &std::path::Path,
+    out: Out,
+) {
+    for g in &report.agreement {
+        out.say(format!(
+            "agreement {} ({} vs {}): {} of {} items agree ({:.1}%), kappa {} ({})",
+            g.axis,
+            g.labeler_a,
+            g.labeler_b,
+            g.agreeing,
+            g.items,
+            100.0 * g.share.unwrap_or(0.0),
+            g.kappa.map_or("undefined".to_string(), |k| format!("{k:.3}")),
+            g.kappa_mode
+        ));
+    }
+    out.say(format!(
+        "labels: {} items labelled; {} disagreements ({} open) in {}; wrote {}",
+        report.items_labelled,
+        report.disagreements,
+        report.disagreements_open,
+        disagreements.display(),
+        written.display()
+    ));
 }

@@ -19,6 +19,55 @@ pub fn output_axes(fine: &TaxonomySet, vocabulary: Option<&Vocabulary>) -> Vec<A
     vocabulary.map_or_else(|| fine.axes().to_vec(), |v| v.target.axes().to_vec())
 }
 
+/// Load a vocabulary mapping and check that it covers every value of the
+/// finer taxonomies (`tag --vocabulary` refuses one it does not).
+pub fn vocabulary(path: Option<&Path>, fine: &TaxonomySet) -> Result<Option<Vocabulary>> {
+    let Some(path) = path else { return Ok(None) };
+    let v = Vocabulary::load(path)?;
+    v.check_total(&crate::mapping::known_axes(fine), false)?;
+    Ok(Some(v))
+}
+
+/// What [`retag`] imported: the report and the disagreement lines to write.
+pub struct Imported {
+    pub report: super::agree::LabelReport,
+    /// `*.disagreements.jsonl`: one line per item the labelers disagree on.
+    pub disagreements: String,
+}
+
+/// The tag stage with a vocabulary and label files (`tag --vocabulary
+/// --labels --adjudicated`, and a pipeline's `vocabulary:`, `labels:`,
+/// `adjudicated:`): the labels are read and resolved against the items of
+/// `samples`, then `samples` is tagged into `out` (which may be the input).
+/// Returns the coverage per benchmark and, when label files were given,
+/// what they imported.
+pub fn retag(
+    samples: &Path,
+    fine: &TaxonomySet,
+    vocabulary: Option<&Vocabulary>,
+    labels: &[std::path::PathBuf],
+    adjudicated: &[std::path::PathBuf],
+    out: &Path,
+) -> Result<(Vec<Coverage>, Option<Imported>)> {
+    let axes = output_axes(fine, vocabulary);
+    let mut imported = None;
+    let applied = if labels.is_empty() && adjudicated.is_empty() {
+        BTreeMap::new()
+    } else {
+        let items = super::item_index(samples)?;
+        let given = super::read(labels, &axes, &items)?;
+        let adjudicated = super::read(adjudicated, &axes, &items)?;
+        let (res, report) = super::agree::resolve(&given, &adjudicated, &axes, &items)?;
+        imported = Some(Imported {
+            disagreements: super::agree::disagreement_lines(&res, &axes, &items),
+            report,
+        });
+        res.applied
+    };
+    let coverage = tag_file_with(samples, fine, vocabulary, &applied, out)?;
+    Ok((coverage, imported))
+}
+
 /// Tag `samples` into `out` (which may be the input). Returns the coverage
 /// per benchmark.
 pub fn tag_file_with(

@@ -217,7 +217,10 @@ impl<'a> Sink<'a> {
         // Rows come file by file: most name the last file, then `:line`
         // (a line that does not parse, or holds a `:`, takes the long way).
         if let Some(last) = self.sources.last() {
-            if let Some(rest) = source.strip_prefix(last.as_str()).and_then(|r| r.strip_prefix(':')) {
+            if let Some(rest) = source
+                .strip_prefix(last.as_str())
+                .and_then(|r| r.strip_prefix(':'))
+            {
                 if let Ok(line) = rest.parse::<u32>() {
                     return (u64::from(self.sources.len() as u32 - 1) << 32) | u64::from(line);
                 }

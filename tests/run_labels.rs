@@ -1,0 +1,229 @@
+//! `caploop run` with a pipeline config's `vocabulary:`, `labels:` and
+//! `adjudicated:` on the hand-written fixtures of `tests/fixtures/labels/`
+//! (see its README): the run tags in the paper's label space with the
+//! labels applied, exactly as `ingest` + `tag --vocabulary --labels
+//! --adjudicated` + `compare` do step by step; it writes the label report
+//! and the disagreements into its folder; and it refuses, before any output,
+//! a vocabulary that misses a taxonomy value and a label file that is not
+//! there.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::contains;
+use serde_json::Value;
+
+fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn fixture(name: &str) -> PathBuf {
+    repo("tests/fixtures/labels").join(name)
+}
+
+fn caploop() -> Command {
+    Command::cargo_bin("caploop").unwrap()
+}
+
+/// item id -> (axis -> values, tag_rules) of a tagged table.
+type ItemTags = BTreeMap<String, (BTreeMap<String, Vec<String>>, Vec<String>)>;
+
+fn item_tags(path: &Path) -> ItemTags {
+    let t = caploop::table::read_parquet(path).unwrap();
+    let tags = t.tags.as_ref().unwrap();
+    (0..t.len())
+        .map(|i| {
+            let set = &tags.sets[tags.row_set[i] as usize];
+            let axes = tags
+                .axes
+                .iter()
+                .cloned()
+                .zip(set.values.iter().cloned())
+                .collect();
+            (t.item_id[i].clone(), (axes, set.rules.clone()))
+        })
+        .collect()
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A pipeline config over the fixtures, with `extra` lines appended.
+fn config(dir: &Path, extra: &str) -> PathBuf {
+    let cfg = dir.join("pipeline.yaml");
+    let text = format!(
+        "inputs: [{}]\ntaxonomies: [{}]\nbaseline: ckpt-a\ncandidate: ckpt-b\ncompare: {{ min_items: 1 }}\n{extra}",
+        fixture("samples.jsonl").display(),
+        repo("taxonomies/math.yaml").display(),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+fn labelled(dir: &Path) -> PathBuf {
+    config(
+        dir,
+        &format!(
+            "vocabulary: {}\nlabels: [{}, {}]\nadjudicated: [{}]\n",
+            repo("taxonomies/paper/mapping.yaml").display(),
+            fixture("model-a.jsonl").display(),
+            fixture("model-b.csv").display(),
+            fixture("adjudicated.jsonl").display(),
+        ),
+    )
+}
+
+#[test]
+fn a_run_with_labels_tags_as_the_tag_stage_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    caploop()
+        .args(["run", "--config"])
+        .arg(labelled(dir.path()))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("labels: 11 items labelled"))
+        .stdout(contains("agreement task_type (model-a vs model-b)"));
+
+    // The same steps one by one.
+    let steps = dir.path().join("steps");
+    std::fs::create_dir(&steps).unwrap();
+    let s = steps.join("s.parquet");
+    caploop()
+        .args(["ingest", "-q"])
+        .arg(fixture("samples.jsonl"))
+        .arg("--out")
+        .arg(&s)
+        .assert()
+        .success();
+    let tagged = steps.join("paper.parquet");
+    caploop()
+        .args(["tag", "-q", "--samples"])
+        .arg(&s)
+        .arg("--taxonomy")
+        .arg(repo("taxonomies/math.yaml"))
+        .arg("--vocabulary")
+        .arg(repo("taxonomies/paper/mapping.yaml"))
+        .arg("--labels")
+        .arg(fixture("model-a.jsonl"))
+        .arg(fixture("model-b.csv"))
+        .arg("--adjudicated")
+        .arg(fixture("adjudicated.jsonl"))
+        .arg("--out")
+        .arg(&tagged)
+        .assert()
+        .success();
+    let settings = steps.join("compare.yaml");
+    std::fs::write(&settings, "min_items: 1\n").unwrap();
+    caploop()
+        .args(["compare", "-q", "--samples"])
+        .arg(&tagged)
+        .args(["--baseline", "ckpt-a", "--candidate", "ckpt-b", "--settings"])
+        .arg(&settings)
+        .arg("--out")
+        .arg(steps.join("cmp"))
+        .assert()
+        .success();
+
+    let run_tags = item_tags(&out.join("samples.parquet"));
+    assert_eq!(run_tags, item_tags(&tagged));
+    // The labels were applied, in the paper's axes (README of the fixtures):
+    // the person's operation for i01 overrides what the labelers agreed on,
+    // and task_type only exists in the paper's label space.
+    let (axes, rules) = &run_tags["i01"];
+    assert_eq!(
+        axes["operation"],
+        ["arithmetic_computation", "equation_formulation"]
+    );
+    assert!(rules.contains(&"label:person".to_string()), "{rules:?}");
+    assert!(axes.contains_key("task_type"));
+    assert_eq!(axes.get("background"), None, "no finer-vocabulary axis: {axes:?}");
+
+    assert_eq!(
+        json(&out.join("comparison.json"))["slices"],
+        json(&steps.join("cmp/comparison.json"))["slices"]
+    );
+    let report = json(&out.join("labels.json"));
+    let step_report = json(&steps.join("paper.labels.json"));
+    for key in [
+        "items_labelled",
+        "agreement",
+        "applied",
+        "disagreements",
+        "disagreements_open",
+    ] {
+        assert_eq!(report[key], step_report[key], "{key}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("disagreements.jsonl")).unwrap(),
+        std::fs::read_to_string(steps.join("paper.disagreements.jsonl")).unwrap()
+    );
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("labels.json") && manifest.contains("disagreements.jsonl"));
+}
+
+#[test]
+fn a_vocabulary_alone_translates_and_reports_no_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "vocabulary: {}\n",
+            repo("taxonomies/paper/mapping.yaml").display()
+        ),
+    );
+    caploop()
+        .args(["run", "-q", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let tags = item_tags(&out.join("samples.parquet"));
+    assert_eq!(tags.len(), 12);
+    for (axes, rules) in tags.values() {
+        assert!(axes.contains_key("task_type") && !axes.contains_key("background"));
+        assert!(!rules.iter().any(|r| r.starts_with("label:")), "{rules:?}");
+    }
+    assert!(!out.join("labels.json").exists());
+}
+
+#[test]
+fn a_bad_vocabulary_or_a_missing_label_file_stops_the_run_before_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    // A vocabulary that maps nothing misses every taxonomy value.
+    let vocab = dir.path().join("vocab.yaml");
+    let paper = std::fs::read_to_string(repo("taxonomies/paper/mapping.yaml")).unwrap();
+    let head = &paper[..paper.find("\nmap:").unwrap()];
+    let head = head.replace(
+        "target: paper.yaml",
+        &format!("target: {}", repo("taxonomies/paper/paper.yaml").display()),
+    );
+    std::fs::write(&vocab, format!("{head}\nmap: {{}}\n")).unwrap();
+    let out = dir.path().join("run");
+    caploop()
+        .args(["run", "-q", "--config"])
+        .arg(config(dir.path(), &format!("vocabulary: {}\n", vocab.display())))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(contains("vocab.yaml"))
+        .stderr(contains("no entry for operation="));
+    assert!(!out.exists(), "nothing written");
+
+    caploop()
+        .args(["run", "-q", "--config"])
+        .arg(config(dir.path(), "labels: [no-such-labels.jsonl]\n"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(contains("no-such-labels.jsonl: no such label file"));
+    assert!(!out.exists(), "nothing written");
+}
