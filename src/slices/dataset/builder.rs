@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::item_ids::ItemIds;
 use super::{hash_str, Dataset, Item, ItemScore, ListCols};
 use crate::table::columns as c;
 use crate::table::view::Columns;
@@ -84,7 +85,7 @@ pub struct DatasetBuilder<'s> {
     /// Per provisional benchmark: task -> task index.
     task_of: Vec<FxHashMap<Box<str>, u32>>,
     /// Per task index: item id -> provisional item id.
-    item_prov: Vec<FxHashMap<Box<str>, u32>>,
+    item_prov: ItemIds,
     item_of_prov: Vec<u32>,
     tag_ix: FxHashMap<String, u32>,
     /// Per axis: value -> provisional tag id (a cache of `tag_ix`).
@@ -114,7 +115,7 @@ impl<'s> DatasetBuilder<'s> {
             bench_prov: FxHashMap::default(),
             bench_of_prov: Vec::new(),
             task_of: Vec::new(),
-            item_prov: Vec::new(),
+            item_prov: ItemIds::default(),
             item_of_prov: Vec::new(),
             tag_ix: FxHashMap::default(),
             axis_ix: Vec::new(),
@@ -251,10 +252,10 @@ impl<'s> DatasetBuilder<'s> {
         match tasks.get(task) {
             Some(&x) => x,
             None => {
-                let x = self.item_prov.len() as u32;
+                let x = self.item_prov.tasks() as u32;
                 tasks.insert(task.into(), x);
                 self.task_names.push(task.into());
-                self.item_prov.push(FxHashMap::default());
+                self.item_prov.add_task();
                 x
             }
         }
@@ -262,16 +263,11 @@ impl<'s> DatasetBuilder<'s> {
 
     /// The provisional id of item `id` of task index `t`.
     fn item(&mut self, t: u32, id: &str) -> u32 {
-        let ids = &mut self.item_prov[t as usize];
-        match ids.get(id) {
-            Some(&x) => x,
-            None => {
-                let x = self.item_of_prov.len() as u32;
-                ids.insert(id.into(), x);
-                self.item_of_prov.push(NONE);
-                x
-            }
+        let (x, new) = self.item_prov.get_or_insert(t, id);
+        if new {
+            self.item_of_prov.push(NONE);
         }
+        x
     }
 
     /// Provisional items seen so far.
@@ -499,12 +495,9 @@ impl<'s> DatasetBuilder<'s> {
     }
 
     pub fn finish(mut self) -> Dataset {
-        for ids in std::mem::take(&mut self.item_prov) {
-            for (id, prov) in ids {
-                let it = self.item_of_prov[prov as usize];
-                if it != NONE {
-                    self.ds.items[it as usize].id = id.into_string();
-                }
+        for (prov, &it) in self.item_of_prov.iter().enumerate() {
+            if it != NONE {
+                self.ds.items[it as usize].id = self.item_prov.id(prov as u32).to_string();
             }
         }
         // Sort the tag vocabulary and remap ids so every output is ordered by name.

@@ -127,6 +127,7 @@ pub fn load(path: &Path, filters: &BTreeMap<String, String>) -> Result<Dataset> 
 }
 
 mod builder;
+mod item_ids;
 
 pub use super::lists::ListCols;
 pub use super::reference::reference;
