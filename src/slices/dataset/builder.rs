@@ -282,6 +282,8 @@ impl<'s> DatasetBuilder<'s> {
         places: &[RowPlace],
         tags: &RowTags<'_>,
     ) -> PolarsResult<()> {
+        // Rows come task by task: the last row's settings entry is tried first.
+        let mut last_settings: Option<((u32, u32), usize)> = None;
         for (i, pl) in places.iter().enumerate() {
             if !pl.scoring {
                 continue;
@@ -367,15 +369,20 @@ impl<'s> DatasetBuilder<'s> {
             if sc != 0.0 && sc != 1.0 {
                 slot.binary = false;
             }
-            let k = match self.settings_ix.get(&(run as u32, t)) {
-                Some(&k) => k,
-                None => {
-                    let k = self.settings.len();
-                    self.settings_ix.insert((run as u32, t), k);
-                    self.settings.push(((run as u32, t), TaskSettings::default()));
-                    k
-                }
+            let key = (run as u32, t);
+            let k = match last_settings {
+                Some((last, k)) if last == key => k,
+                _ => match self.settings_ix.get(&key) {
+                    Some(&k) => k,
+                    None => {
+                        let k = self.settings.len();
+                        self.settings_ix.insert(key, k);
+                        self.settings.push((key, TaskSettings::default()));
+                        k
+                    }
+                },
             };
+            last_settings = Some((key, k));
             let e = &mut self.settings[k].1;
             if let Some(v) = cols.task_version[i] {
                 if !e.versions.contains(v) {
