@@ -19,6 +19,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 // still wins.
 extern "C" {
     fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    fn mi_version() -> std::ffi::c_int;
 }
 /// `mi_option_purge_delay` in `mimalloc.h`'s `mi_option_e` (v2 and v3).
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
@@ -42,7 +43,9 @@ extern "C" {
 /// `PR_SET_THP_DISABLE` in `<linux/prctl.h>`.
 #[cfg(target_os = "linux")]
 const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
-/// `mi_option_allow_thp` in mimalloc v2's `mi_option_e`.
+/// `mi_option_allow_thp` in mimalloc v2's `mi_option_e`. v3 (whose
+/// `mi_version()` is 3xxxx, v2's 2xxxx) numbers its options otherwise past
+/// 28, so it is set only under v2; the prctl alone turns the pages off.
 const MI_OPTION_ALLOW_THP: std::ffi::c_int = 37;
 
 fn main() {
@@ -52,7 +55,9 @@ fn main() {
         // checks on every later fault (the arena mimalloc mapped before
         // `main` included), with integer arguments only.
         unsafe {
-            mi_option_set(MI_OPTION_ALLOW_THP, 0);
+            if mi_version() / 10000 == 2 {
+                mi_option_set(MI_OPTION_ALLOW_THP, 0);
+            }
             #[cfg(target_os = "linux")]
             prctl(
                 PR_SET_THP_DISABLE,
