@@ -279,19 +279,20 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
     let retag = vocabulary.is_some() || !cfg.labels.is_empty() || !cfg.adjudicated.is_empty();
     let label_report = out.join("labels.json");
     let label_disagreements = out.join("disagreements.jsonl");
+    let real = |p: &Path| p.canonicalize().ok();
+    let outputs: Vec<PathBuf> = [
+        out.join("samples.parquet"),
+        label_report.clone(),
+        label_disagreements.clone(),
+    ]
+    .iter()
+    .filter_map(|p| real(p))
+    .collect();
     for input in cfg.labels.iter().chain(&cfg.adjudicated) {
         if !input.is_file() {
             return Err(Error::usage(format!("{}: no such label file", input.display())));
         }
-        let inside = |p: &Path| p.canonicalize().ok();
-        if [
-            out.join("samples.parquet"),
-            label_report.clone(),
-            label_disagreements.clone(),
-        ]
-        .iter()
-        .any(|o| inside(o).is_some() && inside(o) == inside(input))
-        {
+        if real(input).is_some_and(|i| outputs.contains(&i)) {
             return Err(Error::usage(format!(
                 "{} is an input and would be overwritten by an output of the run in {}; choose another --out",
                 input.display(),

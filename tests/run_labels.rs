@@ -226,4 +226,26 @@ fn a_bad_vocabulary_or_a_missing_label_file_stops_the_run_before_it_writes() {
         .code(2)
         .stderr(contains("no-such-labels.jsonl: no such label file"));
     assert!(!out.exists(), "nothing written");
+
+    // A label file where the run writes its label report is refused.
+    std::fs::create_dir(&out).unwrap();
+    let inside = out.join("labels.json");
+    std::fs::copy(fixture("model-a.jsonl"), &inside).unwrap();
+    caploop()
+        .args(["run", "-q", "--config"])
+        .arg(config(dir.path(), &format!("labels: [{}]\n", inside.display())))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(contains("is an input and would be overwritten"));
+    assert_eq!(
+        std::fs::read(&inside).unwrap(),
+        std::fs::read(fixture("model-a.jsonl")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        1,
+        "nothing else written"
+    );
 }
