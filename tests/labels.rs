@@ -25,79 +25,16 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::str::contains;
 use serde_json::Value;
 
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    repo("tests/fixtures/labels").join(name)
-}
-
-fn caploop() -> Command {
-    Command::cargo_bin("caploop").unwrap()
-}
-
-/// Ingest the fixture samples into `dir/s.parquet`.
-fn samples(dir: &Path) -> PathBuf {
-    let s = dir.join("s.parquet");
-    caploop()
-        .args(["ingest", "-q"])
-        .arg(fixture("samples.jsonl"))
-        .arg("--out")
-        .arg(&s)
-        .assert()
-        .success();
-    s
-}
-
-/// `caploop tag` in the paper vocabulary with extra arguments.
-fn tag(samples: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> assert_cmd::assert::Assert {
-    caploop()
-        .arg("tag")
-        .arg("--samples")
-        .arg(samples)
-        .arg("--taxonomy")
-        .arg(repo("taxonomies/math.yaml"))
-        .arg("--vocabulary")
-        .arg(repo("taxonomies/paper/mapping.yaml"))
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .assert()
-}
+mod common;
+use common::caploop;
+use common::labelled::{fixture, item_tags, json, repo, samples, tag};
 
 fn os<P: AsRef<std::ffi::OsStr> + ?Sized>(p: &P) -> &std::ffi::OsStr {
     p.as_ref()
-}
-
-/// item id -> axis -> values, and item id -> tag_rules, of a tagged table.
-type ItemTags = BTreeMap<String, (BTreeMap<String, Vec<String>>, Vec<String>)>;
-
-fn item_tags(path: &Path) -> ItemTags {
-    let t = caploop::table::read_parquet(path).unwrap();
-    let tags = t.tags.as_ref().unwrap();
-    let mut out = ItemTags::new();
-    for i in 0..t.len() {
-        let set = &tags.sets[tags.row_set[i] as usize];
-        let axes = tags
-            .axes
-            .iter()
-            .cloned()
-            .zip(set.values.iter().cloned())
-            .collect();
-        out.insert(t.item_id[i].clone(), (axes, set.rules.clone()));
-    }
-    out
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn v(xs: &[&str]) -> Vec<String> {

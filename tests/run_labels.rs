@@ -7,48 +7,13 @@
 //! a vocabulary that misses a taxonomy value and a label file that is not
 //! there.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::str::contains;
-use serde_json::Value;
 
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    repo("tests/fixtures/labels").join(name)
-}
-
-fn caploop() -> Command {
-    Command::cargo_bin("caploop").unwrap()
-}
-
-/// item id -> (axis -> values, tag_rules) of a tagged table.
-type ItemTags = BTreeMap<String, (BTreeMap<String, Vec<String>>, Vec<String>)>;
-
-fn item_tags(path: &Path) -> ItemTags {
-    let t = caploop::table::read_parquet(path).unwrap();
-    let tags = t.tags.as_ref().unwrap();
-    (0..t.len())
-        .map(|i| {
-            let set = &tags.sets[tags.row_set[i] as usize];
-            let axes = tags
-                .axes
-                .iter()
-                .cloned()
-                .zip(set.values.iter().cloned())
-                .collect();
-            (t.item_id[i].clone(), (axes, set.rules.clone()))
-        })
-        .collect()
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+mod common;
+use common::caploop;
+use common::labelled::{fixture, item_tags, json, repo, samples, tag};
 
 /// A pipeline config over the fixtures, with `extra` lines appended.
 fn config(dir: &Path, extra: &str) -> PathBuf {
@@ -92,31 +57,21 @@ fn a_run_with_labels_tags_as_the_tag_stage_does() {
     // The same steps one by one.
     let steps = dir.path().join("steps");
     std::fs::create_dir(&steps).unwrap();
-    let s = steps.join("s.parquet");
-    caploop()
-        .args(["ingest", "-q"])
-        .arg(fixture("samples.jsonl"))
-        .arg("--out")
-        .arg(&s)
-        .assert()
-        .success();
+    let s = samples(&steps);
     let tagged = steps.join("paper.parquet");
-    caploop()
-        .args(["tag", "-q", "--samples"])
-        .arg(&s)
-        .arg("--taxonomy")
-        .arg(repo("taxonomies/math.yaml"))
-        .arg("--vocabulary")
-        .arg(repo("taxonomies/paper/mapping.yaml"))
-        .arg("--labels")
-        .arg(fixture("model-a.jsonl"))
-        .arg(fixture("model-b.csv"))
-        .arg("--adjudicated")
-        .arg(fixture("adjudicated.jsonl"))
-        .arg("--out")
-        .arg(&tagged)
-        .assert()
-        .success();
+    tag(
+        &s,
+        &tagged,
+        &[
+            "--labels".as_ref(),
+            fixture("model-a.jsonl").as_os_str(),
+            fixture("model-b.csv").as_os_str(),
+            "--adjudicated".as_ref(),
+            fixture("adjudicated.jsonl").as_os_str(),
+            "-q".as_ref(),
+        ],
+    )
+    .success();
     let settings = steps.join("compare.yaml");
     std::fs::write(&settings, "min_items: 1\n").unwrap();
     caploop()

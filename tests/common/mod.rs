@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod labelled;
+
 /// Real evaluation logs copied into the repository (`tests/fixtures/samples`,
 /// provenance in its SOURCES.md).
 pub fn samples_dir() -> PathBuf {
