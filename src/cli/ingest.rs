@@ -39,7 +39,9 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     // Configs are checked before the first file is read.
     let taxonomy = match a.taxonomy.is_empty() {
         true => None,
-        false => Some(crate::taxonomy::TaxonomySet::load(&a.taxonomy)?),
+        false => Some(crate::trace::time("ingest.taxonomy", || {
+            crate::taxonomy::TaxonomySet::load(&a.taxonomy)
+        })?),
     };
     let opts = IngestOptions {
         format: a.format,

@@ -252,7 +252,7 @@ pub fn ingest_into(
             Format::Auto => {}
         }
     }
-    let out = sink.finish(&mut report)?;
+    let out = crate::trace::time("sink.finish", || sink.finish(&mut report))?;
     if out.rows == 0 {
         return Err(Error::usage(format!(
             "no samples found in {}; caploop reads lm-evaluation-harness, Inspect AI, lighteval, OLMES, HELM and OpenCompass outputs and generic .jsonl/.csv/.parquet files",

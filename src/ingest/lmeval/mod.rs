@@ -368,55 +368,70 @@ fn read_file(
     let display = path.display().to_string();
     let mut seen_per_doc: HashMap<String, usize> = HashMap::new();
     let mut rows = 0usize;
-    let mut src = RecordSource::open(path)?;
-    loop {
-        let chunk = src.chunk(path, 1 << 13, 32 << 20)?;
-        if chunk.is_empty() {
-            break;
-        }
-        let parsed: Vec<std::result::Result<Parsed, RecordError>> = chunk
-            .par_iter()
-            .map(|(line, text)| parse_record(text, ctx, format!("{display}:{line}")))
-            .collect();
-        for ((line, _), res) in chunk.iter().zip(parsed) {
-            let p = match res {
-                Ok(p) => p,
-                Err(e) => {
-                    let error = Error::input(path, *line, e.field, e.message);
-                    if opts.skip_bad {
-                        report.skipped.push(Skipped::from_error(&error));
-                        continue;
+    let src = RecordSource::open(path)?;
+    // The next chunk's lines are read on a second thread while this one's
+    // records are parsed and sunk (one chunk ahead, at most 32 MiB).
+    std::thread::scope(|scope| -> Result<usize> {
+        let (ahead, chunks) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            let mut src = src;
+            loop {
+                let chunk = src.chunk(path, 1 << 13, 32 << 20);
+                let last = chunk.as_ref().map_or(true, Vec::is_empty);
+                if ahead.send(chunk).is_err() || last {
+                    break;
+                }
+            }
+        });
+        for chunk in chunks {
+            let chunk = chunk?;
+            if chunk.is_empty() {
+                break;
+            }
+            let parsed: Vec<std::result::Result<Parsed, RecordError>> = chunk
+                .par_iter()
+                .map(|(line, text)| parse_record(text, ctx, format!("{display}:{line}")))
+                .collect();
+            for ((line, _), res) in chunk.iter().zip(parsed) {
+                let p = match res {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let error = Error::input(path, *line, e.field, e.message);
+                        if opts.skip_bad {
+                            report.skipped.push(Skipped::from_error(&error));
+                            continue;
+                        }
+                        return Err(error);
                     }
-                    return Err(error);
+                };
+                tally.thinking_unfinished += usize::from(p.thinking_unfinished);
+                tally.missing_answers += usize::from(p.missing_answer);
+                let mut row = p.row;
+                if legacy {
+                    let n = seen_per_doc.entry(p.doc_id.clone()).or_insert(0);
+                    row.filter = filters.get(*n).cloned();
+                    *n += 1;
                 }
-            };
-            tally.thinking_unfinished += usize::from(p.thinking_unfinished);
-            tally.missing_answers += usize::from(p.missing_answer);
-            let mut row = p.row;
-            if legacy {
-                let n = seen_per_doc.entry(p.doc_id.clone()).or_insert(0);
-                row.filter = filters.get(*n).cloned();
-                *n += 1;
-            }
-            row.primary_filter = match (&primary, &row.filter) {
-                (Some(pf), Some(f)) => pf == f,
-                _ => true,
-            };
-            // Benchmarks hold duplicate docs (the same question twice), and
-            // the harness gives them the same `doc_hash`. Such items stay
-            // distinct: the k-th doc id (in id order) of a shared hash gets
-            // the key `<doc_hash>#k` (k >= 2), which pairs across runs as
-            // long as the task's doc order is unchanged.
-            if facts.all_hashed && !facts.rank.is_empty() {
-                if let Some(&k) = facts.rank.get(&(row.item_id.clone(), p.doc_id.clone())) {
-                    row.item_id = format!("{}#{k}", row.item_id);
+                row.primary_filter = match (&primary, &row.filter) {
+                    (Some(pf), Some(f)) => pf == f,
+                    _ => true,
+                };
+                // Benchmarks hold duplicate docs (the same question twice), and
+                // the harness gives them the same `doc_hash`. Such items stay
+                // distinct: the k-th doc id (in id order) of a shared hash gets
+                // the key `<doc_hash>#k` (k >= 2), which pairs across runs as
+                // long as the task's doc order is unchanged.
+                if facts.all_hashed && !facts.rank.is_empty() {
+                    if let Some(&k) = facts.rank.get(&(row.item_id.clone(), p.doc_id.clone())) {
+                        row.item_id = format!("{}#{k}", row.item_id);
+                    }
                 }
+                rows += 1;
+                sink.push(row, report)?;
             }
-            rows += 1;
-            sink.push(row, report)?;
         }
-    }
-    Ok(rows)
+        Ok(rows)
+    })
 }
 
 /// Read the files detection gave to lm-eval: results files, samples files
