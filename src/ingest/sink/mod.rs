@@ -65,6 +65,13 @@ pub struct SinkOutput {
 
 const NONE: u32 = u32::MAX;
 
+/// A folded batch: each row's tag set (empty untagged) and, when the sink
+/// writes, the batch's frame and tag columns.
+struct Folded {
+    row_set: Vec<u32>,
+    output: Option<(polars::prelude::DataFrame, Option<crate::table::TagColumns>)>,
+}
+
 /// The sink itself; see the module docs.
 pub struct Sink<'a> {
     /// Shorten every run id (`--short-run-ids`).
@@ -330,10 +337,10 @@ impl<'a> Sink<'a> {
         crate::trace::add("sink.view", tv - t0);
         crate::trace::add("sink.place", tp - tv);
         let dropped = self.tag_and_check(&v, &places, report)?;
-        let (held, row_set) = if dropped.is_empty() {
-            let row_set = self.fold(&v, &places)?;
+        let (held, folded) = if dropped.is_empty() {
+            let folded = self.fold(&held, &v, &places)?;
             drop(v);
-            (held, row_set)
+            (held, folded)
         } else {
             drop(v);
             let mut keep = vec![true; held.len()];
@@ -351,44 +358,18 @@ impl<'a> Sink<'a> {
             }
             let held = Held::Table(kept);
             let v = held.view(text, tagged).map_err(unreadable)?;
-            let row_set = self.fold(&v, &kept_places)?;
+            let folded = self.fold(&held, &v, &kept_places)?;
             drop(v);
-            (held, row_set)
+            (held, folded)
         };
-        let t4 = std::time::Instant::now();
+        let Folded { row_set, output } = folded;
         let mut table = None;
-        if self.writer.is_some() {
-            let tags = match self.opts.taxonomy {
-                Some(tax) if tagged => Some(crate::table::TagColumns::from_ids(
-                    &self.axes,
-                    row_set.len(),
-                    |i| (self.store.tags(row_set[i]), self.store.rules(row_set[i])),
-                    |t| tax.tag_value(t),
-                    |r| tax.rule_id(r),
-                )),
-                _ => None,
-            };
-            let df = match held {
-                Held::Frame(df) => {
-                    if self.collected.is_some() {
-                        table = Some(crate::table::table_of_frame(&df).map_err(unreadable)?);
-                    }
-                    df
-                }
-                Held::Table(t) => {
-                    let df = crate::table::frame_of(&t)?;
-                    table = Some(t);
-                    df
-                }
-            };
-            let Some(w) = self.writer.as_mut() else {
-                unreachable!()
-            };
-            crate::trace::add("sink.frame", t4.elapsed());
+        if let (Some(w), Some((df, tags))) = (self.writer.as_mut(), output) {
             let t6 = std::time::Instant::now();
             w.write_tagged(df, tags)?;
             crate::trace::add("sink.write", t6.elapsed());
-        } else if self.collected.is_some() {
+        }
+        if self.collected.is_some() {
             table = Some(held.into_table().map_err(unreadable)?);
         }
         if let (Some((all, rows)), Some(batch)) = (self.collected.as_mut(), table) {
@@ -399,35 +380,85 @@ impl<'a> Sink<'a> {
     }
 
     /// Fold a batch's rows (their items tagged) into the dataset and the
-    /// diagnosis summaries; gives each row's tag set (empty untagged).
-    fn fold(&mut self, v: &View<'_>, places: &[RowPlace]) -> Result<Vec<u32>> {
+    /// diagnosis summaries while another thread builds what is written of
+    /// the batch (its frame and tag columns): both only read the tag sets.
+    fn fold(&mut self, held: &Held, v: &View<'_>, places: &[RowPlace]) -> Result<Folded> {
         let tagged = self.opts.taxonomy.is_some();
-        let t2 = std::time::Instant::now();
-        {
-            let item_set = &self.item_set;
+        let row_set: Vec<u32> = if tagged {
+            places.iter().map(|p| self.item_set[p.item as usize]).collect()
+        } else {
+            Vec::new()
+        };
+        let Sink {
+            opts,
+            builder,
+            diag,
+            writer,
+            axes,
+            item_set,
+            store,
+            vocab,
+            ..
+        } = self;
+        let (store, item_set, axes, row_set_ref) = (&*store, &*item_set, &*axes, &row_set);
+        let taxonomy = opts.taxonomy.filter(|_| tagged);
+        let build = || -> Result<(polars::prelude::DataFrame, Option<crate::table::TagColumns>)> {
+            let t4 = std::time::Instant::now();
+            let tags = taxonomy.map(|tax| {
+                crate::table::TagColumns::from_ids(
+                    axes,
+                    row_set_ref.len(),
+                    |i| (store.tags(row_set_ref[i]), store.rules(row_set_ref[i])),
+                    |t| tax.tag_value(t),
+                    |r| tax.rule_id(r),
+                )
+            });
+            let df = match held {
+                Held::Frame(df) => df.clone(),
+                Held::Table(t) => crate::table::frame_of(t)?,
+            };
+            crate::trace::add("sink.frame", t4.elapsed());
+            Ok((df, tags))
+        };
+        let mut accumulate = || -> Result<()> {
+            let t2 = std::time::Instant::now();
             let tags = if tagged {
                 RowTags::Store {
-                    store: &self.store,
-                    vocab: &self.vocab,
+                    store,
+                    vocab,
                     item_set,
                 }
             } else {
                 RowTags::None
             };
-            self.builder
+            builder
                 .accumulate(&v.cols, places, &tags)
                 .map_err(|e| Error::Usage(format!("cannot index the samples: {e}")))?;
             let t3 = std::time::Instant::now();
-            if let Some(d) = self.diag.as_mut() {
+            if let Some(d) = diag.as_mut() {
                 d.add(&v.cols, places);
             }
             crate::trace::add("sink.accumulate", t3 - t2);
             crate::trace::add("sink.diag", t3.elapsed());
-        }
-        let row_set: Vec<u32> = if tagged {
-            places.iter().map(|p| self.item_set[p.item as usize]).collect()
-        } else {
-            Vec::new()
+            Ok(())
+        };
+        let output = match writer.is_some() {
+            false => {
+                accumulate()?;
+                None
+            }
+            true => {
+                let (built, folded) = std::thread::scope(|scope| {
+                    let building = scope.spawn(build);
+                    let folded = accumulate();
+                    let built = building
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (built, folded)
+                });
+                folded?;
+                Some(built?)
+            }
         };
         for &r in &v.cols.run {
             if !self.runs.contains(r) {
@@ -435,7 +466,7 @@ impl<'a> Sink<'a> {
             }
         }
         self.rows += v.cols.len;
-        Ok(row_set)
+        Ok(Folded { row_set, output })
     }
 
     /// The tag sets of `row_set` with their names, and each row's index
