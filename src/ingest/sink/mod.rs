@@ -363,17 +363,13 @@ impl<'a> Sink<'a> {
             (held, folded)
         };
         let Folded { row_set, output } = folded;
-        let mut table = None;
         if let (Some(w), Some((df, tags))) = (self.writer.as_mut(), output) {
             let t6 = std::time::Instant::now();
             w.write_tagged(df, tags)?;
             crate::trace::add("sink.write", t6.elapsed());
         }
-        if self.collected.is_some() {
-            table = Some(held.into_table().map_err(unreadable)?);
-        }
-        if let (Some((all, rows)), Some(batch)) = (self.collected.as_mut(), table) {
-            all.append(batch);
+        if let Some((all, rows)) = self.collected.as_mut() {
+            all.append(held.into_table().map_err(unreadable)?);
             rows.extend(row_set);
         }
         Ok(())
@@ -401,7 +397,7 @@ impl<'a> Sink<'a> {
             ..
         } = self;
         let (store, item_set, axes, row_set_ref) = (&*store, &*item_set, &*axes, &row_set);
-        let taxonomy = opts.taxonomy.filter(|_| tagged);
+        let taxonomy = opts.taxonomy;
         let build = || -> Result<(polars::prelude::DataFrame, Option<crate::table::TagColumns>)> {
             let t4 = std::time::Instant::now();
             let tags = taxonomy.map(|tax| {
