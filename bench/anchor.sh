@@ -21,11 +21,11 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-items=${1:-500000}
-samples=${2:-1}
-[[ $# -gt 0 ]] && shift
-[[ $# -gt 0 ]] && shift
-[[ "${1:-}" == "--" ]] && shift
+items=500000
+samples=1
+if [[ $# -gt 0 && "$1" != "--" ]]; then items=$1; shift; fi
+if [[ $# -gt 0 && "$1" != "--" ]]; then samples=$1; shift; fi
+if [[ $# -gt 0 && "$1" == "--" ]]; then shift; fi
 
 bin=${CAPLOOP_BIN:-target/release/caploop}
 work=${CAPLOOP_BENCH_WORK:-target/bench}
