@@ -112,6 +112,20 @@ pub fn for_each_batch(
     columns: &[&str],
     mut f: impl FnMut(&DataFrame, usize) -> Result<()>,
 ) -> Result<()> {
+    for_each_prepared(path, columns, |df, _| Ok(df), |df, offset| f(&df, offset))
+}
+
+/// [`for_each_batch`], with `prepare` run on each batch first: on the
+/// decoding thread, while `f` runs on the batch before (a reader's
+/// conversion of a batch to canonical columns overlaps with the sink's
+/// work on the last one). `prepare` sees the batches in order; its error,
+/// like a decoding error, is returned when its batch's turn comes.
+pub fn for_each_prepared<T: Send>(
+    path: &Path,
+    columns: &[&str],
+    prepare: impl Fn(DataFrame, usize) -> Result<T> + Sync,
+    mut f: impl FnMut(T, usize) -> Result<()>,
+) -> Result<()> {
     let mut reader = open_checked(path, columns)?;
     let md = super::guard::catch(
         path,
@@ -121,18 +135,20 @@ pub fn for_each_batch(
     let units = units(&md);
     if units.iter().any(|u| u.bytes > PREFETCH_BYTES) {
         for u in &units {
-            f(&read_unit(path, columns, &md, u)?, u.offset)?;
+            f(prepare(read_unit(path, columns, &md, u)?, u.offset)?, u.offset)?;
         }
         return Ok(());
     }
     // A rendezvous: the next batch waits, decoded, until `f` is done.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(DataFrame, usize)>>(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(T, usize)>>(0);
     std::thread::scope(|scope| {
         // `tx` moves in: when the reader ends, the channel closes.
-        let (md, units) = (&md, &units);
+        let (md, units, prepare) = (&md, &units, &prepare);
         scope.spawn(move || {
             for u in units {
-                let batch = read_unit(path, columns, md, u).map(|df| (df, u.offset));
+                let batch = read_unit(path, columns, md, u)
+                    .and_then(|df| prepare(df, u.offset))
+                    .map(|t| (t, u.offset));
                 let failed = batch.is_err();
                 // The receiver is gone when `f` failed: stop reading.
                 if tx.send(batch).is_err() || failed {
@@ -141,8 +157,8 @@ pub fn for_each_batch(
             }
         });
         for batch in rx {
-            let (df, offset) = batch?;
-            f(&df, offset)?;
+            let (t, offset) = batch?;
+            f(t, offset)?;
         }
         Ok(())
     })

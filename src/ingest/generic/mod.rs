@@ -263,7 +263,11 @@ pub fn read(path: &Path, opts: &IngestOptions, sink: &mut Sink<'_>, report: &mut
         })?;
     }
     let Tally { rows, runs, tasks } = tally;
-    let join = |s: std::collections::BTreeSet<String>| s.into_iter().collect::<Vec<_>>().join(",");
+    let join = |s: rustc_hash::FxHashSet<String>| {
+        let mut s: Vec<String> = s.into_iter().collect();
+        s.sort_unstable();
+        s.join(",")
+    };
     report.add_file(path, "generic", &join(runs), &join(tasks), rows);
     Ok(())
 }
@@ -318,8 +322,8 @@ impl File<'_> {
 #[derive(Default)]
 struct Tally {
     rows: usize,
-    runs: std::collections::BTreeSet<String>,
-    tasks: std::collections::BTreeSet<String>,
+    runs: rustc_hash::FxHashSet<String>,
+    tasks: rustc_hash::FxHashSet<String>,
 }
 
 impl Tally {

@@ -46,6 +46,14 @@ struct Carry {
     bytes: usize,
 }
 
+/// A batch converted ahead: its mapped columns and, when every row
+/// converts, its canonical frame with each row's text bytes.
+struct Prepared {
+    f: FrameColumns,
+    rows: usize,
+    whole: Option<(DataFrame, Vec<usize>)>,
+}
+
 /// Read one generic Parquet file into the sink.
 pub(super) fn read(
     file: &File<'_>,
@@ -67,11 +75,11 @@ pub(super) fn read(
     let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
     let columnar = !sink.short_run_ids && !rows_only();
     let mut carry = Carry::default();
-    let mut tr = std::time::Instant::now();
-    crate::table::for_each_batch(path, &cols, |df, offset| {
-        crate::trace::add("generic.read", tr.elapsed());
-        let f = FrameColumns::new(df, file.mapping).map_err(|m| Error::frame(path, m))?;
+    // Converting a batch (the mapped columns, then the canonical frame and
+    // its text lengths) runs on the decoding thread, one batch ahead.
+    let prepare = |df: DataFrame, offset: usize| -> Result<Prepared> {
         let t0 = std::time::Instant::now();
+        let f = FrameColumns::new(&df, file.mapping).map_err(|m| Error::frame(path, m))?;
         let whole = match columnar {
             true => canonical_batch(
                 &f,
@@ -86,13 +94,26 @@ pub(super) fn read(
                 },
             ),
             false => None,
-        };
+        }
+        .map(|whole| {
+            let lens = text_bytes(&whole);
+            (whole, lens)
+        });
         crate::trace::add("generic.columns", t0.elapsed());
-        let Some(whole) = whole else {
+        Ok(Prepared {
+            f,
+            rows: df.height(),
+            whole,
+        })
+    };
+    let mut tr = std::time::Instant::now();
+    crate::table::for_each_prepared(path, &cols, prepare, |batch, offset| {
+        crate::trace::add("generic.read", tr.elapsed());
+        let Prepared { f, rows, whole } = batch;
+        let Some((whole, lens)) = whole else {
             hand_over(&mut carry, sink, report)?;
-            return by_rows(file, &f, offset, (0, df.height()), tally, sink, report);
+            return by_rows(file, &f, offset, (0, rows), tally, sink, report);
         };
-        let lens = text_bytes(&whole);
         // The batch in progress is the sink's (it holds rows) or the carry's.
         let in_sink = |sink: &Sink<'_>| sink.pending().0 > 0;
         let (mut n, mut bytes) = match in_sink(sink) {
