@@ -77,6 +77,14 @@ impl Held {
         }
     }
 
+    /// A copy of the batch as rows.
+    pub fn to_table(&self) -> PolarsResult<SampleTable> {
+        match self {
+            Held::Table(t) => Ok(t.clone()),
+            Held::Frame(df) => crate::table::table_of_frame(df),
+        }
+    }
+
     /// The batch as rows.
     pub fn into_table(self) -> PolarsResult<SampleTable> {
         match self {

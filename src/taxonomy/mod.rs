@@ -131,7 +131,8 @@ pub struct TaxonomySet {
     /// (benchmark globs of the condition, or none; meta field) of every
     /// `meta_regex` condition: the doc fields whose text the rules read.
     reads: Vec<(Option<Vec<String>>, String)>,
-    matcher: Matcher,
+    /// Shared with [`Tagger`]s.
+    matcher: std::sync::Arc<Matcher>,
 }
 
 impl std::fmt::Debug for TaxonomySet {
@@ -264,24 +265,46 @@ impl TaxonomySet {
 
     /// [`TaxonomySet::tag_all`] as ids, without building strings per item.
     pub fn tag_all_ids(&self, items: &[ItemRef<'_>]) -> Vec<TagIds> {
-        let bench = distinct_masks(items.iter().map(|i| i.benchmark), |s| self.matcher.bench_mask(s));
-        let task = distinct_masks(items.iter().map(|i| i.task), |s| self.matcher.task_mask(s));
-        items
-            .par_iter()
-            .map_init(
-                || self.matcher.scratch(),
-                |scratch, item| {
-                    // Both maps hold every item's strings (built just above),
-                    // so indexing cannot fail.
-                    let gate = Gate {
-                        bench: &bench[item.benchmark],
-                        task: &task[item.task],
-                    };
-                    self.matcher.tag_ids(item, gate, scratch)
-                },
-            )
-            .collect()
+        tag_all_ids(&self.matcher, items)
     }
+
+    /// A handle that tags items on another thread, owning what it needs.
+    pub fn tagger(&self) -> Tagger {
+        Tagger(std::sync::Arc::clone(&self.matcher))
+    }
+}
+
+/// [`TaxonomySet::tag_all_ids`] without a borrow of the set: a `'static`
+/// handle on its compiled rules, for a thread that outlives the caller's
+/// borrow (the sink matches one batch while it folds the last).
+#[derive(Clone)]
+pub struct Tagger(std::sync::Arc<Matcher>);
+
+impl Tagger {
+    /// The same ids as [`TaxonomySet::tag_all_ids`] of the set it came from.
+    pub fn tag_all_ids(&self, items: &[ItemRef<'_>]) -> Vec<TagIds> {
+        tag_all_ids(&self.0, items)
+    }
+}
+
+fn tag_all_ids(matcher: &Matcher, items: &[ItemRef<'_>]) -> Vec<TagIds> {
+    let bench = distinct_masks(items.iter().map(|i| i.benchmark), |s| matcher.bench_mask(s));
+    let task = distinct_masks(items.iter().map(|i| i.task), |s| matcher.task_mask(s));
+    items
+        .par_iter()
+        .map_init(
+            || matcher.scratch(),
+            |scratch, item| {
+                // Both maps hold every item's strings (built just above),
+                // so indexing cannot fail.
+                let gate = Gate {
+                    bench: &bench[item.benchmark],
+                    task: &task[item.task],
+                };
+                matcher.tag_ids(item, gate, scratch)
+            },
+        )
+        .collect()
 }
 
 fn distinct_masks<'a>(

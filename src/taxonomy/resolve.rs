@@ -118,7 +118,7 @@ pub(super) fn resolve(
             axes: axes.list,
             rules: infos,
             reads,
-            matcher,
+            matcher: std::sync::Arc::new(matcher),
         }),
         Err(e) => {
             // Only resource limits of the automata can fail here.

@@ -72,6 +72,22 @@ struct Folded {
     output: Option<(polars::prelude::DataFrame, Option<crate::table::TagColumns>)>,
 }
 
+/// A batch whose new items are being matched: placed and checked for
+/// duplicates, not yet interned, folded or written.
+struct InFlight {
+    held: Held,
+    places: Vec<RowPlace>,
+    /// The queued rows (one per new item), in the order they are matched.
+    rows: Vec<usize>,
+    /// Duplicate rows to drop (under `skip_bad`).
+    dropped: Vec<usize>,
+    matching: tagging::Matching,
+}
+
+fn unreadable(e: polars::prelude::PolarsError) -> Error {
+    Error::Usage(format!("cannot read a batch of samples: {e}"))
+}
+
 /// The sink itself; see the module docs.
 pub struct Sink<'a> {
     /// Shorten every run id (`--short-run-ids`).
@@ -99,6 +115,8 @@ pub struct Sink<'a> {
     vocab: Vec<VocabTag>,
     coverage: BTreeMap<String, (usize, Vec<usize>)>,
     collected: Option<(SampleTable, Vec<u32>)>,
+    /// The last batch, while its new items are matched.
+    in_flight: Option<InFlight>,
     rows: usize,
     runs: BTreeSet<String>,
 }
@@ -130,6 +148,7 @@ impl<'a> Sink<'a> {
             store: TagStore::default(),
             vocab,
             coverage: BTreeMap::new(),
+            in_flight: None,
             rows: 0,
             runs: BTreeSet::new(),
         })
@@ -316,7 +335,10 @@ impl<'a> Sink<'a> {
         Ok(drop)
     }
 
-    /// Process and write the current batch.
+    /// Process the current batch: place its rows, start matching its new
+    /// items, check it for duplicates, then settle the batch before it
+    /// (whose items were matched meanwhile). A batch being matched is left
+    /// in flight, to be settled by the next flush or by [`Sink::finish`].
     fn flush(&mut self, report: &mut IngestReport) -> Result<()> {
         let held = match self.frame.take() {
             Some(df) => Held::Frame(df),
@@ -326,42 +348,98 @@ impl<'a> Sink<'a> {
         if held.len() == 0 {
             return Ok(());
         }
-        let unreadable =
-            |e: polars::prelude::PolarsError| Error::Usage(format!("cannot read a batch of samples: {e}"));
         let t0 = std::time::Instant::now();
-        let (text, tagged) = (self.diag.is_some(), self.opts.taxonomy.is_some());
-        let v = held.view(text, tagged).map_err(unreadable)?;
+        let v = held
+            .view(self.diag.is_some(), self.opts.taxonomy.is_some())
+            .map_err(unreadable)?;
         let tv = std::time::Instant::now();
         let places = self.builder.place(&v.cols);
         let tp = std::time::Instant::now();
         crate::trace::add("sink.view", tv - t0);
         crate::trace::add("sink.place", tp - tv);
-        let dropped = self.tag_and_check(&v, &places, report)?;
-        let (held, folded) = if dropped.is_empty() {
-            let folded = self.fold(&held, &v, &places)?;
-            drop(v);
-            (held, folded)
-        } else {
-            drop(v);
-            let mut keep = vec![true; held.len()];
-            for i in dropped {
-                keep[i] = false;
+        let (rows, matching) = self.start_tagging(&v, &places)?;
+        let dropped = crate::trace::time("sink.dup", || self.duplicates(&places, &v, report))?;
+        if let Some(before) = self.in_flight.take() {
+            self.settle(before)?;
+        }
+        match matching {
+            None => {
+                let (kept, folded) = self.fold_kept(&held, &v, &places, dropped)?;
+                drop(v);
+                self.put(kept.unwrap_or(held), folded)
             }
-            let old = held.into_table().map_err(unreadable)?;
-            let mut kept = SampleTable::default();
-            let mut kept_places = Vec::with_capacity(places.len());
-            for (i, k) in keep.iter().enumerate() {
-                if *k {
-                    kept.push(old.row(i));
-                    kept_places.push(places[i]);
-                }
+            Some(matching) => {
+                drop(v);
+                self.in_flight = Some(InFlight {
+                    held,
+                    places,
+                    rows,
+                    dropped,
+                    matching,
+                });
+                Ok(())
             }
-            let held = Held::Table(kept);
-            let v = held.view(text, tagged).map_err(unreadable)?;
-            let folded = self.fold(&held, &v, &kept_places)?;
-            drop(v);
-            (held, folded)
-        };
+        }
+    }
+
+    /// Intern the tag sets of a batch that was in flight, then fold and
+    /// write it.
+    fn settle(&mut self, b: InFlight) -> Result<()> {
+        let InFlight {
+            held,
+            places,
+            rows,
+            dropped,
+            matching,
+        } = b;
+        let tagged = crate::trace::time("sink.tag.wait", || matching.join());
+        let t0 = std::time::Instant::now();
+        let v = held.view(self.diag.is_some(), true).map_err(unreadable)?;
+        crate::trace::add("sink.view", t0.elapsed());
+        if let Some(tax) = self.opts.taxonomy {
+            crate::trace::time("sink.intern", || self.intern_new(tax, &v, &places, &rows, tagged));
+        }
+        let (kept, folded) = self.fold_kept(&held, &v, &places, dropped)?;
+        drop(v);
+        self.put(kept.unwrap_or(held), folded)
+    }
+
+    /// Fold a batch without its `dropped` rows; gives the kept rows when
+    /// some were dropped.
+    fn fold_kept(
+        &mut self,
+        held: &Held,
+        v: &View<'_>,
+        places: &[RowPlace],
+        dropped: Vec<usize>,
+    ) -> Result<(Option<Held>, Folded)> {
+        if dropped.is_empty() {
+            return Ok((None, self.fold(held, v, places)?));
+        }
+        let mut keep = vec![true; held.len()];
+        for i in dropped {
+            keep[i] = false;
+        }
+        let old = held.to_table().map_err(unreadable)?;
+        let mut kept = SampleTable::default();
+        let mut kept_places = Vec::with_capacity(places.len());
+        for (i, k) in keep.iter().enumerate() {
+            if *k {
+                kept.push(old.row(i));
+                kept_places.push(places[i]);
+            }
+        }
+        let kept = Held::Table(kept);
+        let v = kept
+            .view(self.diag.is_some(), self.opts.taxonomy.is_some())
+            .map_err(unreadable)?;
+        let folded = self.fold(&kept, &v, &kept_places)?;
+        drop(v);
+        Ok((Some(kept), folded))
+    }
+
+    /// Write a folded batch, and keep it when the sink collects.
+    fn put(&mut self, held: Held, folded: Folded) -> Result<()> {
         let Folded { row_set, output } = folded;
         if let (Some(w), Some((df, tags))) = (self.writer.as_mut(), output) {
             let t6 = std::time::Instant::now();
@@ -492,6 +570,9 @@ impl<'a> Sink<'a> {
     /// Process the last batch, close the output and hand back the results.
     pub fn finish(mut self, report: &mut IngestReport) -> Result<SinkOutput> {
         self.flush(report)?;
+        if let Some(last) = self.in_flight.take() {
+            self.settle(last)?;
+        }
         self.builder.check_filters()?;
         if let Some(w) = self.writer.take() {
             w.finish()?;

@@ -1,7 +1,9 @@
-//! Tagging a batch's new items, overlapped with its duplicate check.
+//! Tagging a batch's new items on another thread, overlapped with the
+//! sink's work on this batch (its duplicate check) and on the batch before
+//! (interning its tag sets, folding and writing it).
 //!
-//! The rules are matched (on the rayon pool) while this thread checks the
-//! batch for duplicate rows; the tag ids are then interned in row order. A
+//! The rules are matched (on the rayon pool) from a copy of the items'
+//! text; the tag ids are then interned in row order, batch after batch. A
 //! dropped duplicate never holds an item first: its key, hence its item,
 //! was seen in an earlier row, which is kept. So the items matched, and the
 //! order their tag sets are interned in, are those of the kept rows alone,
@@ -12,48 +14,101 @@ use rustc_hash::FxHashMap;
 use super::{Sink, NONE};
 use crate::error::Result;
 use crate::ingest::batch::View;
-use crate::ingest::IngestReport;
 use crate::slices::dataset::RowPlace;
 use crate::table::columns as c;
 use crate::taxonomy::{ItemRef, TagIds, TaxonomySet};
 
+/// The text the rules read of a batch's new items, copied out of the
+/// batch: the thread that matches it owns it, and the sink goes on with the
+/// batch meanwhile.
+struct Queued {
+    text: String,
+    /// Per item: where its benchmark, task, prompt, target and meta end in
+    /// `text`, and whether it has a prompt and a target.
+    items: Vec<([usize; 5], bool, bool)>,
+}
+
+impl Queued {
+    fn of(v: &View<'_>, rows: &[usize]) -> Queued {
+        let mut text = String::new();
+        let mut items = Vec::with_capacity(rows.len());
+        for &i in rows {
+            let mut ends = [0; 5];
+            let fields = [
+                v.cols.benchmark[i],
+                v.cols.task[i],
+                v.prompt[i].unwrap_or(""),
+                v.target[i].unwrap_or(""),
+                v.meta[i],
+            ];
+            for (end, f) in ends.iter_mut().zip(fields) {
+                text.push_str(f);
+                *end = text.len();
+            }
+            items.push((ends, v.prompt[i].is_some(), v.target[i].is_some()));
+        }
+        Queued { text, items }
+    }
+
+    fn refs(&self) -> Vec<ItemRef<'_>> {
+        let mut start = 0;
+        self.items
+            .iter()
+            .map(|&(ends, has_prompt, has_target)| {
+                let mut field = |k: usize| {
+                    let s = &self.text[start..ends[k]];
+                    start = ends[k];
+                    s
+                };
+                let (benchmark, task, prompt, target, meta) =
+                    (field(0), field(1), field(2), field(3), field(4));
+                ItemRef {
+                    benchmark,
+                    task,
+                    prompt: has_prompt.then_some(prompt),
+                    target: has_target.then_some(target),
+                    meta,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The rules being matched on a batch's new items, on their own thread.
+pub(super) struct Matching(std::thread::JoinHandle<Vec<TagIds>>);
+
+impl Matching {
+    /// Each queued item's tag ids, in queue order.
+    pub(super) fn join(self) -> Vec<TagIds> {
+        self.0
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
 impl Sink<'_> {
-    /// Tag the batch's items that have no tags yet while checking its rows
-    /// for duplicates; gives the rows to drop (under `skip_bad`).
-    pub(super) fn tag_and_check(
+    /// Queue the batch's items that have no tags yet and start matching
+    /// them on another thread: gives the queued rows (one per item) and the
+    /// matching, none when no item is new.
+    pub(super) fn start_tagging(
         &mut self,
         v: &View<'_>,
         places: &[RowPlace],
-        report: &mut IngestReport,
-    ) -> Result<Vec<usize>> {
-        let rows = match self.opts.taxonomy {
-            Some(_) => self.queue_new(places),
-            None => Vec::new(),
+    ) -> Result<(Vec<usize>, Option<Matching>)> {
+        let Some(tax) = self.opts.taxonomy else {
+            return Ok((Vec::new(), None));
         };
-        let Some(tax) = self.opts.taxonomy.filter(|_| !rows.is_empty()) else {
-            return crate::trace::time("sink.dup", || self.duplicates(places, v, report));
-        };
-        let refs: Vec<ItemRef<'_>> = rows
-            .iter()
-            .map(|&i| ItemRef {
-                benchmark: v.cols.benchmark[i],
-                task: v.cols.task[i],
-                prompt: v.prompt[i],
-                target: v.target[i],
-                meta: v.meta[i],
-            })
-            .collect();
-        let (tagged, dropped) = std::thread::scope(|scope| {
-            let matching = scope.spawn(|| crate::trace::time("sink.tag.match", || tax.tag_all_ids(&refs)));
-            let dropped = crate::trace::time("sink.dup", || self.duplicates(places, v, report));
-            let tagged = matching
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (tagged, dropped)
-        });
-        let dropped = dropped?;
-        crate::trace::time("sink.intern", || self.intern_new(tax, v, places, &rows, tagged));
-        Ok(dropped)
+        let rows = self.queue_new(places);
+        if rows.is_empty() {
+            return Ok((rows, None));
+        }
+        let queued = Queued::of(v, &rows);
+        let tagger = tax.tagger();
+        let handle = std::thread::Builder::new()
+            .name("sink-tagger".into())
+            .spawn(move || crate::trace::time("sink.tag.match", || tagger.tag_all_ids(&queued.refs())))
+            .map_err(|e| crate::error::Error::Usage(format!("cannot start a thread to tag items: {e}")))?;
+        Ok((rows, Some(Matching(handle))))
     }
 
     /// The rows whose items have no tags yet, one per item, marked as
@@ -74,7 +129,7 @@ impl Sink<'_> {
 
     /// Intern the tag ids of the queued rows' items, in row order, and count
     /// their coverage.
-    fn intern_new(
+    pub(super) fn intern_new(
         &mut self,
         tax: &TaxonomySet,
         v: &View<'_>,
