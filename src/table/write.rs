@@ -49,6 +49,8 @@ struct Open {
     writer: FileWriter<BufWriter<File>>,
     fields: Vec<ParquetType>,
     encodings: Vec<Vec<Encoding>>,
+    /// The leaf of each tag column (after the frame's columns).
+    tag_leaves: Vec<polars_parquet::parquet::metadata::Descriptor>,
     metadata: KeyValue,
     columns: Vec<String>,
 }
@@ -144,13 +146,8 @@ impl SamplesWriter {
         for batch in df.iter_chunks(CompatLevel::newest(), false) {
             arrays.extend(batch.into_arrays());
         }
-        if let Some(t) = tags {
-            for c in t.cols {
-                arrays.push(c.into_array().map_err(|e| Error::frame(&self.path, e))?);
-            }
-        }
-        let pages =
-            encode(&arrays, &open.fields, &open.encodings).map_err(|e| Error::frame(&self.path, e))?;
+        let tags = tags.map(|t| t.cols).unwrap_or_default();
+        let pages = encode(&arrays, &tags, open).map_err(|e| Error::frame(&self.path, e))?;
         let group = DynIter::new(pages.iter().map(|col| {
             Ok(DynStreamingIterator::new(fallible_streaming_iterator::convert(
                 col.iter().map(PolarsResult::Ok),
@@ -185,6 +182,22 @@ impl SamplesWriter {
         let schema: ArrowSchema = fields.iter().cloned().collect();
         let parquet = to_parquet_schema(&schema).map_err(|e| Error::frame(&self.path, e))?;
         let encodings = fields.iter().map(|f| get_dtype_encoding(&f.dtype)).collect();
+        let tag_leaves = tag_names
+            .iter()
+            .map(|n| {
+                let leaf = parquet
+                    .columns()
+                    .iter()
+                    .find(|c| c.path_in_schema.first().is_some_and(|p| p.as_str() == n.as_str()));
+                match leaf {
+                    Some(c) => Ok(c.descriptor.clone()),
+                    None => Err(Error::frame(
+                        &self.path,
+                        format!("no Parquet leaf for tag column '{n}'"),
+                    )),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
         let fields = parquet.fields().to_vec();
         let writer = FileWriter::new_with_parquet_schema(
             BufWriter::with_capacity(1 << 20, file),
@@ -196,6 +209,7 @@ impl SamplesWriter {
             writer,
             fields,
             encodings,
+            tag_leaves,
             metadata,
             columns: column_list(df, tag_names),
         })
@@ -229,35 +243,41 @@ fn column_list(df: &DataFrame, tag_names: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Encode and compress every column of a batch, columns in parallel.
+/// Encode and compress every column of a batch (the frame's arrays, then
+/// the tag columns), columns in parallel.
 fn encode(
     arrays: &[Box<dyn Array>],
-    fields: &[ParquetType],
-    encodings: &[Vec<Encoding>],
+    tags: &[DictList],
+    open: &Open,
 ) -> PolarsResult<Vec<Vec<CompressedPage>>> {
-    let per_column: Vec<PolarsResult<Vec<Vec<CompressedPage>>>> = arrays
-        .par_iter()
-        .zip(fields)
-        .zip(encodings)
-        .map(|((array, field), encoding)| {
+    let compress =
+        |pages: Vec<PolarsResult<polars_parquet::write::Page>>| -> PolarsResult<Vec<CompressedPage>> {
+            Compressor::new_from_vec(
+                pages.into_iter().map(|r| {
+                    r.map_err(|e| polars_parquet::read::ParquetError::FeatureNotSupported(e.to_string()))
+                }),
+                options().compression,
+                vec![],
+            )
+            .collect::<std::result::Result<Vec<CompressedPage>, _>>()
+            .map_err(PolarsError::from)
+        };
+    let frame = arrays.par_iter().zip(&open.fields).zip(&open.encodings).map(
+        |((array, field), encoding)| -> PolarsResult<Vec<Vec<CompressedPage>>> {
             polars_parquet::write::array_to_columns(array, field.clone(), options(), encoding)?
                 .into_iter()
-                .map(|pages| {
-                    Compressor::new_from_vec(
-                        pages.map(|r| {
-                            r.map_err(|e| {
-                                polars_parquet::read::ParquetError::FeatureNotSupported(e.to_string())
-                            })
-                        }),
-                        options().compression,
-                        vec![],
-                    )
-                    .collect::<std::result::Result<Vec<CompressedPage>, _>>()
-                    .map_err(PolarsError::from)
-                })
+                .map(|pages| compress(pages.collect()))
                 .collect()
-        })
-        .collect();
+        },
+    );
+    let tagged =
+        tags.par_iter()
+            .zip(&open.tag_leaves)
+            .map(|(col, leaf)| -> PolarsResult<Vec<Vec<CompressedPage>>> {
+                let pages = col.pages(leaf, options())?;
+                Ok(vec![compress(pages.into_iter().map(Ok).collect())?])
+            });
+    let per_column: Vec<PolarsResult<Vec<Vec<CompressedPage>>>> = frame.chain(tagged).collect();
     let mut out = Vec::new();
     for c in per_column {
         out.extend(c?);
