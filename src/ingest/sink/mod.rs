@@ -72,18 +72,6 @@ struct Folded {
     output: Option<(polars::prelude::DataFrame, Option<crate::table::TagColumns>)>,
 }
 
-/// A batch whose new items are being matched: placed and checked for
-/// duplicates, not yet interned, folded or written.
-struct InFlight {
-    held: Held,
-    places: Vec<RowPlace>,
-    /// The queued rows (one per new item), in the order they are matched.
-    rows: Vec<usize>,
-    /// Duplicate rows to drop (under `skip_bad`).
-    dropped: Vec<usize>,
-    matching: tagging::Matching,
-}
-
 fn unreadable(e: polars::prelude::PolarsError) -> Error {
     Error::Usage(format!("cannot read a batch of samples: {e}"))
 }
@@ -116,7 +104,7 @@ pub struct Sink<'a> {
     coverage: BTreeMap<String, (usize, Vec<usize>)>,
     collected: Option<(SampleTable, Vec<u32>)>,
     /// The last batch, while its new items are matched.
-    in_flight: Option<InFlight>,
+    in_flight: Option<tagging::InFlight>,
     rows: usize,
     runs: BTreeSet<String>,
 }
@@ -370,7 +358,7 @@ impl<'a> Sink<'a> {
             }
             Some(matching) => {
                 drop(v);
-                self.in_flight = Some(InFlight {
+                self.in_flight = Some(tagging::InFlight {
                     held,
                     places,
                     rows,
@@ -380,28 +368,6 @@ impl<'a> Sink<'a> {
                 Ok(())
             }
         }
-    }
-
-    /// Intern the tag sets of a batch that was in flight, then fold and
-    /// write it.
-    fn settle(&mut self, b: InFlight) -> Result<()> {
-        let InFlight {
-            held,
-            places,
-            rows,
-            dropped,
-            matching,
-        } = b;
-        let tagged = crate::trace::time("sink.tag.wait", || matching.join());
-        let t0 = std::time::Instant::now();
-        let v = held.view(self.diag.is_some(), true).map_err(unreadable)?;
-        crate::trace::add("sink.view", t0.elapsed());
-        if let Some(tax) = self.opts.taxonomy {
-            crate::trace::time("sink.intern", || self.intern_new(tax, &v, &places, &rows, tagged));
-        }
-        let (kept, folded) = self.fold_kept(&held, &v, &places, dropped)?;
-        drop(v);
-        self.put(kept.unwrap_or(held), folded)
     }
 
     /// Fold a batch without its `dropped` rows; gives the kept rows when

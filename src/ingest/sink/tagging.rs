@@ -11,8 +11,9 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Sink, NONE};
+use super::{unreadable, Sink, NONE};
 use crate::error::Result;
+use crate::ingest::batch::Held;
 use crate::ingest::batch::View;
 use crate::slices::dataset::RowPlace;
 use crate::table::columns as c;
@@ -74,6 +75,18 @@ impl Queued {
     }
 }
 
+/// A batch whose new items are being matched: placed and checked for
+/// duplicates, not yet interned, folded or written.
+pub(super) struct InFlight {
+    pub(super) held: Held,
+    pub(super) places: Vec<RowPlace>,
+    /// The queued rows (one per new item), in the order they are matched.
+    pub(super) rows: Vec<usize>,
+    /// Duplicate rows to drop (under `skip_bad`).
+    pub(super) dropped: Vec<usize>,
+    pub(super) matching: Matching,
+}
+
 /// The rules being matched on a batch's new items, on their own thread.
 pub(super) struct Matching(std::thread::JoinHandle<Vec<TagIds>>);
 
@@ -109,6 +122,28 @@ impl Sink<'_> {
             .spawn(move || crate::trace::time("sink.tag.match", || tagger.tag_all_ids(&queued.refs())))
             .map_err(|e| crate::error::Error::Usage(format!("cannot start a thread to tag items: {e}")))?;
         Ok((rows, Some(Matching(handle))))
+    }
+
+    /// Intern the tag sets of a batch that was in flight, then fold and
+    /// write it.
+    pub(super) fn settle(&mut self, b: InFlight) -> Result<()> {
+        let InFlight {
+            held,
+            places,
+            rows,
+            dropped,
+            matching,
+        } = b;
+        let tagged = crate::trace::time("sink.tag.wait", || matching.join());
+        let t0 = std::time::Instant::now();
+        let v = held.view(self.diag.is_some(), true).map_err(unreadable)?;
+        crate::trace::add("sink.view", t0.elapsed());
+        if let Some(tax) = self.opts.taxonomy {
+            crate::trace::time("sink.intern", || self.intern_new(tax, &v, &places, &rows, tagged));
+        }
+        let (kept, folded) = self.fold_kept(&held, &v, &places, dropped)?;
+        drop(v);
+        self.put(kept.unwrap_or(held), folded)
     }
 
     /// The rows whose items have no tags yet, one per item, marked as
