@@ -8,7 +8,7 @@
 # dependencies of tests/sliceline/requirements.txt (PyPI only), reusing it
 # while the versions match, then runs tests/sliceline/peer.py OUT_DIR: seeded
 # random datasets (CSV) and the package's top-k slices on them (JSON), each
-# checked against exhaustive enumeration. tests/sliceline_peer.rs reads
+# checked against exhaustive enumeration. tests/suite/sliceline_peer.rs reads
 # OUT_DIR through CAPLOOP_SLICELINE_DIR. Exit non-zero when a step fails.
 set -euo pipefail
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A venv with pyspark under target/ for the Spark parity test of `caploop apply`
-# (tests/apply.rs reads CAPLOOP_PYSPARK = the venv's python). Needs Java 17.
+# (tests/suite/apply.rs reads CAPLOOP_PYSPARK = the venv's python). Needs Java 17.
 set -euo pipefail
 venv="${1:-target/venv-spark}"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyspark' 2>/dev/null; then

@@ -99,10 +99,10 @@ fn discover(
 ) -> Vec<DiscoveredSlice> {
     // A tag every item holds (e.g. the benchmark's output format) cannot
     // separate anything: leave it out so it does not pad conjunctions.
-    let mut holders: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    let mut holders = vec![0usize; ds.tags.len()];
     for &i in items {
         for &t in &ds.items[i].tags {
-            *holders.entry(t).or_insert(0) += 1;
+            holders[t as usize] += 1;
         }
     }
     let item_tags: Vec<Vec<u32>> = items
@@ -112,7 +112,7 @@ fn discover(
                 .tags
                 .iter()
                 .copied()
-                .filter(|t| holders[t] < items.len())
+                .filter(|&t| holders[t as usize] < items.len())
                 .collect()
         })
         .collect();

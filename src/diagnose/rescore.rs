@@ -95,16 +95,23 @@ impl Rescorer {
     }
 
     /// The first complete answer: (answer, byte offset where it ends).
+    ///
+    /// The patterns' matches are found first (a DFA search, several times
+    /// cheaper than one for capture groups), and groups are resolved only for
+    /// the earliest-ending match: the one that wins unless its group did not
+    /// take part, then the next.
     pub fn first_answer<'a>(&self, benchmark: &str, response: &'a str) -> Option<(&'a str, usize)> {
-        self.for_benchmark(benchmark)
+        let patterns = self.for_benchmark(benchmark);
+        let mut ends: Vec<(usize, usize)> = patterns
             .iter()
-            .filter_map(|re| re.captures(response))
-            .filter_map(|c| {
-                let whole = c.get(0)?;
-                let g = c.get(1)?;
-                Some((g.as_str(), whole.end()))
-            })
-            .min_by_key(|(_, end)| *end)
+            .enumerate()
+            .filter_map(|(k, re)| re.find(response).map(|m| (m.end(), k)))
+            .collect();
+        ends.sort_unstable();
+        ends.into_iter().find_map(|(end, k)| {
+            let g = patterns[k].captures(response)?.get(1)?;
+            Some((g.as_str(), end))
+        })
     }
 
     /// Is the first complete answer right? `None` when no pattern finds one.
@@ -125,6 +132,21 @@ mod tests {
         assert_eq!(r.first_answer("bbh", text).map(|a| a.0), Some("(B)"));
         assert_eq!(r.rescore("bbh", text, "(B)"), Some(true));
         assert_eq!(r.rescore("bbh", "no answer here", "(B)"), None);
+    }
+
+    #[test]
+    fn the_earliest_ending_match_wins_unless_its_group_is_absent() {
+        let mut p = BTreeMap::new();
+        p.insert(
+            "*".to_string(),
+            vec![r"answer: (\d+)".to_string(), r"(?:x|(y))=".to_string()],
+        );
+        let r = Rescorer::new(&p).unwrap();
+        // The second pattern ends first, but without its group: the first answers.
+        assert_eq!(r.first_answer("b", "x= then answer: 7"), Some(("7", 17)));
+        assert_eq!(r.first_answer("b", "y= then answer: 7"), Some(("y", 2)));
+        assert_eq!(r.first_answer("b", "answer: 7, y="), Some(("7", 9)));
+        assert_eq!(r.first_answer("b", "nothing"), None);
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! modes of the scoring filter's failed samples, format-tolerant re-scores,
 //! and whether another filter of the same sample got it right.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::failure::{
     classify_observed, leaks_template, observe, Detectors, FailedSample, FailureMode, Observation,
@@ -71,13 +73,13 @@ pub struct DiagBuilder<'d> {
     /// By provisional run, then provisional item.
     per: Vec<Vec<Option<ItemDiag>>>,
     /// (run, item, sample) of correct rows of a non-scoring filter.
-    other_ok: HashSet<(u32, u32, u32)>,
+    other_ok: FxHashSet<(u32, u32, u32)>,
     /// Failed scoring samples classified `wrong` that become `no_answer`
     /// when another filter of the same sample got them right.
     pending: Vec<(u32, u32, u32)>,
     /// Per (provisional run, provisional benchmark): format health and the
     /// answer audit, with the benchmark's name.
-    health: HashMap<(u32, u32), (String, HealthAcc)>,
+    health: FxHashMap<(u32, u32), (String, HealthAcc)>,
 }
 
 /// Format health and answer-audit tallies of one run on one benchmark
@@ -136,9 +138,9 @@ impl<'d> DiagBuilder<'d> {
             detectors,
             rescorer,
             per: Vec::new(),
-            other_ok: HashSet::new(),
+            other_ok: FxHashSet::default(),
             pending: Vec::new(),
-            health: HashMap::new(),
+            health: FxHashMap::default(),
         }
     }
 

@@ -10,7 +10,7 @@ Writes, for every case of CASES:
                            size, error sum and maximum error, in its order
 and OUT_DIR/manifest.json listing the cases. The package's result is first
 checked against an exhaustive enumeration of every slice (exit 1 if they
-differ), so the peer is known right on these cases. tests/sliceline_peer.rs runs
+differ), so the peer is known right on these cases. tests/suite/sliceline_peer.rs runs
 caploop's lattice on each CSV with the same parameters and compares.
 
 Errors are continuous (uniform, raised in a few planted regions) so that no

@@ -178,7 +178,7 @@ pub fn search(input: &LatticeInput, s: &LatticeSettings) -> Vec<FoundSlice> {
 }
 
 /// The top `k` slices by score exactly as SliceLine defines them, for a
-/// comparison with the `sliceline` package (tests/sliceline_peer.rs): the
+/// comparison with the `sliceline` package (tests/suite/sliceline_peer.rs): the
 /// two intended differences of [`search`] are switched off, so no slice is
 /// dropped for being related to a stronger one, and a child with the same
 /// items as a parent is kept (SliceLine keeps it; its score equals the

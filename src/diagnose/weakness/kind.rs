@@ -65,7 +65,7 @@ pub fn classify(slice: &str, s: &WeaknessSettings) -> WeaknessKind {
 /// paper's label space (PAPER.md section 3), if it is one of its 19.
 /// The paper's operations behind a finer shipped value (`axis=value`), from
 /// the shipped mapping `taxonomies/paper/mapping.yaml` (checked total by
-/// `tests/paper.rs`); empty when the value maps to no operation.
+/// `tests/suite/paper.rs`); empty when the value maps to no operation.
 pub fn paper_operations(axis: &str, value: &str) -> Vec<String> {
     static MAP: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     let map = MAP.get_or_init(|| {

@@ -11,7 +11,7 @@
 //! the caller reads that batch row by row, which gives the exact error or
 //! skip. A frame given here is the frame [`crate::table::frame_of`] builds
 //! from the rows `row_of` gives (tested in this module and in
-//! `tests/stream_props.rs`).
+//! `tests/suite/stream_props.rs`).
 
 use polars::prelude::*;
 

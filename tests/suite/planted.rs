@@ -1,7 +1,7 @@
 //! Planted-effect scenarios from `synth`: the comparison must find what was
 //! planted and stay quiet where nothing was.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -77,7 +77,7 @@ fn ops_scenario_regresses_the_planted_combination_and_nothing_disjoint_from_it()
 #[test]
 fn null_scenario_flags_nothing_beyond_the_false_alarm_rate() {
     // At FDR 5% a null comparison may raise a false alarm in at most 5% of
-    // seeds (tests/calibration.rs measures the rate over 200 seeds); over ten
+    // seeds (tests/suite/calibration.rs measures the rate over 200 seeds); over ten
     // seeds, two or more alarms would be a miscalibration.
     let mut alarms = Vec::new();
     for seed in 10..20 {

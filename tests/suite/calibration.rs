@@ -3,7 +3,7 @@
 //! FDR level; a planted effect of twice the planted slice's MDE is found in
 //! at least 80% of seeds.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

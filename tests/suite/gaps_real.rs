@@ -14,11 +14,9 @@
 //!   and the gap search finds the planted docs through a phrase of the
 //!   remainder's wording, with a suggested rule that passes `caploop check`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::caploop;
+use crate::common::caploop;
 use serde_json::Value;
 
 fn logs() -> Option<PathBuf> {

@@ -2,7 +2,7 @@
 //! size and ink, the HTML checked for escaping, self-containment and order.
 //!
 //! Snapshots live in `tests/snapshots/`; after a reviewed change, refresh
-//! them with `UPDATE_SNAPSHOTS=1 cargo test --test report`.
+//! them with `UPDATE_SNAPSHOTS=1 cargo test --test suite report::`.
 
 use std::fs;
 use std::path::Path;

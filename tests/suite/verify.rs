@@ -2,14 +2,14 @@
 //! where the planted weakness is fixed (with a planted collateral
 //! regression elsewhere) or not; refusal across a changed evaluation; history.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
+use crate::common::caploop;
 use caploop::pipeline::{self, Outcome as PipelineOutcome, PipelineConfig};
 use caploop::synth::{self, Scenario, SynthOptions, AFTER_FIXED, AFTER_UNFIXED, COLLATERAL_OP};
 use caploop::verify::Outcome;
-use common::caploop;
 
 fn run_loop(dir: &Path, scenario: Scenario, seed: u64) -> PipelineOutcome {
     let planted = synth::generate(&SynthOptions {

@@ -3,7 +3,7 @@
 //! Weak(F), is significant, and reaches `plan.json` first; the verdict is a
 //! capability deficit; nothing is targeted when nothing regressed.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

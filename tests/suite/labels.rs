@@ -29,9 +29,8 @@ use std::collections::BTreeMap;
 use predicates::str::contains;
 use serde_json::Value;
 
-mod common;
-use common::caploop;
-use common::labelled::{fixture, item_tags, json, repo, samples, tag};
+use crate::common::caploop;
+use crate::common::labelled::{fixture, item_tags, json, repo, samples, tag};
 
 fn os<P: AsRef<std::ffi::OsStr> + ?Sized>(p: &P) -> &std::ffi::OsStr {
     p.as_ref()

@@ -4,15 +4,13 @@
 //! variant of the families they claim, leave the demo's tags alone, and leave
 //! few items `unknown` on real lm-evaluation-harness logs.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::common::{caploop, samples_dir};
 use caploop::ingest::family::family;
 use caploop::ingest::{ingest, IngestOptions};
 use caploop::taxonomy::{ItemRef, ItemTags, TaxonomySet, UNKNOWN_VALUE};
-use common::{caploop, samples_dir};
 use serde_json::Value;
 
 fn taxonomy_dir() -> PathBuf {

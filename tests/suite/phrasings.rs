@@ -2,7 +2,7 @@
 //! each operation, measured on hand-labelled items they were not written from
 //! (`tests/fixtures/phrasings/`, README there): per operation, precision and
 //! recall of `operation=<op>` against the labels, printed with
-//! `cargo test --test phrasings -- --nocapture`.
+//! `cargo test --test suite phrasings:: -- --nocapture`.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 
 use predicates::str::contains;
 
-mod common;
-use common::caploop;
-use common::labelled::{fixture, item_tags, json, repo, samples, tag};
+use crate::common::caploop;
+use crate::common::labelled::{fixture, item_tags, json, repo, samples, tag};
 
 /// A pipeline config over the fixtures, with `extra` lines appended.
 fn config(dir: &Path, extra: &str) -> PathBuf {

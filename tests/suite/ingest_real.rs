@@ -1,10 +1,8 @@
 //! Ingest of real lm-evaluation-harness logs from `tests/fixtures/samples`
 //! (provenance in its SOURCES.md).
 
-mod common;
-
+use crate::common::{records, samples_dir};
 use caploop::ingest::{ingest, IngestOptions};
-use common::{records, samples_dir};
 
 #[test]
 fn every_record_of_every_real_file_becomes_one_row() {

@@ -1,5 +1,5 @@
 //! Hostile and unusual inputs read correctly (the failures are replayed by
-//! `tests/bad_inputs.rs`): generic JSON arrays scored by `score_by`, short
+//! `tests/suite/bad_inputs.rs`): generic JSON arrays scored by `score_by`, short
 //! run ids, Parquet column types, non-finite JSON numbers, duplicate keys.
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Helpers of the label-import tests (`tests/labels.rs`, `tests/run_labels.rs`).
+//! Helpers of the label-import tests (`tests/suite/labels.rs`, `tests/suite/run_labels.rs`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -5,15 +5,13 @@
 //! says how). Expected values come from the generators' PLAN comments or
 //! from the Python one-liners quoted beside them.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::common::{caploop, samples_dir};
 use caploop::ingest::{ingest, Format, IngestOptions};
 use caploop::table::SampleTable;
-use common::{caploop, samples_dir};
 use predicates::prelude::*;
 
 fn fixtures() -> PathBuf {

@@ -1,10 +1,10 @@
 //! The real binary: exit codes, error messages, output files.
 
-mod common;
+use crate::common;
 
 use std::fs;
 
-use common::caploop;
+use crate::common::caploop;
 use predicates::prelude::*;
 
 const RESULTS: &str = r#"{"results": {}, "configs": {"gsm8k": {"output_type": "generate_until", "filter_list": [{"name": "strict-match"}], "generation_kwargs": {"max_gen_toks": 256}}}, "versions": {"gsm8k": 3}, "n-shot": {"gsm8k": 5}, "model_name": "m"}"#;

@@ -4,7 +4,7 @@
 //! `.ci/inspect.sh` has run (`CAPLOOP_INSPECT_LOGS`), a real two-checkpoint
 //! run whose candidate hits `max_tokens` on a known subset.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,16 +1,16 @@
 //! The plan stage on synthetic scenarios with planted effects, its
 //! determinism, its schema, and its config errors.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::common::caploop;
 use caploop::mapping::{DataTaxonomy, MappingRules};
 use caploop::pipeline::{self, PipelineConfig};
 use caploop::plan::{Kind, Plan};
 use caploop::synth::{self, Scenario, SynthOptions, PLANTED_OPS};
-use common::caploop;
 use serde_json::Value;
 
 fn repo(p: &str) -> PathBuf {

@@ -3,7 +3,7 @@
 //! content), `data_in` with the planted combination first for the operations
 //! weakness, and nothing for the null scenario; across seeds and sizes.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -106,7 +106,7 @@ fn null_has_no_verdict_and_no_significant_slice() {
     for seed in [9, 10, 11] {
         let e = evidence(Scenario::Null, 1200, seed);
         // A false alarm on the whole benchmark (at most the FDR's share of
-        // comparisons, see tests/calibration.rs) finds no cause: inconclusive.
+        // comparisons, see tests/suite/calibration.rs) finds no cause: inconclusive.
         assert!(
             matches!(e.verdict, Verdict::None | Verdict::Inconclusive),
             "seed {seed}: {}",

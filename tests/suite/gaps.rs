@@ -14,11 +14,9 @@
 //!   diagnosis names `operation=modular_arithmetic & operation=percentage`
 //!   first, not `operation=percentage` alone.
 
-mod common;
-
 use std::path::Path;
 
-use common::caploop;
+use crate::common::caploop;
 use serde_json::Value;
 
 /// A deterministic hash in [0, 1) of (salt, item).
