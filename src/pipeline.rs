@@ -327,6 +327,7 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
             filters: &cfg.compare.filters,
             diagnosis: Some((&cfg.diagnose.detectors, &rescorer)),
             collect: false,
+            index: true,
             skip_bad: cfg.skip_bad,
             batch_rows: crate::ingest::sink::BATCH_ROWS,
         },

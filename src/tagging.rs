@@ -38,6 +38,7 @@ pub fn tag_file(
         filters: &filters,
         diagnosis: None,
         collect: false,
+        index: false,
         skip_bad: false,
         batch_rows: crate::ingest::sink::BATCH_ROWS,
     })?;

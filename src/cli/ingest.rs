@@ -61,6 +61,7 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
             filters: &filters,
             diagnosis: None,
             collect: false,
+            index: false,
             skip_bad: opts.skip_bad,
             batch_rows: crate::ingest::sink::BATCH_ROWS,
         },

@@ -180,6 +180,7 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, I
             filters: &filters,
             diagnosis: None,
             collect: true,
+            index: false,
             skip_bad: opts.skip_bad,
             batch_rows: crate::ingest::sink::BATCH_ROWS,
         },

@@ -6,6 +6,7 @@
 //! is dropped. Discovery of the most specific failing combinations (a lattice
 //! search) is the diagnosis stage's job, not this one.
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::dataset::Dataset;
@@ -131,6 +132,18 @@ impl Counts {
         }
     }
 
+    /// Add `other`'s counts (of other items) to these.
+    fn merge(&mut self, other: Counts) {
+        self.single
+            .iter_mut()
+            .zip(&other.single)
+            .for_each(|(a, b)| *a += b);
+        self.pair.iter_mut().zip(&other.pair).for_each(|(a, b)| *a += b);
+        for (k, c) in other.higher {
+            *self.higher.entry(k).or_default() += c;
+        }
+    }
+
     fn get(&self, k: &[u32]) -> usize {
         match k {
             [a] => self.single[*a as usize] as usize,
@@ -157,6 +170,34 @@ impl Counts {
     }
 }
 
+const NONE: u32 = u32::MAX;
+
+/// The [`Counts`] of `items`, whose tags have the local ids `local`: in
+/// chunks on the rayon pool, added up (counts do not depend on the chunks).
+fn count(ds: &Dataset, items: &[usize], local: &[u32], tags: usize, order: usize) -> Counts {
+    if order == 0 {
+        return Counts::new(tags, order);
+    }
+    let chunk = items.len().div_ceil(rayon::current_num_threads()).max(1 << 14);
+    items
+        .par_chunks(chunk)
+        .map(|part| {
+            let mut counts = Counts::new(tags, order);
+            let (mut buf, mut local_tags) = (Vec::new(), Vec::new());
+            for &i in part {
+                local_tags.clear();
+                local_tags.extend(ds.items[i].tags.iter().map(|&t| local[t as usize]));
+                counts.add(&local_tags, &mut buf);
+            }
+            counts
+        })
+        .reduce_with(|mut a, b| {
+            a.merge(b);
+            a
+        })
+        .unwrap_or_else(|| Counts::new(tags, order))
+}
+
 /// Enumerate the slices of every benchmark, ordered by benchmark then name
 /// (`*` first). Only counts are kept: members are found again by their tags
 /// when the slices are measured (`slices::eval`).
@@ -166,29 +207,26 @@ pub fn slices(ds: &Dataset, max_order: usize, min_items: usize) -> Vec<Slice> {
         per_bench[it.benchmark as usize].push(i);
     }
     let mut out = Vec::new();
-    let mut buf = Vec::new();
-    let mut local_tags = Vec::new();
     for (b, items) in per_bench.iter().enumerate() {
         if items.is_empty() {
             continue;
         }
         // Tags of this benchmark, renumbered densely in tag order (so local
         // tag lists stay sorted).
-        let mut present: Vec<u32> = items
-            .iter()
-            .flat_map(|&i| ds.items[i].tags.iter().copied())
-            .collect();
-        present.sort_unstable();
-        present.dedup();
-        let local: FxHashMap<u32, u32> = present.iter().enumerate().map(|(l, &t)| (t, l as u32)).collect();
-        let mut counts = Counts::new(present.len(), max_order);
-        if max_order >= 1 {
-            for &i in items {
-                local_tags.clear();
-                local_tags.extend(ds.items[i].tags.iter().map(|t| local[t]));
-                counts.add(&local_tags, &mut buf);
+        let mut local = vec![NONE; ds.tags.len()];
+        for &i in items {
+            for &t in &ds.items[i].tags {
+                local[t as usize] = 0;
             }
         }
+        let mut present: Vec<u32> = Vec::new();
+        for (t, l) in local.iter_mut().enumerate() {
+            if *l != NONE {
+                *l = present.len() as u32;
+                present.push(t as u32);
+            }
+        }
+        let counts = count(ds, items, &local, present.len(), max_order);
         let all = items.len();
         let mut found: Vec<Slice> = Vec::new();
         counts.each(|k, n| {

@@ -234,13 +234,16 @@ pub struct Evaluated {
 pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated {
     let index = Index::new(ds, slices);
     let k_list = req.compare.map_or(0, |c| c.2.max_listed_items);
-    // Slices are grouped by benchmark: each benchmark's accumulators are
-    // updated by one thread, in item order.
+    // Slices are grouped by benchmark, and a benchmark's slices into
+    // contiguous groups: each group's accumulators are updated by one
+    // thread, in item order, so a slice's sums do not depend on the groups
+    // (one benchmark of many slices still uses every core; each group
+    // visits the benchmark's items on its own).
     type Part<'a> = Vec<(u32, Vec<SliceStats>, Option<SliceComparison>)>;
-    let parts: Vec<Part<'_>> = (0..ds.benchmarks.len())
+    let parts: Vec<Part<'_>> = groups(&index.members, rayon::current_num_threads())
         .into_par_iter()
-        .map(|b| {
-            let mine = &index.members[b];
+        .map(|(b, lo, hi)| {
+            let mine = &index.members[b][lo..hi];
             if mine.is_empty() {
                 return Vec::new();
             }
@@ -261,7 +264,12 @@ pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated 
             for &i in items {
                 let i = i as usize;
                 hit.clear();
-                index.visit(b, &ds.items[i].tags, &mut buf, &mut |k| hit.push(k as usize));
+                index.visit(b, &ds.items[i].tags, &mut buf, &mut |k| {
+                    let k = k as usize;
+                    if (lo..hi).contains(&k) {
+                        hit.push(k - lo);
+                    }
+                });
                 for (m, &r) in meas.iter_mut().zip(&req.measure) {
                     if let Some(sc) = &ds.scores[r][i] {
                         for &j in &hit {
@@ -293,7 +301,12 @@ pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated 
                 for &i in items {
                     let i = i as usize;
                     hit.clear();
-                    index.visit(b, &ds.items[i].tags, &mut buf, &mut |k| hit.push(k as usize));
+                    index.visit(b, &ds.items[i].tags, &mut buf, &mut |k| {
+                        let k = k as usize;
+                        if (lo..hi).contains(&k) {
+                            hit.push(k - lo);
+                        }
+                    });
                     for ((m, need), &r) in meas.iter_mut().zip(&second_meas).zip(&req.measure) {
                         if let Some(sc) = &ds.scores[r][i] {
                             for &j in &hit {
@@ -356,6 +369,22 @@ pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated 
     }
 }
 
+/// The work of [`evaluate`]: (benchmark, first and last local slice
+/// position) ranges. With fewer benchmarks than `threads`, a benchmark's
+/// slices are split into about `threads / benchmarks` equal ranges.
+fn groups(members: &[Vec<u32>], threads: usize) -> Vec<(usize, usize, usize)> {
+    let per = (threads / members.len().max(1)).max(1);
+    let mut out = Vec::new();
+    for (b, m) in members.iter().enumerate() {
+        let n = m.len();
+        let g = per.min(n).max(1);
+        for k in 0..g {
+            out.push((b, k * n / g, (k + 1) * n / g));
+        }
+    }
+    out
+}
+
 /// Statistics of every slice in every run, ordered by run, then slice.
 pub fn measure_all(ds: &Dataset, slices: &[Slice], confidence: f64, ks: &[u32]) -> Vec<SliceStats> {
     let req = Request {
@@ -383,4 +412,21 @@ pub fn compare(ds: &Dataset, base: usize, cand: usize, slices: &[Slice], s: &Com
     };
     let rows = evaluate(ds, slices, &req).comparisons;
     super::compare::finish(ds, base, cand, rows, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::groups;
+
+    #[test]
+    fn groups_cover_every_slice_once_and_split_few_benchmarks() {
+        let members = vec![(0..7).collect::<Vec<u32>>(), Vec::new(), vec![9]];
+        // Three benchmarks on eight threads: two ranges each at most.
+        let g = groups(&members, 8);
+        assert_eq!(g, vec![(0, 0, 3), (0, 3, 7), (1, 0, 0), (2, 0, 1)]);
+        // As many benchmarks as threads: one range each.
+        assert_eq!(groups(&members, 3), vec![(0, 0, 7), (1, 0, 0), (2, 0, 1)]);
+        // One benchmark on two threads.
+        assert_eq!(groups(&members[..1], 2), vec![(0, 0, 3), (0, 3, 7)]);
+    }
 }

@@ -69,6 +69,7 @@ fn samples(dir: &PathBuf) -> PathBuf {
                 filters: &filters,
                 diagnosis: None,
                 collect: false,
+                index: true,
                 skip_bad: false,
                 batch_rows: caploop::ingest::sink::BATCH_ROWS,
             },

@@ -446,6 +446,7 @@ fn max_tokens_on_a_known_subset_is_data_out_with_the_termination_fix() {
             filters: &filters,
             diagnosis: None,
             collect: false,
+            index: true,
             skip_bad: false,
             batch_rows: caploop::ingest::sink::BATCH_ROWS,
         },

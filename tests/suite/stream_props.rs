@@ -129,6 +129,7 @@ proptest! {
             filters: &filters,
             diagnosis: Some((&detectors, &rescorer)),
             collect: true,
+            index: true,
             skip_bad: dupes,
             batch_rows: batch,
         }).unwrap();

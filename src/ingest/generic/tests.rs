@@ -239,6 +239,7 @@ fn ingest_files(
             filters: &filters,
             diagnosis: None,
             collect: false,
+            index: true,
             skip_bad: false,
             batch_rows: 10_000,
         },

@@ -45,6 +45,10 @@ pub struct SinkOptions<'a> {
     pub diagnosis: Option<(&'a Detectors, &'a Rescorer)>,
     /// Keep the whole table in memory too.
     pub collect: bool,
+    /// Build the comparison's [`Dataset`] (items, scores, tags) as the rows
+    /// go by: `run` compares it in memory; `ingest` and `tag` only write the
+    /// table, and skip it (a fifth of their CPU time on the anchor).
+    pub index: bool,
     pub skip_bad: bool,
     /// Rows per batch; [`BATCH_ROWS`] unless a test wants many batches.
     pub batch_rows: usize,
@@ -52,6 +56,7 @@ pub struct SinkOptions<'a> {
 
 /// What a finished sink holds.
 pub struct SinkOutput {
+    /// Empty unless [`SinkOptions::index`].
     pub dataset: Dataset,
     pub diags: Option<Diags>,
     /// Per benchmark: items and unknown values per axis (tagged sinks only).
@@ -441,7 +446,7 @@ impl<'a> Sink<'a> {
             ..
         } = self;
         let (store, item_set, axes, row_set_ref) = (&*store, &*item_set, &*axes, &row_set);
-        let taxonomy = opts.taxonomy;
+        let (taxonomy, index) = (opts.taxonomy, opts.index);
         let build = || -> Result<(polars::prelude::DataFrame, Option<crate::table::TagColumns>)> {
             let t4 = std::time::Instant::now();
             let tags = taxonomy.map(|tax| {
@@ -471,9 +476,11 @@ impl<'a> Sink<'a> {
             } else {
                 RowTags::None
             };
-            builder
-                .accumulate(&v.cols, places, &tags)
-                .map_err(|e| Error::Usage(format!("cannot index the samples: {e}")))?;
+            if index {
+                builder
+                    .accumulate(&v.cols, places, &tags)
+                    .map_err(|e| Error::Usage(format!("cannot index the samples: {e}")))?;
+            }
             let t3 = std::time::Instant::now();
             if let Some(d) = diag.as_mut() {
                 d.add(&v.cols, places);
