@@ -14,8 +14,8 @@ pub mod view;
 mod write;
 
 pub use parquet::{
-    column_names as parquet_column_names, for_each_batch, for_each_prepared, frame_of, read_parquet,
-    read_parquet_columns, table_of_frame, write_parquet,
+    column_names as parquet_column_names, for_each_batch, for_each_batch_extra, for_each_prepared, frame_of,
+    read_parquet, read_parquet_columns, table_of_frame, write_parquet,
 };
 pub use tagcols::TagColumns;
 pub use write::{BackgroundWriter, SamplesWriter};

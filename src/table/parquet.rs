@@ -126,16 +126,58 @@ pub fn for_each_prepared<T: Send>(
     prepare: impl Fn(DataFrame, usize) -> Result<T> + Sync,
     mut f: impl FnMut(T, usize) -> Result<()>,
 ) -> Result<()> {
+    let md = metadata(path, columns)?;
+    each_unit(
+        &md,
+        |u| read_unit(path, columns, &md, u).and_then(|df| prepare(df, u.offset)),
+        |t, u| f(t, u.offset),
+    )
+}
+
+/// [`for_each_batch`] of `columns`, each batch with the `extra` columns
+/// too when `want_extra()` holds as the reading thread starts on it (a
+/// guess: a stage that needs the tags of new items only). `f` gets the
+/// batch, its row offset and a reader of the batch's `extra` columns, for
+/// a batch read without them. Every column is checked to exist first.
+pub fn for_each_batch_extra(
+    path: &Path,
+    columns: &[&str],
+    extra: &[&str],
+    want_extra: impl Fn() -> bool + Sync,
+    mut f: impl FnMut(&DataFrame, usize, &dyn Fn() -> Result<DataFrame>) -> Result<()>,
+) -> Result<()> {
+    let all: Vec<&str> = columns.iter().chain(extra).copied().collect();
+    let md = metadata(path, &all)?;
+    let read = |u: &Unit| match want_extra() && !extra.is_empty() {
+        true => read_unit(path, &all, &md, u),
+        false => read_unit(path, columns, &md, u),
+    };
+    each_unit(&md, read, |df, u| {
+        f(&df, u.offset, &|| read_unit(path, extra, &md, u))
+    })
+}
+
+/// The footer of a Parquet file that has every one of `columns`.
+fn metadata(path: &Path, columns: &[&str]) -> Result<Arc<polars_parquet::parquet::metadata::FileMetadata>> {
     let mut reader = open_checked(path, columns)?;
-    let md = super::guard::catch(
+    super::guard::catch(
         path,
         || "its metadata".into(),
         || Ok(reader.get_metadata().map_err(|e| Error::frame(path, e))?.clone()),
-    )?;
-    let units = units(&md);
+    )
+}
+
+/// Read each [`Unit`] of a file (see [`for_each_batch`]: one ahead on a
+/// second thread when they are small enough) and hand it to `f`, in order.
+fn each_unit<T: Send>(
+    md: &polars_parquet::parquet::metadata::FileMetadata,
+    read: impl Fn(&Unit) -> Result<T> + Sync,
+    mut f: impl FnMut(T, &Unit) -> Result<()>,
+) -> Result<()> {
+    let units = units(md);
     if units.iter().any(|u| u.bytes > PREFETCH_BYTES) {
         for u in &units {
-            f(prepare(read_unit(path, columns, &md, u)?, u.offset)?, u.offset)?;
+            f(read(u)?, u)?;
         }
         return Ok(());
     }
@@ -143,12 +185,10 @@ pub fn for_each_prepared<T: Send>(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(T, usize)>>(0);
     std::thread::scope(|scope| {
         // `tx` moves in: when the reader ends, the channel closes.
-        let (md, units, prepare) = (&md, &units, &prepare);
+        let (units, read) = (&units, &read);
         scope.spawn(move || {
-            for u in units {
-                let batch = read_unit(path, columns, md, u)
-                    .and_then(|df| prepare(df, u.offset))
-                    .map(|t| (t, u.offset));
+            for (k, u) in units.iter().enumerate() {
+                let batch = read(u).map(|t| (t, k));
                 let failed = batch.is_err();
                 // The receiver is gone when `f` failed: stop reading.
                 if tx.send(batch).is_err() || failed {
@@ -157,8 +197,8 @@ pub fn for_each_prepared<T: Send>(
             }
         });
         for batch in rx {
-            let (t, offset) = batch?;
-            f(t, offset)?;
+            let (t, k) = batch?;
+            f(t, &units[k])?;
         }
         Ok(())
     })

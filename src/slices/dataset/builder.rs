@@ -184,6 +184,14 @@ impl<'s> DatasetBuilder<'s> {
         Ok(places)
     }
 
+    /// Does a scoring row of these (placed, not yet accumulated) rows hold
+    /// an item the dataset does not have yet? Only such rows' tags are read.
+    pub fn has_new_items(&self, places: &[RowPlace]) -> bool {
+        places
+            .iter()
+            .any(|p| p.scoring && self.item_of_prov[p.item as usize] == NONE)
+    }
+
     /// Provisional ids of every row of a batch (nothing is scored yet).
     pub fn place(&mut self, cols: &Columns<'_>) -> Vec<RowPlace> {
         let mut places = Vec::with_capacity(cols.len);

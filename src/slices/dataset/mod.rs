@@ -110,17 +110,39 @@ pub fn axes_of(path: &Path) -> Result<Vec<String>> {
 /// filter per task; otherwise rows marked `primary_filter` score the task.
 /// The file is read row group by row group: memory follows the items, not
 /// the rows.
+///
+/// Tags are an item's, so a batch's tag columns are read only when one of
+/// its scoring rows holds a new item. They are read ahead with the batch
+/// while the batch before had new items (a second run's rows, all of known
+/// items, are read without them), and read on demand when the guess was
+/// wrong: what is read differs, never the dataset.
 pub fn load(path: &Path, filters: &BTreeMap<String, String>) -> Result<Dataset> {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let axes = axes_of(path)?;
-    let mut cols: Vec<&str> = SCORE_COLUMNS.to_vec();
-    cols.extend(axes.iter().map(String::as_str));
+    let axis_cols: Vec<&str> = axes.iter().map(String::as_str).collect();
     let mut b = DatasetBuilder::new(axes.clone(), filters);
-    crate::table::for_each_batch(path, &cols, |df, _| {
-        let view = Columns::of_frame(df, false).map_err(|e| Error::frame(path, e))?;
-        let lists = ListCols::of_frame(df, &axes).map_err(|e| Error::frame(path, e))?;
-        b.add(&view, &RowTags::Lists(&lists))
-            .map_err(|e| Error::frame(path, e))?;
-        Ok(())
+    let new_items = AtomicBool::new(true);
+    let want = || new_items.load(Ordering::Relaxed);
+    crate::table::for_each_batch_extra(path, &SCORE_COLUMNS, &axis_cols, want, |df, _, read_tags| {
+        let frame = |e| Error::frame(path, e);
+        let view = Columns::of_frame(df, false).map_err(frame)?;
+        let places = b.place(&view);
+        let new = b.has_new_items(&places);
+        new_items.store(new, Ordering::Relaxed);
+        if !new || axes.is_empty() {
+            return b.accumulate(&view, &places, &RowTags::None).map_err(frame);
+        }
+        let read;
+        let tags_df = match axis_cols.iter().all(|a| df.column(a).is_ok()) {
+            true => df,
+            false => {
+                read = read_tags()?;
+                &read
+            }
+        };
+        let lists = ListCols::of_frame(tags_df, &axes).map_err(frame)?;
+        b.accumulate(&view, &places, &RowTags::Lists(&lists))
+            .map_err(frame)
     })?;
     b.check_filters()?;
     Ok(b.finish())
