@@ -335,6 +335,7 @@ impl MatcherBuilder {
             sources,
             tag_axis,
             tag_name,
+            rank_tag: order.iter().map(|&t| t as u32).collect(),
             tag_rank,
         })
     }

@@ -192,7 +192,13 @@ pub(super) struct Matcher {
     tag_axis: Vec<usize>,
     tag_name: Vec<String>,
     tag_rank: Vec<u32>,
+    /// The tag of each rank (the inverse of `tag_rank`).
+    rank_tag: Vec<u32>,
 }
+
+/// Up to this many tags, an item's tags are gathered in a bitset by rank
+/// (in output order as they are set) rather than sorted.
+const TAG_BITS: usize = 4096;
 
 /// Reusable per-thread state. Entries are valid only when their stamp equals
 /// the current generation, so starting an item costs O(1).
@@ -217,8 +223,12 @@ pub(super) struct Scratch {
     live: Vec<u64>,
     /// Regexes whose every literal clause was seen in the current item.
     candidates: Vec<u32>,
-    /// Conditions to evaluate, in condition (hence rule) order.
-    todo: Vec<u32>,
+    /// Conditions to evaluate, a bitset: set bits come in condition
+    /// (hence rule) order.
+    todo: Vec<u64>,
+    /// The item's tags by rank, a bitset (taxonomies of up to [`TAG_BITS`]
+    /// tags).
+    tag_bits: Vec<u64>,
     tags: Vec<u32>,
     fired: Vec<u32>,
 }
@@ -285,6 +295,11 @@ impl Matcher {
             live: Vec::new(),
             candidates: Vec::new(),
             todo: Vec::new(),
+            tag_bits: if self.tag_rank.len() <= TAG_BITS {
+                vec![0; self.tag_rank.len().div_ceil(64)]
+            } else {
+                Vec::new()
+            },
             tags: Vec::new(),
             fired: Vec::new(),
         }
@@ -333,38 +348,61 @@ impl Matcher {
             }
         }
 
-        for (w, (&live, &always)) in s.live.iter().zip(&self.always.0).enumerate() {
-            let mut word = live & always;
-            while word != 0 {
-                s.todo.push((w * 64) as u32 + word.trailing_zeros());
-                word &= word - 1;
-            }
-        }
+        s.todo.clear();
+        s.todo.extend(
+            s.live
+                .iter()
+                .zip(&self.always.0)
+                .map(|(&live, &always)| live & always),
+        );
         for &r in &s.candidates {
             for &c in &self.by_trigger[r as usize] {
                 if contains(&s.live, c as usize) {
-                    s.todo.push(c);
+                    s.todo[c as usize / 64] |= 1 << (c % 64);
                 }
             }
         }
-        s.todo.sort_unstable();
 
+        let by_bits = !s.tag_bits.is_empty();
         let mut last_fired = u32::MAX;
-        for i in 0..s.todo.len() {
-            let cond = &self.conds[s.todo[i] as usize];
-            // Conditions are laid out rule by rule, so a fired rule's other
-            // conditions come next and are skipped here.
-            if cond.rule == last_fired {
-                continue;
-            }
-            if self.holds(cond, item, &mut view, s) {
-                last_fired = cond.rule;
-                s.fired.push(cond.rule);
-                s.tags.extend_from_slice(&self.rule_adds[cond.rule as usize]);
+        for w in 0..s.todo.len() {
+            let mut word = s.todo[w];
+            while word != 0 {
+                let cond = &self.conds[w * 64 + word.trailing_zeros() as usize];
+                word &= word - 1;
+                // Conditions are laid out rule by rule, so a fired rule's other
+                // conditions come next and are skipped here.
+                if cond.rule == last_fired {
+                    continue;
+                }
+                if self.holds(cond, item, &mut view, s) {
+                    last_fired = cond.rule;
+                    s.fired.push(cond.rule);
+                    let adds = &self.rule_adds[cond.rule as usize];
+                    if by_bits {
+                        for &t in adds {
+                            let rank = self.tag_rank[t as usize] as usize;
+                            s.tag_bits[rank / 64] |= 1 << (rank % 64);
+                        }
+                    } else {
+                        s.tags.extend_from_slice(adds);
+                    }
+                }
             }
         }
-        s.tags.sort_unstable_by_key(|&t| self.tag_rank[t as usize]);
-        s.tags.dedup();
+        if by_bits {
+            for w in 0..s.tag_bits.len() {
+                let mut word = std::mem::take(&mut s.tag_bits[w]);
+                while word != 0 {
+                    s.tags
+                        .push(self.rank_tag[w * 64 + word.trailing_zeros() as usize]);
+                    word &= word - 1;
+                }
+            }
+        } else {
+            s.tags.sort_unstable_by_key(|&t| self.tag_rank[t as usize]);
+            s.tags.dedup();
+        }
         TagIds {
             tags: s.tags.clone(),
             rules: s.fired.clone(),
