@@ -102,6 +102,13 @@ impl Rescorer {
     /// take part, then the next.
     pub fn first_answer<'a>(&self, benchmark: &str, response: &'a str) -> Option<(&'a str, usize)> {
         let patterns = self.for_benchmark(benchmark);
+        if let [re] = patterns {
+            // One pattern: its leftmost match is the earliest-ending one, and
+            // the captures search finds it (no search for its end first).
+            let c = re.captures(response)?;
+            let end = c.get(0)?.end();
+            return Some((c.get(1)?.as_str(), end));
+        }
         let mut ends: Vec<(usize, usize)> = patterns
             .iter()
             .enumerate()
@@ -147,6 +154,18 @@ mod tests {
         assert_eq!(r.first_answer("b", "y= then answer: 7"), Some(("y", 2)));
         assert_eq!(r.first_answer("b", "answer: 7, y="), Some(("7", 9)));
         assert_eq!(r.first_answer("b", "nothing"), None);
+        // One pattern alone: its leftmost match, where its group takes part.
+        for (b, text, want) in [
+            ("b", "answer: 7 and answer: 8", Some(("7", 9))),
+            ("c", "x= then y=", None),
+            ("c", "y= then x=", Some(("y", 2))),
+        ] {
+            let mut p = BTreeMap::new();
+            p.insert("b".to_string(), vec![r"answer: (\d+)".to_string()]);
+            p.insert("c".to_string(), vec![r"(?:x|(y))=".to_string()]);
+            let r = Rescorer::new(&p).unwrap();
+            assert_eq!(r.first_answer(b, text), want, "{text}");
+        }
     }
 
     #[test]
