@@ -9,7 +9,8 @@
 # the versions match. Then:
 #   1. tests/pycheck/selftest.py: read_outputs.py passes on a table written by
 #      pyarrow and fails on the faults it exists to catch;
-#   2. cargo build, then ${CARGO_TARGET_DIR:-target}/debug/caploop demo --out OUT_DIR
+#   2. cargo test --no-run (the debug binary the tests run, which .ci/run has
+#      built already), then ${CARGO_TARGET_DIR:-target}/debug/caploop demo --out OUT_DIR
 #      (default target/pycheck-demo);
 #   3. tests/pycheck/read_outputs.py OUT_DIR.
 # Exit non-zero when any step fails.
@@ -52,7 +53,11 @@ fi
 
 "$venv/bin/python" tests/pycheck/selftest.py
 
-cargo build --quiet
+# The binary the integration tests run: built with the dev-dependencies'
+# features, as `.ci/run` has just built it. A plain `cargo build` resolves
+# the dependencies' features without them and compiled polars a second
+# time (about 400 s of CI with the dependencies at opt-level 1).
+cargo test --no-run --quiet
 bin=${CARGO_TARGET_DIR:-target}/debug/caploop
 # A clean folder: a stale Parquet file from an older run would be checked too.
 [[ -n "$out" && "$out" != "/" ]] && rm -rf "$out"

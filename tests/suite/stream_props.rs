@@ -272,3 +272,78 @@ fn tagging_a_sample_file_with_a_duplicate_row_names_both_sources() {
     assert!(err.starts_with("in.jsonl:39998: duplicate sample"), "{err}");
     assert!(err.contains("as in.jsonl:1;"), "{err}");
 }
+
+/// `slices::load` reads a row group's tag columns only for new items, read
+/// ahead while the group before had new items and on demand otherwise:
+/// groups of known items, new items after a group without any, and
+/// non-scoring rows of new items all load the same dataset as the sink
+/// built while streaming.
+#[test]
+fn tags_read_ahead_or_on_demand_give_the_same_dataset() {
+    let row = |run: &str, item: u32, words: &str, primary: bool| SampleRow {
+        run: run.into(),
+        benchmark: "b1".into(),
+        task: "t1".into(),
+        primary_filter: primary,
+        item_id: format!("i{item}"),
+        prompt: Some(format!("{words} q{item}")),
+        target: Some("7".into()),
+        response: Some("The answer is 7.".into()),
+        extracted: Some("7".into()),
+        score: 1.0,
+        correct: true,
+        meta: "{}".into(),
+        source: format!("f.jsonl:{item}"),
+        ..SampleRow::default()
+    };
+    // Row groups of two rows: new items (read ahead), known items (read
+    // ahead, none needed), new items (not read ahead: read on demand), a
+    // group whose new item does not score, then that item scoring.
+    let rows = vec![
+        row("base", 0, "add", true),
+        row("base", 1, "mul then mod", true),
+        row("cand", 0, "add", true),
+        row("cand", 1, "mul then mod", true),
+        row("cand", 2, "mul mod add", true),
+        row("cand", 3, "sub", true),
+        row("base", 2, "mul mod add", true),
+        row("base", 4, "add", false),
+        row("base", 3, "sub", true),
+        row("cand", 4, "add", true),
+    ];
+    let tax = TaxonomySet::from_yaml_str(std::path::Path::new("props.yaml"), TAXONOMY).unwrap();
+    let filters = BTreeMap::new();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("samples.parquet");
+    let mut report = IngestReport::default();
+    let mut sink = Sink::new(SinkOptions {
+        out: Some(&out),
+        taxonomy: Some(&tax),
+        filters: &filters,
+        diagnosis: None,
+        collect: false,
+        index: true,
+        skip_bad: false,
+        batch_rows: 2,
+    })
+    .unwrap();
+    for r in rows {
+        sink.push(r, &mut report).unwrap();
+    }
+    let streamed = sink.finish(&mut report).unwrap().dataset;
+    let loaded = slices::load(&out, &filters).unwrap();
+    assert_eq!(loaded, streamed);
+    // Every item has its tags, named as the taxonomy gives them.
+    let tags_of = |id: &str| -> Vec<&str> {
+        let it = loaded.items.iter().find(|i| i.id == id).unwrap();
+        it.tags
+            .iter()
+            .map(|&t| loaded.tags[t as usize].as_str())
+            .collect()
+    };
+    assert_eq!(tags_of("i0"), ["op=add"]);
+    assert_eq!(tags_of("i1"), ["op=mod", "op=mul"]);
+    assert_eq!(tags_of("i2"), ["op=add", "op=mod", "op=mul"]);
+    assert!(tags_of("i3").is_empty());
+    assert_eq!(tags_of("i4"), ["op=add"]);
+}
