@@ -324,12 +324,10 @@ pub fn run_with(cfg: &PipelineConfig, out: &Path, progress: &Progress) -> Result
         SinkOptions {
             out: Some(&samples),
             taxonomy: (!retag).then_some(&taxonomy),
-            filters: &cfg.compare.filters,
             diagnosis: Some((&cfg.diagnose.detectors, &rescorer)),
-            collect: false,
             index: true,
             skip_bad: cfg.skip_bad,
-            batch_rows: crate::ingest::sink::BATCH_ROWS,
+            ..SinkOptions::new(&cfg.compare.filters)
         },
     )?;
     let mut coverage = ingested.coverage;

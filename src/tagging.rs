@@ -35,12 +35,7 @@ pub fn tag_file(
     let mut sink = crate::ingest::Sink::new(crate::ingest::SinkOptions {
         out: Some(out),
         taxonomy: Some(taxonomy),
-        filters: &filters,
-        diagnosis: None,
-        collect: false,
-        index: false,
-        skip_bad: false,
-        batch_rows: crate::ingest::sink::BATCH_ROWS,
+        ..crate::ingest::SinkOptions::new(&filters)
     })?;
     let mut read = std::time::Instant::now();
     crate::table::for_each_batch(samples, &columns::BASE, |df, _| {

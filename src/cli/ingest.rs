@@ -58,12 +58,8 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
         ingest::SinkOptions {
             out: Some(&a.out),
             taxonomy: taxonomy.as_ref(),
-            filters: &filters,
-            diagnosis: None,
-            collect: false,
-            index: false,
             skip_bad: opts.skip_bad,
-            batch_rows: crate::ingest::sink::BATCH_ROWS,
+            ..ingest::SinkOptions::new(&filters)
         },
     )?;
     super::tag::say_coverage(&done.coverage, out);

@@ -175,14 +175,9 @@ pub fn ingest(paths: &[PathBuf], opts: &IngestOptions) -> Result<(SampleTable, I
         paths,
         opts,
         SinkOptions {
-            out: None,
-            taxonomy: None,
-            filters: &filters,
-            diagnosis: None,
             collect: true,
-            index: false,
             skip_bad: opts.skip_bad,
-            batch_rows: crate::ingest::sink::BATCH_ROWS,
+            ..SinkOptions::new(&filters)
         },
     )?;
     Ok((out.table.unwrap_or_default(), report))

@@ -258,18 +258,21 @@ pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated 
                 Vec::new()
             };
             let mut buf = Vec::new();
-            // Local positions of the slices an item belongs to.
+            // Local positions of the slices in this range an item belongs to.
             let mut hit: Vec<usize> = Vec::new();
-            let items = &index.items[b];
-            for &i in items {
-                let i = i as usize;
+            let hits = |i: usize, hit: &mut Vec<usize>, buf: &mut Vec<u32>| {
                 hit.clear();
-                index.visit(b, &ds.items[i].tags, &mut buf, &mut |k| {
+                index.visit(b, &ds.items[i].tags, buf, &mut |k| {
                     let k = k as usize;
                     if (lo..hi).contains(&k) {
                         hit.push(k - lo);
                     }
                 });
+            };
+            let items = &index.items[b];
+            for &i in items {
+                let i = i as usize;
+                hits(i, &mut hit, &mut buf);
                 for (m, &r) in meas.iter_mut().zip(&req.measure) {
                     if let Some(sc) = &ds.scores[r][i] {
                         for &j in &hit {
@@ -300,13 +303,7 @@ pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated 
             if second_meas.iter().flatten().any(|&x| x) || second_cmp.iter().any(|&x| x) {
                 for &i in items {
                     let i = i as usize;
-                    hit.clear();
-                    index.visit(b, &ds.items[i].tags, &mut buf, &mut |k| {
-                        let k = k as usize;
-                        if (lo..hi).contains(&k) {
-                            hit.push(k - lo);
-                        }
-                    });
+                    hits(i, &mut hit, &mut buf);
                     for ((m, need), &r) in meas.iter_mut().zip(&second_meas).zip(&req.measure) {
                         if let Some(sc) = &ds.scores[r][i] {
                             for &j in &hit {

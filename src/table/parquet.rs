@@ -137,8 +137,9 @@ pub fn for_each_prepared<T: Send>(
 /// [`for_each_batch`] of `columns`, each batch with the `extra` columns
 /// too when `want_extra()` holds as the reading thread starts on it (a
 /// guess: a stage that needs the tags of new items only). `f` gets the
-/// batch, its row offset and a reader of the batch's `extra` columns, for
-/// a batch read without them. Every column is checked to exist first.
+/// batch, its row offset and a frame of the batch's `extra` columns: the
+/// batch itself when they were read with it, else read now. Every column
+/// is checked to exist first.
 pub fn for_each_batch_extra(
     path: &Path,
     columns: &[&str],
@@ -148,12 +149,16 @@ pub fn for_each_batch_extra(
 ) -> Result<()> {
     let all: Vec<&str> = columns.iter().chain(extra).copied().collect();
     let md = metadata(path, &all)?;
-    let read = |u: &Unit| match want_extra() && !extra.is_empty() {
-        true => read_unit(path, &all, &md, u),
-        false => read_unit(path, columns, &md, u),
+    let read = |u: &Unit| {
+        let with = want_extra();
+        read_unit(path, if with { &all } else { columns }, &md, u).map(|df| (df, with))
     };
-    each_unit(&md, read, |df, u| {
-        f(&df, u.offset, &|| read_unit(path, extra, &md, u))
+    each_unit(&md, read, |(df, with), u| {
+        // A frame's clone shares its columns.
+        f(&df, u.offset, &|| match with {
+            true => Ok(df.clone()),
+            false => read_unit(path, extra, &md, u),
+        })
     })
 }
 

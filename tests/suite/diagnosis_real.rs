@@ -66,12 +66,8 @@ fn samples(dir: &PathBuf) -> PathBuf {
             caploop::ingest::SinkOptions {
                 out: Some(&out),
                 taxonomy: Some(&tax),
-                filters: &filters,
-                diagnosis: None,
-                collect: false,
                 index: true,
-                skip_bad: false,
-                batch_rows: caploop::ingest::sink::BATCH_ROWS,
+                ..caploop::ingest::SinkOptions::new(&filters)
             },
         )
         .unwrap();

@@ -442,13 +442,8 @@ fn max_tokens_on_a_known_subset_is_data_out_with_the_termination_fix() {
         &IngestOptions::default(),
         caploop::ingest::SinkOptions {
             out: Some(&out),
-            taxonomy: None,
-            filters: &filters,
-            diagnosis: None,
-            collect: false,
             index: true,
-            skip_bad: false,
-            batch_rows: caploop::ingest::sink::BATCH_ROWS,
+            ..caploop::ingest::SinkOptions::new(&filters)
         },
     )
     .unwrap();

@@ -126,12 +126,12 @@ proptest! {
         let mut sink = Sink::new(SinkOptions {
             out: Some(&out),
             taxonomy: Some(&tax),
-            filters: &filters,
             diagnosis: Some((&detectors, &rescorer)),
             collect: true,
             index: true,
             skip_bad: dupes,
             batch_rows: batch,
+            ..SinkOptions::new(&filters)
         }).unwrap();
         // With `dupes`, every third row comes again two rows later (in the
         // same batch or the next) and is dropped under `skip_bad`: the
@@ -319,12 +319,9 @@ fn tags_read_ahead_or_on_demand_give_the_same_dataset() {
     let mut sink = Sink::new(SinkOptions {
         out: Some(&out),
         taxonomy: Some(&tax),
-        filters: &filters,
-        diagnosis: None,
-        collect: false,
         index: true,
-        skip_bad: false,
         batch_rows: 2,
+        ..SinkOptions::new(&filters)
     })
     .unwrap();
     for r in rows {

@@ -236,12 +236,9 @@ fn ingest_files(
         SinkOptions {
             out: Some(out),
             taxonomy: Some(&tax),
-            filters: &filters,
-            diagnosis: None,
-            collect: false,
             index: true,
-            skip_bad: false,
             batch_rows: 10_000,
+            ..SinkOptions::new(&filters)
         },
     );
     ROWS_ONLY.with(|c| c.set(false));

@@ -54,6 +54,24 @@ pub struct SinkOptions<'a> {
     pub batch_rows: usize,
 }
 
+impl<'a> SinkOptions<'a> {
+    /// A sink that checks the rows and nothing else (no output, no tags, no
+    /// dataset, no diagnosis), in batches of [`BATCH_ROWS`]: set the rest
+    /// with struct update syntax.
+    pub fn new(filters: &'a BTreeMap<String, String>) -> SinkOptions<'a> {
+        SinkOptions {
+            out: None,
+            taxonomy: None,
+            filters,
+            diagnosis: None,
+            collect: false,
+            index: false,
+            skip_bad: false,
+            batch_rows: BATCH_ROWS,
+        }
+    }
+}
+
 /// What a finished sink holds.
 pub struct SinkOutput {
     /// Empty unless [`SinkOptions::index`].

@@ -132,15 +132,7 @@ pub fn load(path: &Path, filters: &BTreeMap<String, String>) -> Result<Dataset> 
         if !new || axes.is_empty() {
             return b.accumulate(&view, &places, &RowTags::None).map_err(frame);
         }
-        let read;
-        let tags_df = match axis_cols.iter().all(|a| df.column(a).is_ok()) {
-            true => df,
-            false => {
-                read = read_tags()?;
-                &read
-            }
-        };
-        let lists = ListCols::of_frame(tags_df, &axes).map_err(frame)?;
+        let lists = ListCols::of_frame(&read_tags()?, &axes).map_err(frame)?;
         b.accumulate(&view, &places, &RowTags::Lists(&lists))
             .map_err(frame)
     })?;

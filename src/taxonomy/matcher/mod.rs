@@ -348,7 +348,6 @@ impl Matcher {
             }
         }
 
-        s.todo.clear();
         s.todo.extend(
             s.live
                 .iter()
