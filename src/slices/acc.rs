@@ -118,44 +118,47 @@ impl MeasureAcc {
     }
 }
 
-/// A change kept for the listed ids: larger |change| first, ties by id.
+/// A change kept for the listed ids: larger |change| first, ties by id
+/// (by the id's rank among the dataset's ids: the same order as the
+/// strings', compared as integers).
 #[derive(Debug, Clone, Copy)]
-struct Change<'a> {
+struct Change {
     d: f64,
-    id: &'a str,
+    rank: u32,
+    item: u32,
 }
 
-impl Ord for Change<'_> {
+impl Ord for Change {
     /// "Better" (listed earlier) is smaller, so the heap's top is the worst kept.
     fn cmp(&self, o: &Self) -> Ordering {
         self.d
             .abs()
             .total_cmp(&o.d.abs())
             .reverse()
-            .then(self.id.cmp(o.id))
+            .then(self.rank.cmp(&o.rank))
     }
 }
-impl PartialOrd for Change<'_> {
+impl PartialOrd for Change {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
 }
-impl PartialEq for Change<'_> {
+impl PartialEq for Change {
     fn eq(&self, o: &Self) -> bool {
         self.cmp(o) == Ordering::Equal
     }
 }
-impl Eq for Change<'_> {}
+impl Eq for Change {}
 
 /// The `k` best changes of one sign, and how many there were.
 #[derive(Debug, Clone, Default)]
-struct Largest<'a> {
+struct Largest {
     count: usize,
-    heap: BinaryHeap<Change<'a>>,
+    heap: BinaryHeap<Change>,
 }
 
-impl<'a> Largest<'a> {
-    fn offer(&mut self, c: Change<'a>, k: usize) {
+impl Largest {
+    fn offer(&mut self, c: Change, k: usize) {
         self.count += 1;
         if k == 0 {
             return;
@@ -169,13 +172,13 @@ impl<'a> Largest<'a> {
         }
     }
 
-    fn ids(self) -> (usize, Vec<String>) {
+    fn ids(self, ds: &Dataset) -> (usize, Vec<String>) {
         (
             self.count,
             self.heap
                 .into_sorted_vec()
                 .into_iter()
-                .map(|c| c.id.to_string())
+                .map(|c| ds.items[c.item as usize].id.clone())
                 .collect(),
         )
     }
@@ -183,20 +186,20 @@ impl<'a> Largest<'a> {
 
 /// The paired comparison of one slice.
 #[derive(Debug, Clone)]
-pub(super) struct CompareAcc<'a> {
+pub(super) struct CompareAcc {
     n: usize,
     binary: bool,
     base_correct: usize,
     pub(super) means: PairedStream,
     /// Changes by the binary definition (correct minus correct), kept while
     /// every pair so far is binary, and by the mean definition.
-    bin_down: Largest<'a>,
-    bin_up: Largest<'a>,
-    down: Largest<'a>,
-    up: Largest<'a>,
+    bin_down: Largest,
+    bin_up: Largest,
+    down: Largest,
+    up: Largest,
 }
 
-impl<'a> CompareAcc<'a> {
+impl CompareAcc {
     pub(super) fn new() -> Self {
         CompareAcc {
             n: 0,
@@ -210,7 +213,9 @@ impl<'a> CompareAcc<'a> {
         }
     }
 
-    pub(super) fn first(&mut self, x: &ItemScore, y: &ItemScore, id: &'a str, k: usize) {
+    /// `item` is the item's index in the dataset, `rank` its id's rank
+    /// ([`id_ranks`]).
+    pub(super) fn first(&mut self, x: &ItemScore, y: &ItemScore, item: u32, rank: u32, k: usize) {
         self.n += 1;
         let binary = x.n == 1 && y.n == 1 && x.binary && y.binary;
         if self.binary && !binary {
@@ -222,18 +227,18 @@ impl<'a> CompareAcc<'a> {
             self.base_correct += usize::from(x.correct == 1);
             let d = f64::from(y.correct) - f64::from(x.correct);
             if d < 0.0 {
-                self.bin_down.offer(Change { d, id }, k);
+                self.bin_down.offer(Change { d, rank, item }, k);
             } else if d > 0.0 {
-                self.bin_up.offer(Change { d, id }, k);
+                self.bin_up.offer(Change { d, rank, item }, k);
             }
         }
         let (xm, ym) = (x.mean(), y.mean());
         self.means.first(xm, ym);
         let d = ym - xm;
         if d < 0.0 {
-            self.down.offer(Change { d, id }, k);
+            self.down.offer(Change { d, rank, item }, k);
         } else if d > 0.0 {
-            self.up.offer(Change { d, id }, k);
+            self.up.offer(Change { d, rank, item }, k);
         }
     }
 
@@ -252,15 +257,15 @@ impl<'a> CompareAcc<'a> {
             (
                 stats::paired_binary(n, self.base_correct, b, c, s.confidence),
                 "mcnemar_exact",
-                self.bin_down.ids(),
-                self.bin_up.ids(),
+                self.bin_down.ids(ds),
+                self.bin_up.ids(ds),
             )
         } else {
             (
                 self.means.finish(s.confidence),
                 "paired_t",
-                self.down.ids(),
-                self.up.ids(),
+                self.down.ids(ds),
+                self.up.ids(ds),
             )
         };
         // MDE: the observed SD of the paired differences; when there is none
@@ -292,4 +297,22 @@ impl<'a> CompareAcc<'a> {
             fixed_ids,
         }
     }
+}
+
+/// Each item's rank among the dataset's ids in string order (equal ids,
+/// which items of different tasks may have, share a rank): ties between
+/// changes break as they would by the strings.
+pub(super) fn id_ranks(ds: &Dataset) -> Vec<u32> {
+    use rayon::prelude::*;
+    let mut order: Vec<u32> = (0..ds.items.len() as u32).collect();
+    order.par_sort_unstable_by(|&a, &b| ds.items[a as usize].id.cmp(&ds.items[b as usize].id));
+    let mut rank = vec![0u32; ds.items.len()];
+    let mut r = 0u32;
+    for (k, w) in order.iter().enumerate() {
+        if k > 0 && ds.items[*w as usize].id != ds.items[order[k - 1] as usize].id {
+            r += 1;
+        }
+        rank[*w as usize] = r;
+    }
+    rank
 }

@@ -20,7 +20,7 @@
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::acc::{CompareAcc, MeasureAcc};
+use super::acc::{id_ranks, CompareAcc, MeasureAcc};
 use super::compare::{Comparison, SliceComparison};
 use super::dataset::Dataset;
 use super::define::Slice;
@@ -234,6 +234,7 @@ pub struct Evaluated {
 pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated {
     let index = Index::new(ds, slices);
     let k_list = req.compare.map_or(0, |c| c.2.max_listed_items);
+    let ranks = if k_list > 0 { id_ranks(ds) } else { Vec::new() };
     // Slices are grouped by benchmark, and a benchmark's slices into
     // contiguous groups: each group's accumulators are updated by one
     // thread, in item order, so a slice's sums do not depend on the groups
@@ -252,7 +253,7 @@ pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated 
                 .iter()
                 .map(|_| vec![MeasureAcc::new(req.ks.len()); mine.len()])
                 .collect();
-            let mut cmp: Vec<CompareAcc<'_>> = if req.compare.is_some() {
+            let mut cmp: Vec<CompareAcc> = if req.compare.is_some() {
                 vec![CompareAcc::new(); mine.len()]
             } else {
                 Vec::new()
@@ -282,9 +283,9 @@ pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated 
                 }
                 if let Some((base, cand, _)) = req.compare {
                     if let (Some(x), Some(y)) = (&ds.scores[base][i], &ds.scores[cand][i]) {
-                        let id = ds.items[i].id.as_str();
+                        let rank = ranks.get(i).copied().unwrap_or(0);
                         for &j in &hit {
-                            cmp[j].first(x, y, id, k_list);
+                            cmp[j].first(x, y, i as u32, rank, k_list);
                         }
                     }
                 }
