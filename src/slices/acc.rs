@@ -155,19 +155,29 @@ impl Eq for Change {}
 struct Largest {
     count: usize,
     heap: BinaryHeap<Change>,
+    /// A copy of the heap's top once it holds `k`: most offers lose to it,
+    /// and are decided without reading the heap (one slice's heap is rarely
+    /// in cache when thousands of slices are accumulated at once).
+    worst: Option<Change>,
 }
 
 impl Largest {
+    #[inline]
     fn offer(&mut self, c: Change, k: usize) {
         self.count += 1;
-        if k == 0 {
-            return;
-        }
-        if self.heap.len() < k {
-            self.heap.push(c);
-        } else if let Some(mut top) = self.heap.peek_mut() {
-            if c < *top {
-                *top = c;
+        match self.worst {
+            Some(w) if c >= w => {}
+            _ if k == 0 => {}
+            None if self.heap.len() + 1 < k => self.heap.push(c),
+            None => {
+                self.heap.push(c);
+                self.worst = self.heap.peek().copied();
+            }
+            Some(_) => {
+                if let Some(mut top) = self.heap.peek_mut() {
+                    *top = c;
+                }
+                self.worst = self.heap.peek().copied();
             }
         }
     }
@@ -215,6 +225,7 @@ impl CompareAcc {
 
     /// `item` is the item's index in the dataset, `rank` its id's rank
     /// ([`id_ranks`]).
+    #[inline]
     pub(super) fn first(&mut self, x: &ItemScore, y: &ItemScore, item: u32, rank: u32, k: usize) {
         self.n += 1;
         let binary = x.n == 1 && y.n == 1 && x.binary && y.binary;
