@@ -53,6 +53,11 @@ struct BenchIndex {
     pair_dense: Vec<u32>,
     pair_hash: FxHashMap<(u32, u32), u32>,
     lists: Vec<Vec<u32>>,
+    /// Per local tag: the first and last slice position of its single-tag
+    /// slice and of the pairs it comes first in. A range of slices that
+    /// misses it skips the tag's pairs (slices are sorted by name, so a
+    /// tag's pairs are together and each range holds a part of the tags).
+    span: Vec<(u32, u32)>,
     /// Slices of three or more tags, and the proper prefixes of their tag
     /// lists, for pruning the enumeration.
     higher: FxHashMap<Vec<u32>, Vec<u32>>,
@@ -86,6 +91,7 @@ impl Index {
         for b in &mut benches {
             let t = b.local.len();
             b.single = vec![Vec::new(); t];
+            b.span = vec![(NONE, 0); t];
             if t <= DENSE {
                 b.pair_dense = vec![NONE; t * t];
             }
@@ -100,9 +106,11 @@ impl Index {
                 [t] => {
                     let l = b.local[t] as usize;
                     b.single[l].push(k);
+                    b.widen(l, k);
                 }
                 [x, y] => {
                     let (lx, ly) = (b.local[x], b.local[y]);
+                    b.widen(lx as usize, k);
                     let slot = if b.pair_dense.is_empty() {
                         *b.pair_hash.entry((lx, ly)).or_insert_with(|| {
                             b.lists.push(Vec::new());
@@ -133,9 +141,10 @@ impl Index {
         }
     }
 
-    /// Call `f(slice)` for every slice item `i` of benchmark `b` belongs to.
+    /// Call `f(slice)` for every slice item `i` of benchmark `b` belongs to,
+    /// at least those at positions `range` (others may be skipped).
     #[inline]
-    fn visit(&self, b: usize, tags: &[u32], buf: &mut Vec<u32>, f: &mut impl FnMut(u32)) {
+    fn visit(&self, b: usize, tags: &[u32], range: (u32, u32), buf: &mut Vec<u32>, f: &mut impl FnMut(u32)) {
         let bi = &self.benches[b];
         for &s in &bi.all {
             f(s);
@@ -155,6 +164,13 @@ impl Index {
                 }
                 continue;
             };
+            let (first, last) = bi.span[lx as usize];
+            if last < range.0 || first >= range.1 {
+                if bi.max_order >= 3 {
+                    self.visit_higher(bi, tags, x, buf, f);
+                }
+                continue;
+            }
             for &s in &bi.single[lx as usize] {
                 f(s);
             }
@@ -215,6 +231,14 @@ impl Index {
     }
 }
 
+impl BenchIndex {
+    /// Slice position `k` is one of local tag `l`'s (see `span`).
+    fn widen(&mut self, l: usize, k: u32) {
+        let s = &mut self.span[l];
+        *s = (s.0.min(k), s.1.max(k));
+    }
+}
+
 /// What to evaluate: every run's statistics, and optionally one paired comparison.
 pub struct Request<'s> {
     pub confidence: f64,
@@ -263,7 +287,7 @@ pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated 
             let mut hit: Vec<usize> = Vec::new();
             let hits = |i: usize, hit: &mut Vec<usize>, buf: &mut Vec<u32>| {
                 hit.clear();
-                index.visit(b, &ds.items[i].tags, buf, &mut |k| {
+                index.visit(b, &ds.items[i].tags, (lo as u32, hi as u32), buf, &mut |k| {
                     let k = k as usize;
                     if (lo..hi).contains(&k) {
                         hit.push(k - lo);

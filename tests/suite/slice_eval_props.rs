@@ -246,7 +246,11 @@ proptest! {
         max_order in 1usize..4,
         min_items in 1usize..4,
         max_listed in 0usize..4,
+        threads in 1usize..5,
     ) {
+        // Slices are split across the pool's threads (a benchmark's into
+        // ranges when there are more threads than benchmarks): any split.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let ds = dataset(&spec, benchmarks);
         let reference = reference_slices(&ds, max_order, min_items);
         let defined = slices::slices(&ds, max_order, min_items);
@@ -254,7 +258,7 @@ proptest! {
         prop_assert_eq!(defined.iter().collect::<Vec<_>>(), want);
 
         let ks = [1, 2, 3];
-        let stats = slices::measure_all(&ds, &defined, 0.95, &ks);
+        let stats = pool.install(|| slices::measure_all(&ds, &defined, 0.95, &ks));
         let got: Vec<String> = stats
             .iter()
             .map(|s| format!(
@@ -274,7 +278,7 @@ proptest! {
         prop_assert_eq!(got, want);
 
         let settings = CompareSettings { max_listed_items: max_listed, ..CompareSettings::default() };
-        let cmp = slices::compare(&ds, 0, 1, &defined, &settings);
+        let cmp = pool.install(|| slices::compare(&ds, 0, 1, &defined, &settings));
         let got: Vec<String> = cmp
             .slices
             .iter()
@@ -300,11 +304,13 @@ proptest! {
     fn explicit_slices_find_their_members(
         spec in prop::collection::vec(item_spec(), 1..80),
         picks in prop::collection::vec(prop::collection::btree_set(0u32..8, 0..4), 1..6),
+        threads in 1usize..5,
     ) {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let ds = dataset(&spec, 1);
         let given: Vec<Slice> = picks.iter().map(|t| Slice::of(&ds, 0, t.iter().copied().collect())).collect();
         let settings = CompareSettings::default();
-        let cmp = slices::compare(&ds, 0, 1, &given, &settings);
+        let cmp = pool.install(|| slices::compare(&ds, 0, 1, &given, &settings));
         let want: Vec<String> = given
             .iter()
             .map(|s| {
