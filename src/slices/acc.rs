@@ -48,6 +48,27 @@ impl MeasureAcc {
         self.means.first(s.mean());
     }
 
+    /// The accumulator of a slice whose `items` scored items have one
+    /// binary sample each, `right` of them right: what [`Self::first`] and
+    /// [`Self::second`] would hold after every item, as far as
+    /// [`Self::finish`] reads it (pass@1 sums the 0s and 1s of `right`;
+    /// pass@k above 1 is undefined on one sample).
+    pub(super) fn binary_counts(items: usize, right: usize, ks: &[u32]) -> Self {
+        let mut m = MeasureAcc::new(ks.len());
+        m.items = items;
+        m.samples = items as u64;
+        m.correct = right as u64;
+        if items > 0 {
+            m.min_n = 1;
+            for (slot, &k) in m.pass[1..].iter_mut().zip(ks) {
+                if k == 1 {
+                    *slot = right as f64;
+                }
+            }
+        }
+        m
+    }
+
     pub(super) fn needs_second(&self, ks: &[u32]) -> bool {
         self.items > 0 && (!self.single_binary || self.min_n > 1 || ks.iter().any(|&k| self.min_n >= k))
     }
@@ -255,6 +276,35 @@ impl CompareAcc {
 
     pub(super) fn needs_second(&self) -> bool {
         self.n > 0 && !self.binary
+    }
+
+    /// The accumulator of a slice whose `n` paired items are all binary,
+    /// from its counts: `right` in the baseline, and the items that
+    /// regressed and were fixed (count, and up to `k` of them as (rank,
+    /// item)). What [`Self::first`] would hold after every pair, as far
+    /// as [`Self::finish`] reads it.
+    pub(super) fn binary_counts(
+        n: usize,
+        right: usize,
+        down: (usize, Vec<(u32, u32)>),
+        up: (usize, Vec<(u32, u32)>),
+        k: usize,
+    ) -> Self {
+        let listed = |d: f64, (count, items): (usize, Vec<(u32, u32)>)| {
+            let mut l = Largest::default();
+            for (rank, item) in items {
+                l.offer(Change { d, rank, item }, k);
+            }
+            l.count = count;
+            l
+        };
+        CompareAcc {
+            n,
+            base_correct: right,
+            bin_down: listed(-1.0, down),
+            bin_up: listed(1.0, up),
+            ..CompareAcc::new()
+        }
     }
 
     pub(super) fn second(&mut self, x: &ItemScore, y: &ItemScore) {

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::acc::{id_ranks, CompareAcc, MeasureAcc};
+use super::bits;
 use super::compare::{Comparison, SliceComparison};
 use super::dataset::Dataset;
 use super::define::Slice;
@@ -256,9 +257,24 @@ pub struct Evaluated {
 
 /// Evaluate `slices` (any list: enumerated, grid cells, a few targets).
 pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated {
-    let index = Index::new(ds, slices);
+    let mut index = Index::new(ds, slices);
     let k_list = req.compare.map_or(0, |c| c.2.max_listed_items);
     let ranks = if k_list > 0 { id_ranks(ds) } else { Vec::new() };
+    // Benchmarks whose scores are all binary are evaluated by bitsets
+    // (their slices leave the streaming evaluation).
+    let by_bits = bits::evaluate_binary(
+        ds,
+        slices,
+        &index.items,
+        &mut index.members,
+        &bits::Want {
+            measure: &req.measure,
+            compare: req.compare.map(|(x, y, _)| (x, y)),
+            ks: req.ks,
+            k: k_list,
+            ranks: &ranks,
+        },
+    );
     // Slices are grouped by benchmark, and a benchmark's slices into
     // contiguous groups: each group's accumulators are updated by one
     // thread, in item order, so a slice's sums do not depend on the groups
@@ -376,6 +392,15 @@ pub fn evaluate(ds: &Dataset, slices: &[Slice], req: &Request<'_>) -> Evaluated 
     let mut stats: Vec<Vec<Option<SliceStats>>> =
         req.measure.iter().map(|_| vec![None; slices.len()]).collect();
     let mut comparisons: Vec<Option<SliceComparison>> = vec![None; slices.len()];
+    for (k, meas, cmp) in by_bits {
+        let slice = &slices[k as usize];
+        for ((run, m), &r) in meas.into_iter().enumerate().zip(&req.measure) {
+            stats[run][k as usize] = Some(m.finish(ds, r, slice, req.confidence, req.ks));
+        }
+        if let (Some(c), Some((_, _, s))) = (cmp, req.compare) {
+            comparisons[k as usize] = Some(c.finish(ds, slice, s));
+        }
+    }
     for (k, st, c) in parts.into_iter().flatten() {
         for (run, s) in st.into_iter().enumerate() {
             stats[run][k as usize] = Some(s);

@@ -3,6 +3,7 @@
 //! downstream sees a polars frame.
 
 mod acc;
+mod bits;
 pub mod compare;
 pub mod dataset;
 pub mod define;

@@ -231,6 +231,18 @@ fn reference_compare(ds: &Dataset, slice: &Slice, items: &[u32], s: &CompareSett
     )
 }
 
+/// The same items with one binary sample per run.
+fn binary(spec: &[ItemSpec]) -> Vec<ItemSpec> {
+    spec.iter()
+        .map(|(mask, runs)| {
+            (
+                *mask,
+                runs.map(|r| r.map(|(_, correct, _)| (1, correct.min(1), None))),
+            )
+        })
+        .collect()
+}
+
 fn item_spec() -> impl Strategy<Value = ItemSpec> {
     let run = prop::option::weighted(0.9, (1u32..5, 0u32..5, prop::option::weighted(0.3, 0u8..9)));
     (any::<u8>(), [run.clone(), run])
@@ -247,10 +259,14 @@ proptest! {
         min_items in 1usize..4,
         max_listed in 0usize..4,
         threads in 1usize..5,
+        one_binary in any::<bool>(),
     ) {
         // Slices are split across the pool's threads (a benchmark's into
         // ranges when there are more threads than benchmarks): any split.
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        // One binary sample per item and run: such benchmarks are
+        // evaluated by bitsets, not streamed.
+        let spec = if one_binary { binary(&spec) } else { spec };
         let ds = dataset(&spec, benchmarks);
         let reference = reference_slices(&ds, max_order, min_items);
         let defined = slices::slices(&ds, max_order, min_items);
@@ -305,8 +321,10 @@ proptest! {
         spec in prop::collection::vec(item_spec(), 1..80),
         picks in prop::collection::vec(prop::collection::btree_set(0u32..8, 0..4), 1..6),
         threads in 1usize..5,
+        one_binary in any::<bool>(),
     ) {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let spec = if one_binary { binary(&spec) } else { spec };
         let ds = dataset(&spec, 1);
         let given: Vec<Slice> = picks.iter().map(|t| Slice::of(&ds, 0, t.iter().copied().collect())).collect();
         let settings = CompareSettings::default();
