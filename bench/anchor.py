@@ -15,6 +15,9 @@ pyarrow, numpy); this file is the driver:
                     time summed, RSS the largest)
      caploop 2-step ingest --taxonomy (tags while ingesting, the table written
                     once, the same file) + compare (2 processes)
+     caploop from logs  compare data.parquet --taxonomy (read, tagged and
+                    compared in memory; no sample table written: the work
+                    the DuckDB and pandas references do)
      caploop run    run --config pipeline.yaml: the same ingest, tag and compare,
                     plus diagnose, plan and report (the pipeline cannot stop
                     after compare), so it does strictly more work
@@ -38,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import measure  # noqa: E402
 
-TOOLS = ["caploop", "caploop 2-step", "caploop run", "duckdb", "pandas"]
+TOOLS = ["caploop", "caploop 2-step", "caploop from logs", "caploop run", "duckdb", "pandas"]
 
 COLUMNS_YAML = """\
 # Generic column mapping for bench/make_data.py's Parquet (canonical field -> column).
@@ -158,6 +161,13 @@ def job(tool, args, files, work):
                             "--columns", files["columns"], "--taxonomy", files["tax"], "--out", tagged]),
             ("compare", [b, "--quiet", "compare", "--samples", tagged, "--baseline", "base",
                          "--candidate", "cand", "--settings", files["compare"], "--out", os.path.join(out, "cmp")]),
+        ], out
+    if tool == "caploop from logs":
+        return [
+            ("compare", [b, "--quiet", "compare", files["data"], "--format", "generic",
+                         "--columns", files["columns"], "--taxonomy", files["tax"],
+                         "--baseline", "base", "--candidate", "cand",
+                         "--settings", files["compare"], "--out", os.path.join(out, "cmp")]),
         ], out
     if tool == "caploop run":
         # Not --quiet: the progress lines give per-stage times.
@@ -286,11 +296,11 @@ def main():
             steps_txt = ""
             if len(res["steps"]) > 1:
                 steps_txt = " (" + ", ".join(f"{k} {v['wall_s']:.2f}" for k, v in res["steps"].items()) + ")"
-            print(f"anchor: round {r + 1}/{args.rounds} {tool:<14} {res['wall_s']:7.2f} s{steps_txt}, "
+            print(f"anchor: round {r + 1}/{args.rounds} {tool:<17} {res['wall_s']:7.2f} s{steps_txt}, "
                   f"peak RSS {fmt_mib(res['rss_mib'])}: {status}", flush=True)
             if res["rc"] != 0:
                 print("  " + res.get("error", "").replace("\n", "\n  "), flush=True)
-            if tool in ("caploop", "caploop 2-step") and res["rc"] == 0 and tool not in checked:
+            if tool in ("caploop", "caploop 2-step", "caploop from logs") and res["rc"] == 0 and tool not in checked:
                 checked.add(tool)
                 c = cross_check(os.path.join(out, "cmp", "comparison.csv"), files["data"])
                 c["message"] = f"{tool}: {c['message']}"

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Out;
 use crate::error::{ExitCode, Result};
@@ -12,6 +12,17 @@ pub struct Args {
     /// Output Parquet file.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Evaluation taxonomy files (YAML): tag while ingesting, so the table is
+    /// written once, already tagged (the same file as `ingest` then `tag`).
+    #[arg(long, num_args = 1..)]
+    pub taxonomy: Vec<PathBuf>,
+}
+
+/// How to read evaluation logs: shared by `ingest` and `compare` from logs.
+#[derive(Debug, clap::Args)]
+pub struct ReadArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub format: Format,
     /// Run id for every file (default: the model name in the logs).
@@ -29,42 +40,49 @@ pub struct Args {
     /// Shorten run ids to their last path component: `/models/org/x/ckpt` -> `ckpt`.
     #[arg(long)]
     pub short_run_ids: bool,
-    /// Evaluation taxonomy files (YAML): tag while ingesting, so the table is
-    /// written once, already tagged (the same file as `ingest` then `tag`).
-    #[arg(long, num_args = 1..)]
-    pub taxonomy: Vec<PathBuf>,
 }
 
-pub fn run(a: Args, out: Out) -> Result<ExitCode> {
-    // Configs are checked before the first file is read.
-    let taxonomy = match a.taxonomy.is_empty() {
-        true => None,
-        false => Some(crate::trace::time("ingest.taxonomy", || {
-            crate::taxonomy::TaxonomySet::load(&a.taxonomy)
-        })?),
-    };
-    let opts = IngestOptions {
-        format: a.format,
-        run: a.run,
-        columns: a.columns,
-        skip_bad: a.skip_bad,
-        pass_threshold: a.pass_threshold,
-        short_run_ids: a.short_run_ids,
-    };
-    let filters = std::collections::BTreeMap::new();
-    let (done, report) = ingest::ingest_into(
-        &a.paths,
-        &opts,
-        ingest::SinkOptions {
-            out: Some(&a.out),
-            taxonomy: taxonomy.as_ref(),
-            skip_bad: opts.skip_bad,
-            ..ingest::SinkOptions::new(&filters)
-        },
-    )?;
-    super::tag::say_coverage(&done.coverage, out);
-    let report_path = a.out.with_extension("ingest.json");
-    crate::slices::write::write_json(&report_path, &report)?;
+impl ReadArgs {
+    pub fn options(&self) -> IngestOptions {
+        IngestOptions {
+            format: self.format,
+            run: self.run.clone(),
+            columns: self.columns.clone(),
+            skip_bad: self.skip_bad,
+            pass_threshold: self.pass_threshold,
+            short_run_ids: self.short_run_ids,
+        }
+    }
+
+    /// The flags given, by name: none unless logs are read.
+    pub fn given(&self) -> Vec<&'static str> {
+        let d = IngestOptions::default();
+        [
+            ("--format", self.format != d.format),
+            ("--run", self.run.is_some()),
+            ("--columns", self.columns.is_some()),
+            ("--skip-bad", self.skip_bad),
+            ("--pass-threshold", self.pass_threshold != d.pass_threshold),
+            ("--short-run-ids", self.short_run_ids),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
+}
+
+/// The taxonomies, loaded and checked before the first file is read.
+pub fn load_taxonomy(paths: &[PathBuf]) -> Result<Option<crate::taxonomy::TaxonomySet>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let t = crate::trace::time("ingest.taxonomy", || crate::taxonomy::TaxonomySet::load(paths))?;
+    Ok(Some(t))
+}
+
+/// The ingest report's lines: detected formats, rows, skipped and ignored
+/// files, warnings.
+pub fn say_report(done: &ingest::SinkOutput, report: &ingest::IngestReport, report_path: &Path, out: Out) {
     for line in crate::ingest::detect::summary(&report.detected) {
         out.say(line);
     }
@@ -90,6 +108,27 @@ pub fn run(a: Args, out: Out) -> Result<ExitCode> {
     for w in &report.warnings {
         out.say(format!("warning: {w}"));
     }
+}
+
+pub fn run(a: Args, out: Out) -> Result<ExitCode> {
+    // Configs are checked before the first file is read.
+    let taxonomy = load_taxonomy(&a.taxonomy)?;
+    let opts = a.read.options();
+    let filters = std::collections::BTreeMap::new();
+    let (done, report) = ingest::ingest_into(
+        &a.paths,
+        &opts,
+        ingest::SinkOptions {
+            out: Some(&a.out),
+            taxonomy: taxonomy.as_ref(),
+            skip_bad: opts.skip_bad,
+            ..ingest::SinkOptions::new(&filters)
+        },
+    )?;
+    super::tag::say_coverage(&done.coverage, out);
+    let report_path = a.out.with_extension("ingest.json");
+    crate::slices::write::write_json(&report_path, &report)?;
+    say_report(&done, &report, &report_path, out);
     out.say(format!("wrote {}", a.out.display()));
     Ok(ExitCode::Ok)
 }

@@ -243,6 +243,51 @@ fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
         .find(|l| l.starts_with("math,operation=counting & operation=modular_arithmetic,"))
         .unwrap();
     assert!(planted.contains(",regressed,paired_t,"), "{planted}");
+    // Compared straight from the logs (read, tagged and indexed in memory, no
+    // table written): the same outputs, plus the ingest report.
+    caploop()
+        .args(["compare", "--baseline", "ckpt-1000", "--candidate", "ckpt-2000"])
+        .arg(d.join("samples.jsonl"))
+        .args([
+            "--taxonomy",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/taxonomies/math.yaml"),
+        ])
+        .arg("--out")
+        .arg(d.join("cmp-logs"))
+        .arg("--settings")
+        .arg(d.join("set.yaml"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("math: 400 items; unknown:"))
+        .stdout(predicate::str::contains("3200 rows from 1 files"));
+    for f in ["slices.csv", "comparison.csv", "comparison.json", "report.md", "report.html"] {
+        assert!(
+            fs::read(d.join("cmp").join(f)).unwrap() == fs::read(d.join("cmp-logs").join(f)).unwrap(),
+            "{f}: compare from the logs differs from compare --samples"
+        );
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("cmp-logs/ingest.json")).unwrap()).unwrap();
+    assert_eq!(report["files"].as_array().unwrap().len(), 1);
+    assert!(!d.join("cmp-logs/samples.parquet").exists());
+    // Reading options do not apply to a table: refused, nothing written.
+    caploop()
+        .args(["compare", "--baseline", "ckpt-1000", "--candidate", "ckpt-2000", "--samples"])
+        .arg(d.join("t.parquet"))
+        .args(["--format", "generic", "--taxonomy"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/taxonomies/math.yaml"))
+        .arg("--out")
+        .arg(d.join("cmp-bad"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--format, --taxonomy read evaluation logs"));
+    assert!(!d.join("cmp-bad").exists());
+    // Neither a table nor logs.
+    caploop()
+        .args(["compare", "--baseline", "a", "--candidate", "b", "--out"])
+        .arg(d.join("cmp-none"))
+        .assert()
+        .code(2);
 }
 
 /// A task a results file lists without a samples file is named in a warning,
