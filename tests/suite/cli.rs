@@ -260,7 +260,13 @@ fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
         .success()
         .stdout(predicate::str::contains("math: 400 items; unknown:"))
         .stdout(predicate::str::contains("3200 rows from 1 files"));
-    for f in ["slices.csv", "comparison.csv", "comparison.json", "report.md", "report.html"] {
+    for f in [
+        "slices.csv",
+        "comparison.csv",
+        "comparison.json",
+        "report.md",
+        "report.html",
+    ] {
         assert!(
             fs::read(d.join("cmp").join(f)).unwrap() == fs::read(d.join("cmp-logs").join(f)).unwrap(),
             "{f}: compare from the logs differs from compare --samples"
@@ -272,7 +278,14 @@ fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
     assert!(!d.join("cmp-logs/samples.parquet").exists());
     // Reading options do not apply to a table: refused, nothing written.
     caploop()
-        .args(["compare", "--baseline", "ckpt-1000", "--candidate", "ckpt-2000", "--samples"])
+        .args([
+            "compare",
+            "--baseline",
+            "ckpt-1000",
+            "--candidate",
+            "ckpt-2000",
+            "--samples",
+        ])
         .arg(d.join("t.parquet"))
         .args(["--format", "generic", "--taxonomy"])
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/taxonomies/math.yaml"))
@@ -280,7 +293,9 @@ fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
         .arg(d.join("cmp-bad"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--format, --taxonomy read evaluation logs"));
+        .stderr(predicate::str::contains(
+            "--format, --taxonomy read evaluation logs",
+        ));
     assert!(!d.join("cmp-bad").exists());
     // Neither a table nor logs.
     caploop()
