@@ -213,18 +213,9 @@ fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
         .stderr(predicate::str::contains("bad.yaml"));
     assert!(!d.join("v.parquet").exists());
     fs::write(d.join("set.yaml"), "pass_k: [1, 4]\nmin_items: 10\n").unwrap();
-    caploop()
-        .args([
-            "compare",
-            "--baseline",
-            "ckpt-1000",
-            "--candidate",
-            "ckpt-2000",
-            "--samples",
-        ])
+    compare_ckpts(d, "cmp")
+        .arg("--samples")
         .arg(d.join("t.parquet"))
-        .arg("--out")
-        .arg(d.join("cmp"))
         .arg("--settings")
         .arg(d.join("set.yaml"))
         .assert()
@@ -245,15 +236,12 @@ fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
     assert!(planted.contains(",regressed,paired_t,"), "{planted}");
     // Compared straight from the logs (read, tagged and indexed in memory, no
     // table written): the same outputs, plus the ingest report.
-    caploop()
-        .args(["compare", "--baseline", "ckpt-1000", "--candidate", "ckpt-2000"])
+    compare_ckpts(d, "cmp-logs")
         .arg(d.join("samples.jsonl"))
         .args([
             "--taxonomy",
             concat!(env!("CARGO_MANIFEST_DIR"), "/taxonomies/math.yaml"),
         ])
-        .arg("--out")
-        .arg(d.join("cmp-logs"))
         .arg("--settings")
         .arg(d.join("set.yaml"))
         .assert()
@@ -277,20 +265,11 @@ fn several_samples_per_item_go_through_generic_jsonl_with_pass_at_k() {
     assert_eq!(report["files"].as_array().unwrap().len(), 1);
     assert!(!d.join("cmp-logs/samples.parquet").exists());
     // Reading options do not apply to a table: refused, nothing written.
-    caploop()
-        .args([
-            "compare",
-            "--baseline",
-            "ckpt-1000",
-            "--candidate",
-            "ckpt-2000",
-            "--samples",
-        ])
+    compare_ckpts(d, "cmp-bad")
+        .arg("--samples")
         .arg(d.join("t.parquet"))
         .args(["--format", "generic", "--taxonomy"])
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/taxonomies/math.yaml"))
-        .arg("--out")
-        .arg(d.join("cmp-bad"))
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -393,4 +372,19 @@ fn hostile_run_ids_are_text_in_every_report() {
         );
     }
     assert!(html.contains("⟨U+202E⟩"), "no bidi mark in report.html");
+}
+
+/// `caploop compare` of the synth checkpoints into `d/out`.
+fn compare_ckpts(d: &std::path::Path, out: &str) -> assert_cmd::Command {
+    let mut c = caploop();
+    c.args([
+        "compare",
+        "--baseline",
+        "ckpt-1000",
+        "--candidate",
+        "ckpt-2000",
+        "--out",
+    ])
+    .arg(d.join(out));
+    c
 }
